@@ -1,0 +1,94 @@
+/* Cleanup helpers and whole-buffer I/O used by every applet. Shared module. */
+#include "sysprim/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void util_free_pointer(void *pointer_to_pointer)
+{
+        free(*(void **)pointer_to_pointer);
+}
+
+void util_close_fd(int *fd)
+{
+        if (*fd >= 0) {
+                int saved = errno;
+                close(*fd);
+                errno = saved;
+        }
+}
+
+void util_fclose(FILE **file)
+{
+        if (*file)
+                fclose(*file);
+}
+
+void util_closedir(DIR **dir)
+{
+        if (*dir)
+                closedir(*dir);
+}
+
+int util_write_all(int fd, const void *buf, size_t len)
+{
+        const char *p = buf;
+        while (len > 0) {
+                ssize_t n = write(fd, p, len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        return -EIO;
+                p += n;
+                len -= (size_t)n;
+        }
+        return 0;
+}
+
+int util_read_file(const char *path, char **contents, size_t *length)
+{
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        size_t capacity = 4096, used = 0;
+        _cleanup_free_ char *buf = malloc(capacity);
+        if (buf == NULL)
+                return -ENOMEM;
+        for (;;) {
+                if (used + 1 >= capacity) {
+                        char *bigger = realloc(buf, capacity * 2);
+                        if (bigger == NULL)
+                                return -ENOMEM;
+                        buf = bigger;
+                        capacity *= 2;
+                }
+                ssize_t n = read(fd, buf + used, capacity - used - 1);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (n == 0)
+                        break;
+                used += (size_t)n;
+        }
+        buf[used] = '\0';
+        if (length)
+                *length = used;
+        *contents = steal_pointer(&buf);
+        return 0;
+}
+
+int util_write_file(const char *path, const char *text)
+{
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        return util_write_all(fd, text, strlen(text));
+}

@@ -1,0 +1,84 @@
+/* Unit tests of src/err.c and src/log.c: the message forms, levels and SYSPRIM_LOG. */
+#include "sysprim/err.h"
+#include "sysprim/log.h"
+#include "sysprim/util.h"
+#include "capture.h"
+#include "test.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+
+int main(void)
+{
+        struct err e = { 0 };
+        CHECK_EQ_INT(err_set(&e, ENOENT, "open %s", "/nope"), -ENOENT);
+        CHECK_STREQ(e.msg, "open /nope: No such file or directory");
+        CHECK_EQ_INT(e.code, ENOENT);
+        CHECK_EQ_INT(err_set(&e, -EACCES, "mount"), -EACCES);
+        CHECK_STREQ(e.msg, "mount: Permission denied");
+        CHECK_EQ_INT(err_set(&e, 0, "bad config"), -EIO);
+        CHECK_STREQ(e.msg, "bad config");
+        CHECK_EQ_INT(err_wrap(&e, "set up %s", "rootfs"), -EIO);
+        CHECK_STREQ(e.msg, "set up rootfs: bad config");
+        CHECK_EQ_INT(err_set(NULL, EPERM, "ignored"), -EPERM);
+        char long_text[2000];
+        memset(long_text, 'x', sizeof(long_text) - 1);
+        long_text[sizeof(long_text) - 1] = '\0';
+        err_set(&e, ENOENT, "%s", long_text);
+        CHECK_EQ_INT(strlen(e.msg), sizeof(e.msg) - 1);
+        err_wrap(&e, "%s", long_text);
+        CHECK_EQ_INT(strlen(e.msg), sizeof(e.msg) - 1);
+
+        struct capture cap;
+        log_set_applet("demo");
+        log_set_level(LOG_WARN);
+        capture_begin(&cap, 2);
+        log_error("disk %d failed", 3);
+        log_warn("careful");
+        log_info("hidden at warn");
+        log_errno(LOG_ERROR, -ENOENT, "open %s", "x");
+        const char *text = capture_end(&cap);
+        CHECK_STREQ(text, "sysprim demo: disk 3 failed\nsysprim demo: warning: careful\n"
+                          "sysprim demo: open x: No such file or directory\n");
+
+        setenv("SYSPRIM_LOG", "debug", 1);
+        CHECK_EQ_INT(log_init_from_env(), 0);
+        CHECK_EQ_INT(log_get_level(), LOG_DEBUG);
+        setenv("SYSPRIM_LOG", "loud", 1);
+        CHECK_EQ_INT(log_init_from_env(), -EINVAL);
+        CHECK_EQ_INT(log_get_level(), LOG_DEBUG);
+        log_adjust(-10);
+        CHECK_EQ_INT(log_get_level(), LOG_ERROR);
+        log_adjust(+10);
+        CHECK_EQ_INT(log_get_level(), LOG_DEBUG);
+        log_set_applet(NULL);
+        capture_begin(&cap, 2);
+        log_debug("plain");
+        CHECK_STREQ(capture_end(&cap), "sysprim: plain\n");
+
+        /* util: whole-file read and write, cleanup attributes. */
+        char path[] = "/tmp/sysprim-unit-XXXXXX";
+        int fd = mkstemp(path);
+        CHECK(fd >= 0);
+        close(fd);
+        CHECK_EQ_INT(util_write_file(path, "hello\n"), 0);
+        {
+                _cleanup_free_ char *contents = NULL;
+                size_t length = 0;
+                CHECK_EQ_INT(util_read_file(path, &contents, &length), 0);
+                CHECK_STREQ(contents, "hello\n");
+                CHECK_EQ_INT(length, 6);
+        }
+        {
+                _cleanup_close_ int held = open(path, O_RDONLY);
+                CHECK(held >= 0);
+                int moved = steal_fd(&held);
+                CHECK_EQ_INT(held, -1);
+                close(moved);
+        }
+        unlink(path);
+        char *contents = NULL;
+        CHECK_EQ_INT(util_read_file("/nonexistent/sysprim", &contents, NULL), -ENOENT);
+        CHECK_EQ_INT(util_write_file("/nonexistent/sysprim", "x"), -ENOENT);
+        TEST_DONE();
+}
