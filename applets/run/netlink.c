@@ -1,0 +1,479 @@
+/* A small rtnetlink client (see netlink.h): builds one request at a time in a fixed buffer, sends it
+ * with NLM_F_ACK and reads until the kernel's answer, reporting the kernel's extended-ack text. */
+#include "netlink.h"
+
+#include "sysprim/err.h"
+#include "sysprim/util.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/veth.h>
+#include <sched.h>
+#include <stdalign.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#ifndef NLMSGERR_ATTR_MSG
+#define NLMSGERR_ATTR_MSG 1
+#endif
+
+/* One request under construction. Requests here are small (a few attributes), so 1 KiB is plenty;
+ * a request that does not fit is a programming error reported as -ENOBUFS. */
+struct request {
+        alignas(struct nlmsghdr) unsigned char buf[1024];
+        bool overflow;
+};
+
+static struct nlmsghdr *request_header(struct request *rq)
+{
+        return (struct nlmsghdr *)rq->buf;
+}
+
+static void *request_start(struct request *rq, uint16_t type, uint16_t flags, size_t body_size)
+{
+        memset(rq, 0, sizeof(*rq));
+        struct nlmsghdr *h = request_header(rq);
+        h->nlmsg_type = type;
+        h->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+        h->nlmsg_len = NLMSG_LENGTH(body_size);
+        return NLMSG_DATA(h);
+}
+
+static struct rtattr *request_put(struct request *rq, uint16_t type, const void *data, size_t size)
+{
+        struct nlmsghdr *h = request_header(rq);
+        size_t at = NLMSG_ALIGN(h->nlmsg_len);
+        size_t len = RTA_LENGTH(size);
+        if (at + RTA_ALIGN(len) > sizeof(rq->buf)) {
+                rq->overflow = true;
+                return NULL;
+        }
+        struct rtattr *a = (struct rtattr *)(rq->buf + at);
+        a->rta_type = type;
+        a->rta_len = (unsigned short)len;
+        if (size)
+                memcpy(RTA_DATA(a), data, size);
+        h->nlmsg_len = (uint32_t)(at + RTA_ALIGN(len));
+        return a;
+}
+
+static void request_put_string(struct request *rq, uint16_t type, const char *s)
+{
+        request_put(rq, type, s, strlen(s) + 1);
+}
+
+static void request_put_u32(struct request *rq, uint16_t type, uint32_t value)
+{
+        request_put(rq, type, &value, sizeof(value));
+}
+
+/* Nested attributes: open returns the container, close fixes its length to cover what follows. */
+static struct rtattr *request_nest(struct request *rq, uint16_t type)
+{
+        return request_put(rq, type, NULL, 0);
+}
+
+static void request_nest_end(struct request *rq, struct rtattr *nest)
+{
+        if (nest != NULL)
+                nest->rta_len = (unsigned short)(rq->buf + request_header(rq)->nlmsg_len -
+                                                 (unsigned char *)nest);
+}
+
+/* Raw bytes inside a nest (the veth peer's struct ifinfomsg is not an attribute). */
+static void *request_reserve(struct request *rq, size_t size)
+{
+        struct nlmsghdr *h = request_header(rq);
+        size_t at = NLMSG_ALIGN(h->nlmsg_len);
+        if (at + NLMSG_ALIGN(size) > sizeof(rq->buf)) {
+                rq->overflow = true;
+                return NULL;
+        }
+        h->nlmsg_len = (uint32_t)(at + NLMSG_ALIGN(size));
+        memset(rq->buf + at, 0, NLMSG_ALIGN(size));
+        return rq->buf + at;
+}
+
+int netlink_open(struct netlink *nl, struct err *e)
+{
+        nl->seq = (uint32_t)getpid() << 8;
+        nl->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+        if (nl->fd < 0)
+                return err_set(e, errno, "open rtnetlink socket");
+        int one = 1;
+        /* Best effort: the kernel's own words on why a request failed, and acks without the request. */
+        (void)setsockopt(nl->fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+        (void)setsockopt(nl->fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
+        struct sockaddr_nl local = {.nl_family = AF_NETLINK};
+        if (bind(nl->fd, (struct sockaddr *)&local, sizeof(local)) < 0) {
+                int r = err_set(e, errno, "bind rtnetlink socket");
+                netlink_close(nl);
+                return r;
+        }
+        return 0;
+}
+
+int netlink_open_in_netns(struct netlink *nl, int netns_fd, struct err *e)
+{
+        _cleanup_close_ int own = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+        if (own < 0)
+                return err_set(e, errno, "open /proc/thread-self/ns/net");
+        if (setns(netns_fd, CLONE_NEWNET) < 0)
+                return err_set(e, errno, "enter the container's network namespace");
+        int r = netlink_open(nl, e);
+        if (setns(own, CLONE_NEWNET) < 0) {
+                /* Cannot happen with the privileges that let us leave; if it does, every later step
+                 * would act on the wrong namespace, so say so loudly. */
+                int saved = errno;
+                if (r == 0)
+                        netlink_close(nl);
+                return err_set(e, saved, "return to the host's network namespace");
+        }
+        return r;
+}
+
+void netlink_close(struct netlink *nl)
+{
+        if (nl->fd >= 0)
+                close(nl->fd);
+        nl->fd = -1;
+}
+
+/* Send the request and wait for its ack. A reply of type RTM_NEWLINK (to RTM_GETLINK) is copied to
+ * `reply` when given. The kernel's extended-ack message, if any, is added to the error text. */
+static int transact(struct netlink *nl, struct request *rq, void *reply, size_t reply_size,
+                    struct err *e, const char *what)
+{
+        if (rq->overflow)
+                return err_set(e, ENOBUFS, "%s: netlink request too large", what);
+        struct nlmsghdr *h = request_header(rq);
+        h->nlmsg_seq = ++nl->seq;
+        struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+        ssize_t n;
+        do
+                n = sendto(nl->fd, rq->buf, h->nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof(kernel));
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+                return err_set(e, errno, "%s: send netlink request", what);
+        if ((size_t)n != h->nlmsg_len)
+                return err_set(e, EIO, "%s: short netlink send", what);
+
+        bool got_reply = false;
+        for (;;) {
+                alignas(struct nlmsghdr) unsigned char buf[16384];
+                struct sockaddr_nl from;
+                socklen_t from_len = sizeof(from);
+                do
+                        n = recvfrom(nl->fd, buf, sizeof(buf), MSG_TRUNC, (struct sockaddr *)&from, &from_len);
+                while (n < 0 && errno == EINTR);
+                if (n < 0)
+                        return err_set(e, errno, "%s: receive netlink answer", what);
+                if ((size_t)n > sizeof(buf))
+                        return err_set(e, EMSGSIZE, "%s: netlink answer truncated", what);
+                if (from.nl_pid != 0)
+                        continue; /* not from the kernel */
+                size_t left = (size_t)n;
+                for (struct nlmsghdr *m = (struct nlmsghdr *)buf; NLMSG_OK(m, left); m = NLMSG_NEXT(m, left)) {
+                        if (m->nlmsg_seq != nl->seq)
+                                continue; /* a late answer to an earlier request */
+                        if (m->nlmsg_type == NLMSG_ERROR) {
+                                if (m->nlmsg_len < NLMSG_LENGTH(sizeof(struct nlmsgerr)))
+                                        return err_set(e, EIO, "%s: malformed netlink error", what);
+                                const struct nlmsgerr *ne = NLMSG_DATA(m);
+                                if (ne->error == 0)
+                                        return got_reply || reply == NULL
+                                                       ? 0
+                                                       : err_set(e, EIO, "%s: no netlink reply", what);
+                                /* Extended ack: attributes after the (capped) original header. */
+                                const char *kernel_text = NULL;
+                                if (m->nlmsg_flags & NLM_F_ACK_TLVS) {
+                                        size_t offset = NLMSG_LENGTH(sizeof(*ne));
+                                        if (!(m->nlmsg_flags & NLM_F_CAPPED))
+                                                offset += NLMSG_ALIGN(ne->msg.nlmsg_len) - NLMSG_HDRLEN;
+                                        const struct rtattr *a = (const struct rtattr *)((const char *)m + offset);
+                                        size_t alen = m->nlmsg_len > offset ? m->nlmsg_len - offset : 0;
+                                        for (; RTA_OK(a, alen); a = RTA_NEXT(a, alen))
+                                                if (a->rta_type == NLMSGERR_ATTR_MSG &&
+                                                    RTA_PAYLOAD(a) > 0 &&
+                                                    memchr(RTA_DATA(a), '\0', RTA_PAYLOAD(a)))
+                                                        kernel_text = RTA_DATA(a);
+                                }
+                                if (kernel_text != NULL && kernel_text[0])
+                                        return err_set(e, -ne->error, "%s (%s)", what, kernel_text);
+                                return err_set(e, -ne->error, "%s", what);
+                        }
+                        if (m->nlmsg_type == NLMSG_DONE)
+                                return got_reply || reply == NULL ? 0 : err_set(e, EIO, "%s: no reply", what);
+                        if (reply != NULL && !got_reply) {
+                                size_t len = m->nlmsg_len < reply_size ? m->nlmsg_len : reply_size;
+                                memset(reply, 0, reply_size);
+                                memcpy(reply, m, len);
+                                got_reply = true;
+                                /* A GET without NLM_F_DUMP ends with its reply (no ack follows unless
+                                 * asked, and with NLM_F_ACK an ack follows: keep reading for it). */
+                        }
+                }
+        }
+}
+
+static int check_name(const char *name, struct err *e)
+{
+        if (name == NULL || name[0] == '\0' || strlen(name) >= IFNAMSIZ)
+                return err_set(e, EINVAL, "bad interface name '%s' (1 to %d characters)", name ? name : "",
+                               IFNAMSIZ - 1);
+        return 0;
+}
+
+/* The RTM_GETLINK reply for `name`: header, ifinfomsg and attributes. */
+struct link_reply {
+        alignas(struct nlmsghdr) unsigned char buf[4096];
+};
+
+static int link_query(struct netlink *nl, const char *name, struct link_reply *reply, struct err *e)
+{
+        int r = check_name(name, e);
+        if (r < 0)
+                return r;
+        struct request rq;
+        struct ifinfomsg *ifi = request_start(&rq, RTM_GETLINK, 0, sizeof(*ifi));
+        ifi->ifi_family = AF_UNSPEC;
+        request_put_string(&rq, IFLA_IFNAME, name);
+        /* Skip statistics and the like: the answer stays small. */
+        request_put_u32(&rq, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+        char what[64];
+        snprintf(what, sizeof(what), "look up link %s", name);
+        return transact(nl, &rq, reply->buf, sizeof(reply->buf), e, what);
+}
+
+int netlink_link_get(struct netlink *nl, const char *name, unsigned *flags, int *master_index,
+                     struct err *e)
+{
+        struct link_reply reply;
+        int r = link_query(nl, name, &reply, e);
+        if (r < 0)
+                return r;
+        const struct nlmsghdr *h = (const struct nlmsghdr *)reply.buf;
+        if (h->nlmsg_type != RTM_NEWLINK || h->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifinfomsg)))
+                return err_set(e, EIO, "look up link %s: unexpected reply", name);
+        const struct ifinfomsg *ifi = NLMSG_DATA(h);
+        if (flags)
+                *flags = ifi->ifi_flags;
+        if (master_index) {
+                *master_index = 0;
+                size_t len = h->nlmsg_len > sizeof(reply.buf) ? sizeof(reply.buf) : h->nlmsg_len;
+                len -= NLMSG_LENGTH(sizeof(*ifi));
+                for (const struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, len); a = RTA_NEXT(a, len))
+                        if (a->rta_type == IFLA_MASTER && RTA_PAYLOAD(a) >= sizeof(uint32_t))
+                                memcpy(master_index, RTA_DATA(a), sizeof(*master_index));
+        }
+        return ifi->ifi_index;
+}
+
+int netlink_link_index(struct netlink *nl, const char *name, struct err *e)
+{
+        return netlink_link_get(nl, name, NULL, NULL, e);
+}
+
+int netlink_bridge_create(struct netlink *nl, const char *name, const uint8_t *mac, struct err *e)
+{
+        int r = check_name(name, e);
+        if (r < 0)
+                return r;
+        struct request rq;
+        struct ifinfomsg *ifi = request_start(&rq, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, sizeof(*ifi));
+        ifi->ifi_family = AF_UNSPEC;
+        request_put_string(&rq, IFLA_IFNAME, name);
+        if (mac)
+                request_put(&rq, IFLA_ADDRESS, mac, 6);
+        struct rtattr *info = request_nest(&rq, IFLA_LINKINFO);
+        request_put_string(&rq, IFLA_INFO_KIND, "bridge");
+        request_nest_end(&rq, info);
+        char what[64];
+        snprintf(what, sizeof(what), "create bridge %s", name);
+        return transact(nl, &rq, NULL, 0, e, what);
+}
+
+static void put_netns(struct request *rq, struct netlink_netns netns)
+{
+        if (netns.pid > 0)
+                request_put_u32(rq, IFLA_NET_NS_PID, (uint32_t)netns.pid);
+        else if (netns.fd >= 0)
+                request_put_u32(rq, IFLA_NET_NS_FD, (uint32_t)netns.fd);
+}
+
+int netlink_veth_create(struct netlink *nl, const char *name, const char *peer_name,
+                        struct netlink_netns peer_netns, const uint8_t *peer_mac, struct err *e)
+{
+        int r = check_name(name, e);
+        if (r == 0)
+                r = check_name(peer_name, e);
+        if (r < 0)
+                return r;
+        struct request rq;
+        struct ifinfomsg *ifi = request_start(&rq, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, sizeof(*ifi));
+        ifi->ifi_family = AF_UNSPEC;
+        request_put_string(&rq, IFLA_IFNAME, name);
+        struct rtattr *info = request_nest(&rq, IFLA_LINKINFO);
+        request_put_string(&rq, IFLA_INFO_KIND, "veth");
+        struct rtattr *data = request_nest(&rq, IFLA_INFO_DATA);
+        struct rtattr *peer = request_nest(&rq, VETH_INFO_PEER);
+        struct ifinfomsg *peer_ifi = request_reserve(&rq, sizeof(*peer_ifi));
+        if (peer_ifi)
+                peer_ifi->ifi_family = AF_UNSPEC;
+        request_put_string(&rq, IFLA_IFNAME, peer_name);
+        if (peer_mac)
+                request_put(&rq, IFLA_ADDRESS, peer_mac, 6);
+        put_netns(&rq, peer_netns);
+        request_nest_end(&rq, peer);
+        request_nest_end(&rq, data);
+        request_nest_end(&rq, info);
+        char what[96];
+        snprintf(what, sizeof(what), "create veth pair %s/%s", name, peer_name);
+        return transact(nl, &rq, NULL, 0, e, what);
+}
+
+int netlink_link_delete(struct netlink *nl, const char *name, struct err *e)
+{
+        int r = check_name(name, e);
+        if (r < 0)
+                return r;
+        struct request rq;
+        struct ifinfomsg *ifi = request_start(&rq, RTM_DELLINK, 0, sizeof(*ifi));
+        ifi->ifi_family = AF_UNSPEC;
+        request_put_string(&rq, IFLA_IFNAME, name);
+        char what[64];
+        snprintf(what, sizeof(what), "delete link %s", name);
+        return transact(nl, &rq, NULL, 0, e, what);
+}
+
+/* RTM_NEWLINK on an existing link: addressed by index when known, else by IFLA_IFNAME, which the
+ * kernel resolves itself (one round trip instead of two). */
+static void link_change(struct request *rq, const char *name, int index, unsigned flags, unsigned change)
+{
+        struct ifinfomsg *ifi = request_start(rq, RTM_NEWLINK, 0, sizeof(*ifi));
+        ifi->ifi_family = AF_UNSPEC;
+        ifi->ifi_index = index;
+        ifi->ifi_flags = flags;
+        ifi->ifi_change = change;
+        if (index <= 0)
+                request_put_string(rq, IFLA_IFNAME, name);
+}
+
+int netlink_link_set_master(struct netlink *nl, const char *name, const char *master, struct err *e)
+{
+        char what[64];
+        snprintf(what, sizeof(what), "attach %s to %s", name, master ? master : "no bridge");
+        int r = check_name(name, e);
+        if (r < 0)
+                return r;
+        int master_index = 0;
+        if (master != NULL) {
+                master_index = netlink_link_index(nl, master, e);
+                if (master_index < 0)
+                        return err_wrap(e, "%s", what);
+        }
+        struct request rq;
+        link_change(&rq, name, 0, 0, 0);
+        request_put_u32(&rq, IFLA_MASTER, (uint32_t)master_index);
+        return transact(nl, &rq, NULL, 0, e, what);
+}
+
+int netlink_link_set_netns(struct netlink *nl, const char *name, struct netlink_netns netns,
+                           struct err *e)
+{
+        char what[64];
+        snprintf(what, sizeof(what), "move %s to another network namespace", name);
+        int r = check_name(name, e);
+        if (r < 0)
+                return r;
+        if (netns.pid <= 0 && netns.fd < 0)
+                return err_set(e, EINVAL, "%s: no namespace given", what);
+        struct request rq;
+        link_change(&rq, name, 0, 0, 0);
+        put_netns(&rq, netns);
+        return transact(nl, &rq, NULL, 0, e, what);
+}
+
+int netlink_link_rename(struct netlink *nl, const char *name, const char *new_name, struct err *e)
+{
+        char what[64];
+        snprintf(what, sizeof(what), "rename %s to %s", name, new_name ? new_name : "");
+        int r = check_name(new_name, e);
+        if (r < 0)
+                return r;
+        int index = netlink_link_index(nl, name, e);
+        if (index < 0)
+                return err_wrap(e, "%s", what);
+        struct request rq;
+        link_change(&rq, name, index, 0, 0);
+        request_put_string(&rq, IFLA_IFNAME, new_name);
+        return transact(nl, &rq, NULL, 0, e, what);
+}
+
+int netlink_link_set_up(struct netlink *nl, const char *name, bool up, struct err *e)
+{
+        char what[64];
+        snprintf(what, sizeof(what), "set %s %s", name, up ? "up" : "down");
+        int r = check_name(name, e);
+        if (r < 0)
+                return r;
+        struct request rq;
+        link_change(&rq, name, 0, up ? IFF_UP : 0, IFF_UP);
+        return transact(nl, &rq, NULL, 0, e, what);
+}
+
+int netlink_address_add_ipv4(struct netlink *nl, const char *name, struct in_addr address,
+                             unsigned prefix_length, struct err *e)
+{
+        char what[96], text[INET_ADDRSTRLEN];
+        inet_ntop(AF_INET, &address, text, sizeof(text));
+        snprintf(what, sizeof(what), "add address %s/%u to %s", text, prefix_length, name);
+        if (prefix_length > 32)
+                return err_set(e, EINVAL, "%s: prefix length above 32", what);
+        int index = netlink_link_index(nl, name, e);
+        if (index < 0)
+                return err_wrap(e, "%s", what);
+        struct request rq;
+        struct ifaddrmsg *ifa = request_start(&rq, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, sizeof(*ifa));
+        ifa->ifa_family = AF_INET;
+        ifa->ifa_prefixlen = (unsigned char)prefix_length;
+        ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+        ifa->ifa_index = (unsigned)index;
+        request_put(&rq, IFA_LOCAL, &address, sizeof(address));
+        request_put(&rq, IFA_ADDRESS, &address, sizeof(address));
+        if (prefix_length < 31) {
+                uint32_t mask = prefix_length ? htonl(~0u << (32 - prefix_length)) : 0;
+                struct in_addr broadcast = {.s_addr = address.s_addr | ~mask};
+                request_put(&rq, IFA_BROADCAST, &broadcast, sizeof(broadcast));
+        }
+        return transact(nl, &rq, NULL, 0, e, what);
+}
+
+int netlink_route_add_default_ipv4(struct netlink *nl, const char *name, struct in_addr gateway,
+                                   struct err *e)
+{
+        char what[96], text[INET_ADDRSTRLEN];
+        inet_ntop(AF_INET, &gateway, text, sizeof(text));
+        snprintf(what, sizeof(what), "add default route via %s dev %s", text, name);
+        int index = netlink_link_index(nl, name, e);
+        if (index < 0)
+                return err_wrap(e, "%s", what);
+        struct request rq;
+        struct rtmsg *rtm = request_start(&rq, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, sizeof(*rtm));
+        rtm->rtm_family = AF_INET;
+        rtm->rtm_dst_len = 0;
+        rtm->rtm_table = RT_TABLE_MAIN;
+        rtm->rtm_protocol = RTPROT_BOOT;
+        rtm->rtm_scope = RT_SCOPE_UNIVERSE;
+        rtm->rtm_type = RTN_UNICAST;
+        request_put(&rq, RTA_GATEWAY, &gateway, sizeof(gateway));
+        request_put_u32(&rq, RTA_OIF, (uint32_t)index);
+        return transact(nl, &rq, NULL, 0, e, what);
+}

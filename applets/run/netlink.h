@@ -1,0 +1,62 @@
+/* A small rtnetlink client: links (bridge, veth), masters, namespaces, names, flags, IPv4 addresses
+ * and routes. Part of the `run` applet's networking layer; no helper programs, only netlink sockets. */
+#ifndef SYSPRIM_RUN_NETLINK_H
+#define SYSPRIM_RUN_NETLINK_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct err;
+
+/* One NETLINK_ROUTE socket. It belongs to the network namespace it was opened in, whatever the
+ * calling thread does later: that is how the parent configures a container's namespace. */
+struct netlink {
+        int fd;
+        uint32_t seq;
+};
+
+/* Where a link should live: a namespace given by a process id or by an open /proc/PID/ns/net fd. */
+struct netlink_netns {
+        pid_t pid; /* > 0: the namespace of this process */
+        int fd;    /* >= 0: this namespace file (used when pid <= 0) */
+};
+
+#define NETLINK_NETNS_NONE ((struct netlink_netns){.pid = 0, .fd = -1})
+
+/* Open a socket in the caller's network namespace. 0 or -errno. */
+int netlink_open(struct netlink *nl, struct err *e);
+/* Open a socket in the namespace of `netns_fd` (an open /proc/PID/ns/net); the calling thread is back
+ * in its own namespace when this returns. Needs CAP_SYS_ADMIN over both namespaces. */
+int netlink_open_in_netns(struct netlink *nl, int netns_fd, struct err *e);
+void netlink_close(struct netlink *nl);
+
+/* Interface index of `name` (> 0), -ENODEV when there is none. */
+int netlink_link_index(struct netlink *nl, const char *name, struct err *e);
+/* Create a bridge; `mac` (6 bytes) fixes its address so it does not follow its ports; NULL: kernel's. */
+int netlink_bridge_create(struct netlink *nl, const char *name, const uint8_t *mac, struct err *e);
+/* Create a veth pair `name` <-> `peer_name`; the peer is created directly in `peer_netns` (or beside
+ * `name` with NETLINK_NETNS_NONE) with the address `peer_mac` (NULL: random). */
+int netlink_veth_create(struct netlink *nl, const char *name, const char *peer_name,
+                        struct netlink_netns peer_netns, const uint8_t *peer_mac, struct err *e);
+/* Delete a link (for a veth, both ends go). -ENODEV when it does not exist. */
+int netlink_link_delete(struct netlink *nl, const char *name, struct err *e);
+/* Enslave `name` to the bridge `master`; master NULL releases it. */
+int netlink_link_set_master(struct netlink *nl, const char *name, const char *master, struct err *e);
+/* Move `name` into another network namespace. */
+int netlink_link_set_netns(struct netlink *nl, const char *name, struct netlink_netns netns,
+                           struct err *e);
+int netlink_link_rename(struct netlink *nl, const char *name, const char *new_name, struct err *e);
+int netlink_link_set_up(struct netlink *nl, const char *name, bool up, struct err *e);
+/* Flags (IFF_*) and master index (0: none) of `name`, for checks and tests. */
+int netlink_link_get(struct netlink *nl, const char *name, unsigned *flags, int *master_index,
+                     struct err *e);
+/* Add `address`/`prefix_length` to `name`, with the subnet's broadcast address. */
+int netlink_address_add_ipv4(struct netlink *nl, const char *name, struct in_addr address,
+                             unsigned prefix_length, struct err *e);
+/* Add the default route through `gateway` (reached over `name`) to the main table. */
+int netlink_route_add_default_ipv4(struct netlink *nl, const char *name, struct in_addr gateway,
+                                   struct err *e);
+
+#endif
