@@ -1,0 +1,325 @@
+/* Creating and running a container from its description (container.h): the parent's side (cgroup,
+ * clone into new namespaces, hooks, waiting, forwarding signals, tear-down) and the child's set-up up
+ * to the exec of the command or of our init. Part of the `run` applet. */
+#include "container.h"
+#include "capability.h"
+#include "cgroup.h"
+#include "init.h"
+#include "rootfs.h"
+#include "seccomp.h"
+
+#include "sysprim/err.h"
+#include "sysprim/log.h"
+#include "sysprim/size.h"
+#include "sysprim/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/sched.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+
+bool container_shares_host_network(const struct container *c)
+{
+        return c->network.mode && strcmp(c->network.mode, "host") == 0;
+}
+
+/* What the parent holds while the container runs; everything here is released by teardown(). */
+struct container_state {
+        pid_t pid;               /* the container's first process (its PID 1), or -1 */
+        int sync_write;          /* parent's end of the sync pipe: one byte releases the child */
+        int sync_read;           /* child's end */
+        struct cgroup cgroup;
+        bool cgroup_namespace_late; /* v1 cgroups: the child enters its cgroup namespace once attached */
+        /* ---- networking state (issue 6): filled by network_setup(), freed by network_release() ---- */
+        /* ---- end of networking state ---- */
+};
+
+/* ------------------------------------------------------------------------------------------------
+ * The child: runs in the new namespaces, never returns. */
+
+static void loopback_up(void)
+{
+        int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return;
+        struct ifreq ifr = { 0 };
+        strcpy(ifr.ifr_name, "lo");
+        if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0) {
+                ifr.ifr_flags |= IFF_UP;
+                if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+                        log_warn("bring up lo: %s", strerror(errno));
+        }
+        close(fd);
+}
+
+static int drop_privileges(const struct container *c, struct err *e)
+{
+        int r;
+        if (!c->privileged && (r = capability_limit_bounding(c->capabilities, e)) < 0)
+                return r;
+        if (c->set_user) {
+                if (setgroups(0, NULL) < 0 && errno != EPERM)
+                        return err_set(e, errno, "clear supplementary groups");
+                if (setresgid(c->gid, c->gid, c->gid) < 0)
+                        return err_set(e, errno, "switch to group %u", (unsigned)c->gid);
+                /* Leaving uid 0 clears the permitted and effective sets, as for any non-root user. */
+                if (setresuid(c->uid, c->uid, c->uid) < 0)
+                        return err_set(e, errno, "switch to user %u", (unsigned)c->uid);
+        }
+        if (!c->privileged && (!c->set_user || c->uid == 0) && (r = capability_set(c->capabilities, e)) < 0)
+                return r;
+        if (c->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                return err_set(e, errno, "set no_new_privs");
+        if (c->seccomp && (r = seccomp_install_default(e)) < 0)
+                return r;
+        return 0;
+}
+
+static noreturn void child_main(const struct container *c, struct container_state *s)
+{
+        struct err e = { 0 };
+        char go;
+        close(s->sync_write);
+        /* The container does not outlive the runtime, however the runtime ends. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+
+        if (rootfs_enter(c, &e) < 0)
+                goto fail;
+        if (sethostname(c->hostname, strlen(c->hostname)) < 0) {
+                err_set(&e, errno, "set hostname %s", c->hostname);
+                goto fail;
+        }
+        if (!container_shares_host_network(c))
+                loopback_up();
+
+        /* Wait until the parent has put us into our cgroup and set up networking. EOF: it failed and
+         * has said why. */
+        if (read(s->sync_read, &go, 1) != 1)
+                _exit(EXIT_RUNTIME_FAILED);
+        close(s->sync_read);
+        /* ---- networking hook, inside the container (issue 6): /etc/hosts, /etc/resolv.conf ---- */
+        /* ---- end of networking hook ---- */
+
+        if (s->cgroup_namespace_late && unshare(CLONE_NEWCGROUP) < 0) {
+                err_set(&e, errno, "create the cgroup namespace");
+                goto fail;
+        }
+        if (rootfs_finish(c, &e) < 0 || drop_privileges(c, &e) < 0)
+                goto fail;
+        if (c->use_init)
+                init_run(c);
+        init_exec_command(c);
+fail:
+        err_print(&e);
+        _exit(EXIT_RUNTIME_FAILED);
+}
+
+/* ------------------------------------------------------------------------------------------------
+ * The parent. */
+
+/* Signals the runtime passes on to the container: every catchable one except those that stop the
+ * runtime itself (job control) or report its own faults. */
+static void forwarded_signals(sigset_t *set)
+{
+        sigfillset(set);
+        static const int kept[] = { SIGKILL, SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU, SIGCONT, SIGSEGV,
+                                    SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS, SIGABRT };
+        for (size_t i = 0; i < ARRAY_SIZE(kept); i++)
+                sigdelset(set, kept[i]);
+}
+
+static int validate(const struct container *c, struct err *e)
+{
+        struct stat st;
+        if (geteuid() != 0 && !c->user_namespace)
+                return err_set(e, EPERM, "creating a container needs root (run with sudo)");
+        if (c->rootfs) {
+                if (stat(c->rootfs, &st) < 0)
+                        return err_set(e, errno, "root filesystem %s", c->rootfs);
+                if (!S_ISDIR(st.st_mode))
+                        return err_set(e, ENOTDIR, "root filesystem %s", c->rootfs);
+        }
+        for (size_t i = 0; i < c->mount_count; i++)
+                if (c->mounts[i].kind == MOUNT_BIND && stat(c->mounts[i].source, &st) < 0)
+                        return err_set(e, errno, "volume source %s", c->mounts[i].source);
+        return 0;
+}
+
+static pid_t clone_container(const struct container *c, struct container_state *s)
+{
+        uint64_t flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
+        if (!container_shares_host_network(c))
+                flags |= CLONE_NEWNET;
+        s->cgroup_namespace_late = cgroup_uses_v1(&s->cgroup);
+        if (!s->cgroup_namespace_late)
+                flags |= CLONE_NEWCGROUP;
+        struct clone_args args = { .flags = flags, .exit_signal = SIGCHLD };
+        if (s->cgroup.v2_fd >= 0) {
+                /* Born in its cgroup: no window in which it runs outside the limits. */
+                args.flags |= CLONE_INTO_CGROUP;
+                args.cgroup = (uint64_t)s->cgroup.v2_fd;
+        }
+        pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+        if (pid < 0 && (errno == ENOSYS || errno == E2BIG) && s->cgroup.v2_fd < 0)
+                pid = (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, NULL, NULL, NULL, 0UL);
+        return pid;
+}
+
+/* Wait for the container's PID 1 to end, forwarding signals meanwhile. Returns its wait status. */
+static int wait_container(pid_t pid, const sigset_t *forwarded, struct rusage *usage)
+{
+        sigset_t waited = *forwarded;
+        sigaddset(&waited, SIGCHLD);
+        for (;;) {
+                int status;
+                pid_t done = wait4(pid, &status, WNOHANG, usage);
+                if (done == pid)
+                        return status;
+                if (done < 0 && errno != EINTR)
+                        return W_EXITCODE(EXIT_RUNTIME_FAILED, 0);
+                siginfo_t info;
+                int sig = sigwaitinfo(&waited, &info);
+                /* Terminal signals (SI_KERNEL) reached the container's process group already. */
+                if (sig > 0 && sig != SIGCHLD && info.si_code != SI_KERNEL)
+                        kill(pid, sig);
+        }
+}
+
+static void print_stats(const struct container *c, const struct container_state *s,
+                        const struct cgroup_stats *st, const struct rusage *usage)
+{
+        char size[32];
+        double user = (double)usage->ru_utime.tv_sec + (double)usage->ru_utime.tv_usec / 1e6;
+        double system = (double)usage->ru_stime.tv_sec + (double)usage->ru_stime.tv_usec / 1e6;
+        if (st->have_peak)
+                fprintf(stderr, "sysprim run: stats: peak memory %s (cgroup)\n",
+                        size_format(st->peak_bytes, size, sizeof(size)));
+        else
+                fprintf(stderr, "sysprim run: stats: peak memory %s (largest process; no memory cgroup)\n",
+                        size_format((uint64_t)usage->ru_maxrss * 1024, size, sizeof(size)));
+        fprintf(stderr, "sysprim run: stats: cpu time %.3fs (user %.3fs, system %.3fs)\n", user + system, user,
+                system);
+        if (st->have_oom)
+                fprintf(stderr, "sysprim run: stats: oom killer %s\n", st->oom_kills ? "fired" : "not fired");
+        else
+                fprintf(stderr, "sysprim run: stats: oom killer unknown (no memory cgroup)\n");
+        (void)c;
+        (void)s;
+}
+
+int container_run(const struct container *c)
+{
+        struct container_state s = { .pid = -1, .sync_write = -1, .sync_read = -1 };
+        struct err e = { 0 };
+        int status = EXIT_RUNTIME_FAILED;
+        bool failed = true;
+        char name[64];
+        cgroup_init(&s.cgroup);
+        snprintf(name, sizeof(name), "sysprim-run-%d", (int)getpid());
+
+        /* From here to the end the forwarded signals are taken synchronously: a SIGINT or SIGTERM during
+         * set-up waits until there is a container to pass it to, or until everything is undone. They
+         * stay blocked on return, so one arriving during tear-down cannot cut it short. */
+        sigset_t forwarded;
+        forwarded_signals(&forwarded);
+        sigset_t blocked = forwarded;
+        sigaddset(&blocked, SIGCHLD);
+        sigprocmask(SIG_BLOCK, &blocked, NULL);
+
+        if (validate(c, &e) < 0)
+                goto teardown;
+        if (cgroup_needed(c) && cgroup_create(&s.cgroup, c, name, &e) < 0)
+                goto teardown;
+        int sync_pipe[2];
+        if (pipe2(sync_pipe, O_CLOEXEC) < 0) {
+                err_set(&e, errno, "create the sync pipe");
+                goto teardown;
+        }
+        s.sync_read = sync_pipe[0];
+        s.sync_write = sync_pipe[1];
+
+        s.pid = clone_container(c, &s);
+        if (s.pid < 0) {
+                err_set(&e, errno, "create the container's namespaces (clone)");
+                if (e.code == EPERM || e.code == ENOSPC || e.code == EUSERS)
+                        err_wrap(&e, "is the kernel built with namespaces, and are they allowed here?");
+                goto teardown;
+        }
+        if (s.pid == 0)
+                child_main(c, &s);
+        close(s.sync_read);
+        s.sync_read = -1;
+
+        /* The child is setting up its mounts meanwhile. */
+        if (cgroup_attach(&s.cgroup, s.pid, &e) < 0)
+                goto teardown;
+        /* ---- networking hook, in the parent (issue 6): the child exists, has not exec'd yet ----
+         * network_setup(c, s.pid, &s.<network state>, &e) goes here; on failure `goto teardown`. */
+        /* ---- end of networking hook ---- */
+
+        /* Release the child. If it has failed already it said why; its exit status says 125. */
+        if (write(s.sync_write, "g", 1) < 0 && errno != EPIPE)
+                log_debug("release the container: %s", strerror(errno));
+        close(s.sync_write);
+        s.sync_write = -1;
+
+        struct rusage usage = { 0 };
+        int wait_status = wait_container(s.pid, &forwarded, &usage);
+        s.pid = -1;
+        failed = false;
+        status = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : 128 + WTERMSIG(wait_status);
+
+        struct cgroup_stats stats;
+        cgroup_read_stats(&s.cgroup, &stats);
+        if (status == 128 + SIGKILL && stats.have_oom && stats.oom_kills > 0) {
+                char limit[32];
+                if (c->memory_limit)
+                        log_error("killed: out of memory (limit %s)",
+                                  size_format(c->memory_limit, limit, sizeof(limit)));
+                else
+                        log_error("killed: out of memory");
+        }
+        if (c->stats)
+                print_stats(c, &s, &stats, &usage);
+
+teardown:
+        if (failed)
+                err_print(&e);
+        if (s.pid > 0) {
+                /* Set-up failed after the clone: end the container (its whole PID namespace). */
+                kill(s.pid, SIGKILL);
+                while (waitpid(s.pid, NULL, 0) < 0 && errno == EINTR)
+                        ;
+        }
+        /* ---- networking release (issue 6): network_release(c, &s.<network state>) goes here ---- */
+        /* ---- end of networking release ---- */
+        if (s.sync_read >= 0)
+                close(s.sync_read);
+        if (s.sync_write >= 0)
+                close(s.sync_write);
+        struct err remove_error = { 0 };
+        if (cgroup_remove(&s.cgroup, &remove_error) < 0) {
+                err_print(&remove_error);
+                if (status == 0)
+                        status = EXIT_RUNTIME_FAILED;
+        }
+        return status;
+}

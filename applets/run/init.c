@@ -1,0 +1,70 @@
+/* sysprim's init, PID 1 of the container (see init.h). Part of the `run` applet.
+ * Signals stay blocked and are taken with sigwaitinfo(): a blocked signal is never discarded, even by
+ * PID 1 of a namespace, which the kernel otherwise protects from signals it has no handler for. */
+#include "init.h"
+#include "container.h"
+
+#include "sysprim/log.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+noreturn void init_exec_command(const struct container *c)
+{
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        /* execvp() searches the PATH of the current environment, so install the container's first. */
+        environ = c->env;
+        execvp(c->argv[0], c->argv);
+        int saved = errno;
+        if (saved == ENOENT) {
+                log_error("%s: command not found", c->argv[0]);
+                _exit(EXIT_NOT_FOUND);
+        }
+        log_error("%s: cannot execute: %s", c->argv[0], strerror(saved));
+        _exit(EXIT_NOT_EXECUTABLE);
+}
+
+noreturn void init_run(const struct container *c)
+{
+        pid_t command = fork();
+        if (command < 0) {
+                log_error("init: start the command: %s", strerror(errno));
+                _exit(EXIT_RUNTIME_FAILED);
+        }
+        if (command == 0)
+                init_exec_command(c);
+
+        sigset_t all;
+        sigfillset(&all);
+        for (;;) {
+                siginfo_t info;
+                int sig = sigwaitinfo(&all, &info);
+                if (sig < 0)
+                        continue; /* EINTR */
+                if (sig != SIGCHLD) {
+                        /* A signal from the terminal already reached the command through its process
+                         * group; forwarding it again would deliver it twice. */
+                        if (info.si_code != SI_KERNEL)
+                                kill(command, sig);
+                        continue;
+                }
+                int status;
+                pid_t pid;
+                while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+                        if (pid != command)
+                                continue; /* an orphan that ended here: reaped, nothing more */
+                        /* Leaving ends the namespace: the kernel kills whatever is still running. */
+                        if (WIFEXITED(status))
+                                _exit(WEXITSTATUS(status));
+                        _exit(128 + WTERMSIG(status));
+                }
+        }
+}

@@ -1,0 +1,356 @@
+/* The `run` applet's entry point: the option table, and turning the parsed options into one
+ * container description (container.h) that set-up then reads. Part of the `run` applet. */
+#include "container.h"
+#include "capability.h"
+
+#include "sysprim/applet.h"
+#include "sysprim/log.h"
+#include "sysprim/opt.h"
+#include "sysprim/size.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* The options as given; run_describe() turns them into a struct container. */
+struct run_options {
+        const char *rootfs;
+        int rootfs_rw;
+        int read_only;
+        struct opt_list volumes;
+        struct opt_list tmpfs;
+        const char *workdir;
+        struct opt_list env;
+        const char *hostname;
+        const char *user;
+        uint64_t memory_limit;
+        double cpus;
+        long long pids_limit;
+        int stats;
+        const char *seccomp;
+        struct opt_list cap_add;
+        struct opt_list cap_drop;
+        int privileged;
+        int no_init;
+        int userns;
+        /* Networking (issue 6): the option table's network entries write here. */
+        struct container_network network;
+};
+
+#define OFF(field) offsetof(struct run_options, field)
+
+static const struct opt run_option_table[] = {
+        { "rootfs", 0, "DIR", OPT_STRING, OFF(rootfs), 0, 0, 0, 0, NULL,
+          "root filesystem (default: the host's, copy-on-write)" },
+        { "rootfs-rw", 0, NULL, OPT_FLAG, OFF(rootfs_rw), 0, 0, 0, 0, NULL,
+          "write through to --rootfs DIR instead of copy-on-write" },
+        { "read-only", 0, NULL, OPT_FLAG, OFF(read_only), 0, 0, 0, 0, NULL,
+          "make the root read-only (tmpfs mounts stay writable)" },
+        { "volume", 'v', "HOST:DIR[:ro]", OPT_LIST, OFF(volumes), 0, 0, 0, 0, NULL,
+          "bind-mount a host path into the container" },
+        { "tmpfs", 0, "DIR[:SIZE]", OPT_LIST, OFF(tmpfs), 0, 0, 0, 0, NULL,
+          "mount an empty tmpfs at DIR" },
+        { "workdir", 'w', "DIR", OPT_STRING, OFF(workdir), 0, 0, 0, 0, NULL,
+          "working directory inside (default /)" },
+        { "env", 'e', "KEY=VALUE", OPT_LIST, OFF(env), 0, 0, 0, 0, NULL,
+          "set a variable (KEY alone: the caller's value)" },
+        { "hostname", 0, "NAME", OPT_STRING, OFF(hostname), 0, 0, 0, 0, NULL,
+          "the container's hostname (default sysprim)" },
+        { "user", 'u', "UID[:GID]", OPT_STRING, OFF(user), 0, 0, 0, 0, NULL,
+          "run the command as this user (numeric)" },
+        { "mem", 'm', "SIZE", OPT_SIZE, OFF(memory_limit), 4096, (long long)(UINT64_C(1) << 50), 0, 0, NULL,
+          "memory limit; the OOM killer ends the container past it" },
+        { "cpus", 0, "N.N", OPT_DOUBLE, OFF(cpus), 0, 0, 0.001, 4096, NULL,
+          "CPU time limit in CPUs per wall second, e.g. 0.5" },
+        { "pids", 0, "N", OPT_INT, OFF(pids_limit), 1, 4194304, 0, 0, NULL,
+          "limit on the number of processes and threads" },
+        { "stats", 0, NULL, OPT_FLAG, OFF(stats), 0, 0, 0, 0, NULL,
+          "after exit, print peak memory, CPU time and OOM kills" },
+        { "seccomp", 0, "PROFILE", OPT_STRING, OFF(seccomp), 0, 0, 0, 0, NULL,
+          "default (deny-list, EPERM) or unconfined" },
+        { "cap-add", 0, "CAP", OPT_LIST, OFF(cap_add), 0, 0, 0, 0, NULL,
+          "add a capability to the default set (or ALL)" },
+        { "cap-drop", 0, "CAP", OPT_LIST, OFF(cap_drop), 0, 0, 0, 0, NULL,
+          "drop a capability from the set (or ALL)" },
+        { "privileged", 0, NULL, OPT_FLAG, OFF(privileged), 0, 0, 0, 0, NULL,
+          "all capabilities, no seccomp, no no_new_privs" },
+        { "no-init", 0, NULL, OPT_FLAG, OFF(no_init), 0, 0, 0, 0, NULL,
+          "run the command as PID 1 instead of sysprim's init" },
+        /* ---- networking options (issue 6) go here, writing into OFF(network.<field>) ---- */
+        /* ---- end of networking options ---- */
+        { NULL, 0, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL },
+};
+
+static const char *const default_path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/* Free what run_describe() allocated. */
+static void container_free(struct container *c)
+{
+        if (c->env)
+                for (char **e = c->env; *e; e++)
+                        free(*e);
+        free(c->env);
+        free(c->mounts);
+}
+
+static char *string_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *string_printf(const char *fmt, ...)
+{
+        va_list ap;
+        char *s = NULL;
+        va_start(ap, fmt);
+        if (vasprintf(&s, fmt, ap) < 0)
+                s = NULL;
+        va_end(ap);
+        return s;
+}
+
+/* Set KEY=VALUE in a NULL-terminated environment of `count` entries, replacing an earlier KEY. */
+static int env_put(char ***env, size_t *count, char *entry)
+{
+        if (entry == NULL)
+                return -ENOMEM;
+        size_t key_length = strcspn(entry, "=");
+        for (size_t i = 0; i < *count; i++) {
+                if (strncmp((*env)[i], entry, key_length) == 0 && (*env)[i][key_length] == '=') {
+                        free((*env)[i]);
+                        (*env)[i] = entry;
+                        return 0;
+                }
+        }
+        char **grown = realloc(*env, (*count + 2) * sizeof(*grown));
+        if (grown == NULL) {
+                free(entry);
+                return -ENOMEM;
+        }
+        grown[(*count)++] = entry;
+        grown[*count] = NULL;
+        *env = grown;
+        return 0;
+}
+
+static bool is_absolute_clean(const char *path)
+{
+        return path[0] == '/' && strstr(path, "/../") == NULL &&
+               !(strlen(path) >= 3 && strcmp(path + strlen(path) - 3, "/..") == 0);
+}
+
+/* HOST:CONTAINER[:ro|:rw] */
+static enum opt_result parse_volume(const struct applet *applet, char *spec, struct container_mount *m)
+{
+        char *first = strchr(spec, ':');
+        if (first == NULL || first == spec || first[1] == '\0')
+                return opt_usage_error(applet, "--volume: invalid value '%s' (expected HOST:DIR[:ro])", spec);
+        *first = '\0';
+        char *target = first + 1;
+        char *second = strchr(target, ':');
+        m->kind = MOUNT_BIND;
+        m->read_only = false;
+        if (second) {
+                *second = '\0';
+                if (strcmp(second + 1, "ro") == 0)
+                        m->read_only = true;
+                else if (strcmp(second + 1, "rw") != 0)
+                        return opt_usage_error(applet, "--volume: unknown mode '%s' (expected ro or rw)",
+                                               second + 1);
+        }
+        if (!is_absolute_clean(target))
+                return opt_usage_error(applet, "--volume: '%s' must be an absolute path without '..'",
+                                       target);
+        m->source = spec;
+        m->target = target;
+        return OPT_OK;
+}
+
+/* DIR[:SIZE] */
+static enum opt_result parse_tmpfs(const struct applet *applet, char *spec, struct container_mount *m)
+{
+        char *colon = strchr(spec, ':');
+        m->kind = MOUNT_TMPFS;
+        m->source = NULL;
+        m->read_only = false;
+        m->size = 0;
+        if (colon) {
+                *colon = '\0';
+                if (size_parse(colon + 1, &m->size) < 0 || m->size == 0)
+                        return opt_usage_error(applet, "--tmpfs: invalid size '%s' (expected e.g. 64M)",
+                                               colon + 1);
+        }
+        if (!is_absolute_clean(spec))
+                return opt_usage_error(applet, "--tmpfs: '%s' must be an absolute path without '..'", spec);
+        m->target = spec;
+        return OPT_OK;
+}
+
+static enum opt_result parse_user(const struct applet *applet, const char *spec, struct container *c)
+{
+        uint64_t uid, gid;
+        char buf[64];
+        if (strlen(spec) >= sizeof(buf))
+                return opt_usage_error(applet, "--user: invalid value '%s' (expected UID[:GID])", spec);
+        strcpy(buf, spec);
+        char *colon = strchr(buf, ':');
+        if (colon)
+                *colon = '\0';
+        if (uint_parse(buf, UINT32_MAX - 1, &uid) < 0 ||
+            (colon && uint_parse(colon + 1, UINT32_MAX - 1, &gid) < 0))
+                return opt_usage_error(applet, "--user: invalid value '%s' (expected numeric UID[:GID])",
+                                       spec);
+        c->set_user = true;
+        c->uid = (uid_t)uid;
+        c->gid = colon ? (gid_t)gid : (gid_t)uid;
+        return OPT_OK;
+}
+
+static enum opt_result apply_capability_list(const struct applet *applet, const struct opt_list *list,
+                                             const char *option, bool add, uint64_t *set)
+{
+        for (size_t i = 0; i < list->count; i++) {
+                uint64_t bits;
+                if (capability_parse(list->items[i], &bits) < 0)
+                        return opt_usage_error(applet, "--%s: unknown capability '%s' (e.g. NET_ADMIN, "
+                                                       "CAP_SYS_PTRACE, ALL)", option, list->items[i]);
+                if (add)
+                        *set |= bits;
+                else
+                        *set &= ~bits;
+        }
+        return OPT_OK;
+}
+
+/* Turn the parsed options and the command into the container description. Strings keep pointing into
+ * argv (which the spec parsers split in place). */
+static enum opt_result run_describe(const struct applet *applet, struct run_options *o, char **command,
+                                    struct container *c)
+{
+        enum opt_result r;
+        c->argv = command;
+        c->workdir = o->workdir;
+        c->hostname = o->hostname ? o->hostname : "sysprim";
+        c->use_init = !o->no_init;
+        c->rootfs = o->rootfs;
+        c->memory_limit = o->memory_limit;
+        c->cpus = o->cpus;
+        c->pids_limit = (uint64_t)o->pids_limit;
+        c->stats = o->stats;
+        c->privileged = o->privileged;
+        c->user_namespace = o->userns;
+        c->network = o->network;
+
+        if (o->rootfs_rw && o->read_only)
+                return opt_usage_error(applet, "--rootfs-rw and --read-only exclude each other");
+        if (o->rootfs_rw && o->rootfs == NULL)
+                return opt_usage_error(applet, "--rootfs-rw needs --rootfs DIR (the host's root is never "
+                                               "written through)");
+        c->rootfs_mode = o->read_only ? ROOTFS_READ_ONLY : o->rootfs_rw ? ROOTFS_WRITE_THROUGH : ROOTFS_COPY_ON_WRITE;
+        if (o->workdir && o->workdir[0] != '/')
+                return opt_usage_error(applet, "--workdir: '%s' must be an absolute path", o->workdir);
+        if (o->hostname && (strlen(o->hostname) == 0 || strlen(o->hostname) > 64))
+                return opt_usage_error(applet, "--hostname: '%s' must have 1 to 64 characters", o->hostname);
+        if (o->user && (r = parse_user(applet, o->user, c)) != OPT_OK)
+                return r;
+
+        if (o->seccomp == NULL || strcmp(o->seccomp, "default") == 0)
+                c->seccomp = true;
+        else if (strcmp(o->seccomp, "unconfined") == 0)
+                c->seccomp = false;
+        else
+                return opt_usage_error(applet, "--seccomp: invalid value '%s' (expected default or unconfined)",
+                                       o->seccomp);
+
+        c->capabilities = CONTAINER_DEFAULT_CAPABILITIES;
+        if ((r = apply_capability_list(applet, &o->cap_add, "cap-add", true, &c->capabilities)) != OPT_OK ||
+            (r = apply_capability_list(applet, &o->cap_drop, "cap-drop", false, &c->capabilities)) != OPT_OK)
+                return r;
+        c->no_new_privs = true;
+        if (c->privileged) {
+                c->capabilities = capability_all();
+                c->seccomp = false;
+                c->no_new_privs = false;
+        }
+
+        c->mount_count = o->volumes.count + o->tmpfs.count;
+        c->mounts = calloc(c->mount_count + 1, sizeof(*c->mounts));
+        if (c->mounts == NULL)
+                return opt_usage_error(applet, "out of memory");
+        size_t n = 0;
+        for (size_t i = 0; i < o->volumes.count; i++)
+                if ((r = parse_volume(applet, (char *)o->volumes.items[i], &c->mounts[n++])) != OPT_OK)
+                        return r;
+        for (size_t i = 0; i < o->tmpfs.count; i++)
+                if ((r = parse_tmpfs(applet, (char *)o->tmpfs.items[i], &c->mounts[n++])) != OPT_OK)
+                        return r;
+
+        /* A clean environment: PATH, HOME, TERM (when the caller has one), HOSTNAME, then -e. */
+        size_t count = 0;
+        const char *term = getenv("TERM");
+        if (env_put(&c->env, &count, string_printf("PATH=%s", default_path)) < 0 ||
+            env_put(&c->env, &count, string_printf("HOME=%s", c->set_user && c->uid != 0 ? "/" : "/root")) < 0 ||
+            (term && env_put(&c->env, &count, string_printf("TERM=%s", term)) < 0) ||
+            env_put(&c->env, &count, string_printf("HOSTNAME=%s", c->hostname)) < 0)
+                return opt_usage_error(applet, "out of memory");
+        for (size_t i = 0; i < o->env.count; i++) {
+                const char *item = o->env.items[i];
+                char *entry;
+                if (item[0] == '=' || item[0] == '\0')
+                        return opt_usage_error(applet, "--env: invalid value '%s' (expected KEY=VALUE)", item);
+                if (strchr(item, '=')) {
+                        entry = strdup(item);
+                } else {
+                        const char *value = getenv(item);
+                        if (value == NULL)
+                                continue; /* as docker: KEY alone passes the caller's value, if any */
+                        entry = string_printf("%s=%s", item, value);
+                }
+                if (env_put(&c->env, &count, entry) < 0)
+                        return opt_usage_error(applet, "out of memory");
+        }
+        return OPT_OK;
+}
+
+static int run_main(int argc, char **argv);
+
+const struct applet run_applet = {
+        .name = "run",
+        .summary = "run a command in a container",
+        .usage = "[--] COMMAND [ARG...]",
+        .description = "Namespaces (PID, mount, UTS, IPC, network, cgroup), a private root (by default a\n"
+                       "copy-on-write view of the host's), cgroup limits, a seccomp filter and Docker's\n"
+                       "default capabilities. Exit status: the command's, 128+N when it died of signal N,\n"
+                       "125 when the runtime failed, 126 not executable, 127 not found.",
+        .options = run_option_table,
+        .config_size = sizeof(struct run_options),
+        .min_operands = 1,
+        .max_operands = -1,
+        .stop_at_operand = 1,
+        .main = run_main,
+};
+
+static int run_main(int argc, char **argv)
+{
+        struct run_options options = { 0 };
+        struct container container = { 0 };
+        int first_operand = argc;
+        int status;
+        switch (opt_parse(&run_applet, argc, argv, &options, &first_operand)) {
+        case OPT_OK:
+                break;
+        case OPT_EXIT:
+                opt_free(&run_applet, &options);
+                return EXIT_OK;
+        default:
+                opt_free(&run_applet, &options);
+                return EXIT_USAGE;
+        }
+        if (run_describe(&run_applet, &options, argv + first_operand, &container) != OPT_OK)
+                status = EXIT_USAGE;
+        else
+                status = container_run(&container);
+        container_free(&container);
+        opt_free(&run_applet, &options);
+        return status;
+}
