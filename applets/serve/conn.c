@@ -1,0 +1,429 @@
+/* A client connection's state machine: read into the thread's scratch buffer, parse every complete
+ * request head (any split across reads, several pipelined in one read), discard bodies, and send each
+ * response with writev/send+sendfile until the socket is full; then wait for EPOLLOUT with the rest in
+ * a small heap object. Idle connections hold no buffer at all. Server layer. */
+#include "conn.h"
+#include "server.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+/* Bytes of a client's leftovers read (and dropped) after "Connection: close" before giving up. */
+#define LINGER_MAX_BYTES (1u << 20)
+
+enum send_result { SEND_DONE, SEND_BLOCKED, SEND_FAILED };
+
+struct conn *conn_create(struct worker *w, int fd, const struct sockaddr_storage *peer)
+{
+        struct conn *c = calloc(1, sizeof(*c));
+        if (c == NULL)
+                return NULL;
+        c->fd = fd;
+        c->timer_kind = TIMER_KINDS;
+        c->peer_family = (uint8_t)peer->ss_family;
+        if (peer->ss_family == AF_INET)
+                memcpy(c->peer, &((const struct sockaddr_in *)peer)->sin_addr, 4);
+        else if (peer->ss_family == AF_INET6)
+                memcpy(c->peer, &((const struct sockaddr_in6 *)peer)->sin6_addr, 16);
+        /* The first request head must arrive within --header-timeout of the accept. */
+        timer_set(w, c, TIMER_HEADER);
+        return c;
+}
+
+static void pending_release(struct pending *p)
+{
+        if (p->entry)
+                file_entry_put(p->entry);
+        free(p->text_owned);
+        free(p->multipart);
+        p->entry = NULL;
+        p->text_owned = NULL;
+        p->multipart = NULL;
+}
+
+void conn_close(struct worker *w, struct conn *c)
+{
+        timer_clear(w, c);
+        if (c->pending) {
+                pending_release(c->pending);
+                free(c->pending);
+        }
+        free(c->body);
+        free(c->in);
+        close(c->fd);
+        free(c);
+        w->connections--;
+}
+
+/* The multipart body: part head, range bytes, ..., trailer. Sets up the next piece; false at the end. */
+static bool multipart_next(struct pending *p)
+{
+        struct multipart *m = p->multipart;
+        if (m == NULL || m->next > m->count)
+                return false;
+        size_t length;
+        if (m->next < m->count) {
+                const struct http_byte_range *r = &m->ranges[m->next];
+                length = http_multipart_part_header(m->part_head, sizeof(m->part_head), m->boundary,
+                                                    m->content_type, r, m->size);
+                p->body_offset = r->first;
+                p->body_remaining = r->last - r->first + 1;
+        } else {
+                length = http_multipart_trailer(m->part_head, sizeof(m->part_head), m->boundary);
+        }
+        m->next++;
+        p->text = m->part_head;
+        p->text_length = length;
+        p->text_sent = 0;
+        return length > 0;
+}
+
+static enum send_result pending_send(struct conn *c, struct pending *p)
+{
+        for (;;) {
+                size_t text_left = p->text_length - p->text_sent;
+                bool memory_body = p->body_remaining && p->entry->content;
+                ssize_t n;
+                if (memory_body) {
+                        struct iovec iov[2];
+                        int count = 0;
+                        if (text_left)
+                                iov[count++] = (struct iovec){ (char *)p->text + p->text_sent, text_left };
+                        iov[count++] = (struct iovec){ p->entry->content + p->body_offset, p->body_remaining };
+                        n = writev(c->fd, iov, count);
+                } else if (text_left) {
+                        /* MSG_MORE: the head waits for the first sendfile segment to fill the packet. */
+                        int flags = MSG_NOSIGNAL | (p->body_remaining ? MSG_MORE : 0);
+                        n = send(c->fd, p->text + p->text_sent, text_left, flags);
+                } else if (p->body_remaining) {
+                        off_t offset = (off_t)p->body_offset;
+                        size_t want = p->body_remaining > (1u << 30) ? (1u << 30) : p->body_remaining;
+                        n = sendfile(c->fd, p->entry->fd, &offset, want);
+                        if (n == 0)
+                                return SEND_FAILED; /* the file shrank: the promised length cannot be kept */
+                        if (n > 0) {
+                                p->body_offset += (uint64_t)n;
+                                p->body_remaining -= (uint64_t)n;
+                                continue; /* sendfile may stop short with room left: go on until EAGAIN */
+                        }
+                } else if (multipart_next(p)) {
+                        continue;
+                } else {
+                        return SEND_DONE;
+                }
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return errno == EAGAIN ? SEND_BLOCKED : SEND_FAILED;
+                }
+                size_t written = (size_t)n;
+                size_t from_text = written < text_left ? written : text_left;
+                p->text_sent += from_text;
+                written -= from_text;
+                size_t expected = text_left;
+                if (memory_body) {
+                        p->body_offset += written;
+                        p->body_remaining -= written;
+                        expected += (size_t)(p->body_remaining + written);
+                }
+                /* A short write on a non-blocking stream socket means its buffer is full (as nginx assumes):
+                 * EPOLLOUT will say when to go on. */
+                if ((size_t)n < expected)
+                        return SEND_BLOCKED;
+        }
+}
+
+/* Keep what the socket did not take, beyond this call's stack and the worker's buffers. */
+static int pending_keep(struct conn *c, struct pending *p)
+{
+        struct pending *kept = malloc(sizeof(*kept));
+        if (kept == NULL)
+                return -ENOMEM;
+        *kept = *p;
+        bool text_in_part_head = p->multipart && p->text == p->multipart->part_head;
+        if (!text_in_part_head && p->text_owned == NULL && p->text_sent < p->text_length) {
+                size_t left = p->text_length - p->text_sent;
+                kept->text_owned = malloc(left);
+                if (kept->text_owned == NULL) {
+                        free(kept);
+                        return -ENOMEM;
+                }
+                memcpy(kept->text_owned, p->text + p->text_sent, left);
+                kept->text = kept->text_owned;
+                kept->text_length = left;
+                kept->text_sent = 0;
+        }
+        c->pending = kept;
+        return 0;
+}
+
+/* The response is out. */
+static void response_finished(struct worker *w, struct conn *c)
+{
+        if (c->close_after) {
+                /* Half-close and read what the client still sends, so its unread bytes do not make our
+                 * kernel answer with a reset that could destroy the response before it is read. */
+                shutdown(c->fd, SHUT_WR);
+                c->lingering = true;
+                timer_set(w, c, TIMER_LINGER);
+        }
+        (void)w;
+}
+
+/* Try to send `p` now; what does not fit waits in c->pending. False: the connection was closed. */
+static bool conn_send(struct worker *w, struct conn *c, struct pending *p)
+{
+        switch (pending_send(c, p)) {
+        case SEND_DONE:
+                pending_release(p);
+                response_finished(w, c);
+                return true;
+        case SEND_BLOCKED:
+                if (pending_keep(c, p) < 0)
+                        break;
+                timer_set(w, c, TIMER_SEND);
+                return true;
+        case SEND_FAILED:
+                break;
+        }
+        pending_release(p);
+        conn_close(w, c);
+        return false;
+}
+
+/* Store the unparsed bytes buf[pos..len) in the connection's own buffer (none when empty). */
+static int keep_input(struct conn *c, char *buf, size_t pos, size_t len)
+{
+        size_t left = len - pos;
+        if (left == 0) {
+                free(c->in);
+                c->in = NULL;
+                c->in_length = c->in_capacity = 0;
+                return 0;
+        }
+        if (buf == c->in) {
+                if (pos)
+                        memmove(c->in, c->in + pos, left);
+                c->in_length = (uint32_t)left;
+                return 0;
+        }
+        size_t capacity = left < 2048 ? 2048 : left;
+        char *in = malloc(capacity);
+        if (in == NULL)
+                return -ENOMEM;
+        memcpy(in, buf + pos, left);
+        free(c->in);
+        c->in = in;
+        c->in_length = (uint32_t)left;
+        c->in_capacity = (uint32_t)capacity;
+        return 0;
+}
+
+static void linger_read(struct worker *w, struct conn *c)
+{
+        for (;;) {
+                ssize_t n = read(c->fd, w->scratch, LOOP_SCRATCH_SIZE);
+                if (n > 0) {
+                        /* Bound the work a client can make us do here. */
+                        if (c->in_length + (uint64_t)n > LINGER_MAX_BYTES)
+                                break;
+                        c->in_length += (uint32_t)n;
+                        continue;
+                }
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 && errno == EAGAIN)
+                        return;
+                break;
+        }
+        conn_close(w, c);
+}
+
+/* Which timeout applies now. The header timeout runs from the first byte of a request (or the
+ * accept) and is not renewed by further bytes: that is what cuts off slowloris. */
+static void conn_set_timer(struct worker *w, struct conn *c, bool request_done, bool body_progress)
+{
+        if (c->lingering || c->pending)
+                return; /* TIMER_LINGER / TIMER_SEND were set when that began */
+        if (c->body) {
+                if (body_progress || c->timer_kind != TIMER_IDLE)
+                        timer_set(w, c, TIMER_IDLE);
+        } else if (c->in) {
+                if (request_done || c->timer_kind != TIMER_HEADER)
+                        timer_set(w, c, TIMER_HEADER);
+        } else if (c->timer_kind != TIMER_IDLE && !(c->timer_kind == TIMER_HEADER && !request_done)) {
+                timer_set(w, c, TIMER_IDLE);
+        }
+}
+
+/* Parse and answer what is buffered, read more when needed, until the socket has nothing more for us
+ * or our output is blocked. */
+static void conn_run(struct worker *w, struct conn *c)
+{
+        char *buf = c->in;
+        size_t len = c->in_length, pos = 0;
+        size_t capacity = c->in_capacity;
+        bool request_done = false, body_progress = false;
+        for (;;) {
+                if (c->pending) {
+                        enum send_result r = pending_send(c, c->pending);
+                        if (r == SEND_BLOCKED) {
+                                timer_set(w, c, TIMER_SEND); /* progress renews the send timeout */
+                                break;
+                        }
+                        pending_release(c->pending);
+                        free(c->pending);
+                        c->pending = NULL;
+                        if (r == SEND_FAILED)
+                                goto close;
+                        request_done = true;
+                        response_finished(w, c);
+                }
+                if (c->lingering) {
+                        /* Input is no longer ours to parse. */
+                        if (buf == c->in) {
+                                free(c->in);
+                                c->in = NULL;
+                                c->in_capacity = 0;
+                        }
+                        c->in_length = 0; /* from here: the count of bytes thrown away */
+                        if (c->readable)
+                                linger_read(w, c);
+                        return;
+                }
+                if (c->body && pos < len) {
+                        ssize_t n = http_body_skip(c->body, buf + pos, len - pos);
+                        if (n < 0)
+                                goto close; /* malformed chunked body: the stream cannot be trusted */
+                        pos += (size_t)n;
+                        body_progress = true;
+                        if (c->body->done) {
+                                free(c->body);
+                                c->body = NULL;
+                        }
+                        continue;
+                }
+                if (c->body == NULL && pos < len) {
+                        size_t avail = len - pos;
+                        ssize_t n;
+                        /* A head arriving in pieces: look for its end before parsing it all again. */
+                        size_t scanned = c->head_scanned;
+                        if (c->head_partial && avail < HTTP_MAX_REQUEST_HEAD &&
+                            http_find_head_end(buf + pos, avail, &scanned) == 0) {
+                                c->head_scanned = (uint32_t)scanned;
+                                n = HTTP_PARSE_INCOMPLETE;
+                        } else {
+                                n = http_parse_request(buf + pos, avail, &w->request);
+                        }
+                        if (n > 0) {
+                                c->head_partial = false;
+                                c->head_scanned = 0;
+                                request_done = true;
+                                struct http_request *req = &w->request;
+                                struct pending p = { 0 };
+                                response_for_request(w, c, req, &p);
+                                pos += (size_t)n;
+                                if (req->body != HTTP_BODY_NONE &&
+                                    !(req->body == HTTP_BODY_LENGTH && req->content_length == 0)) {
+                                        c->body = malloc(sizeof(*c->body));
+                                        if (c->body == NULL) {
+                                                pending_release(&p);
+                                                goto close;
+                                        }
+                                        http_body_skip_init(c->body, req);
+                                        body_progress = true;
+                                }
+                                if (!conn_send(w, c, &p))
+                                        return;
+                                continue;
+                        }
+                        if (n == HTTP_PARSE_ERROR) {
+                                const char *line = buf + pos;
+                                const char *eol = memchr(line, '\n', avail);
+                                size_t line_length = eol ? (size_t)(eol - line) : avail;
+                                if (line_length && line[line_length - 1] == '\r')
+                                        line_length--;
+                                struct pending p = { 0 };
+                                response_for_error(w, c, w->request.error_status, line, line_length, &p);
+                                c->close_after = true;
+                                pos = len; /* nothing after a malformed head can be trusted */
+                                if (!conn_send(w, c, &p))
+                                        return;
+                                continue;
+                        }
+                        c->head_partial = true;
+                }
+                /* Need more input. */
+                if (!c->readable)
+                        break;
+                if (pos == len) {
+                        pos = len = 0;
+                        if (c->in == NULL) {
+                                buf = w->scratch;
+                                capacity = LOOP_SCRATCH_SIZE;
+                        }
+                } else if (pos > 0) {
+                        memmove(buf, buf + pos, len - pos);
+                        len -= pos;
+                        pos = 0;
+                }
+                if (buf == c->in && capacity - len < 1024 && capacity < LOOP_SCRATCH_SIZE) {
+                        size_t grown = capacity * 2 > LOOP_SCRATCH_SIZE ? LOOP_SCRATCH_SIZE : capacity * 2;
+                        char *in = realloc(c->in, grown);
+                        if (in == NULL)
+                                goto close;
+                        buf = c->in = in;
+                        capacity = c->in_capacity = (uint32_t)grown;
+                }
+                if (len == capacity)
+                        goto close; /* cannot happen: the parser decides within HTTP_MAX_REQUEST_HEAD */
+                ssize_t n = read(c->fd, buf + len, capacity - len);
+                if (n > 0) {
+                        /* A short read drained the socket (nginx's rule): the next edge tells us of more. */
+                        if ((size_t)n < capacity - len)
+                                c->readable = false;
+                        len += (size_t)n;
+                        continue;
+                }
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 && errno == EAGAIN) {
+                        c->readable = false;
+                        break;
+                }
+                goto close; /* EOF (with nothing left to answer) or a reset */
+        }
+        if (keep_input(c, buf, pos, len) < 0)
+                goto close;
+        if (w->draining && c->pending == NULL && c->body == NULL && c->in == NULL && !c->lingering)
+                goto close; /* between requests while draining: nothing in flight */
+        conn_set_timer(w, c, request_done, body_progress);
+        return;
+close:
+        conn_close(w, c);
+}
+
+void conn_event(struct worker *w, struct conn *c, bool in, bool out)
+{
+        if (in)
+                c->readable = true;
+        if (c->lingering) {
+                if (in)
+                        linger_read(w, c);
+                return;
+        }
+        if (!in && !(out && c->pending))
+                return;
+        conn_run(w, c);
+}
+
+void conn_timeout(struct worker *w, struct conn *c)
+{
+        conn_close(w, c);
+}

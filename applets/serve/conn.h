@@ -1,0 +1,66 @@
+/* A client connection: the state machine that reads request heads (any split, several pipelined in
+ * one read), discards bodies, and sends responses with writev and sendfile, continuing on EPOLLOUT.
+ * Server layer. */
+#ifndef SERVE_CONN_H
+#define SERVE_CONN_H
+
+#include "loop.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+/* Everything an idle connection costs us: this struct and nothing else (no buffers). */
+struct conn {
+        struct conn *timer_prev, *timer_next;
+        uint64_t deadline_ms;
+        char *in;                   /* unparsed input; NULL when there is none */
+        struct pending *pending;    /* output the socket did not take yet; NULL when none */
+        struct http_body_skipper *body; /* the body being discarded; NULL when none */
+        uint32_t in_length, in_capacity;
+        uint32_t head_scanned;      /* http_find_head_end progress for a request arriving in pieces */
+        int fd;
+        uint8_t timer_kind;         /* enum timer_kind, or TIMER_KINDS when in no list */
+        bool readable : 1;          /* an EPOLLIN edge not yet drained to EAGAIN */
+        bool head_partial : 1;      /* the request at the front was incomplete at the last parse */
+        bool close_after : 1;       /* close once the pending output is sent */
+        bool lingering : 1;         /* output done, write side shut: discarding until EOF */
+        uint8_t peer_family;        /* AF_INET or AF_INET6, for the access log */
+        uint8_t peer[16];
+};
+
+/* What is still to be sent for one response. Lives on the stack while the first write is attempted
+ * and moves to the heap only when the socket is full. */
+struct pending {
+        const char *text;        /* head (and any generated body); then the multipart part heads */
+        size_t text_length, text_sent;
+        char *text_owned;        /* heap copy of `text` when it must outlive the worker's buffers */
+        struct file_entry *entry; /* the body's file (memory copy or fd); holds a reference */
+        uint64_t body_offset, body_remaining;
+        struct multipart *multipart;
+};
+
+struct multipart {
+        struct http_byte_range ranges[HTTP_MAX_RANGES];
+        size_t count, next;      /* next: the range whose part head comes next; count: the trailer */
+        uint64_t size;
+        const char *content_type;
+        char boundary[HTTP_MAX_BOUNDARY + 1];
+        char part_head[512];
+};
+
+struct conn *conn_create(struct worker *w, int fd, const struct sockaddr_storage *peer);
+/* Drive the connection after an epoll event: `in`/`out` say which directions became ready. */
+void conn_event(struct worker *w, struct conn *c, bool in, bool out);
+void conn_close(struct worker *w, struct conn *c);
+/* A timer expired. */
+void conn_timeout(struct worker *w, struct conn *c);
+
+/* response.c: turn a parsed request into `p` (and set c->close_after when needed). */
+void response_for_request(struct worker *w, struct conn *c, const struct http_request *req,
+                          struct pending *p);
+/* response.c: a parse error: the simple response for `status`, and the connection closes after. */
+void response_for_error(struct worker *w, struct conn *c, int status, const char *request_line,
+                        size_t request_line_length, struct pending *p);
+
+#endif

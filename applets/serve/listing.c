@@ -1,0 +1,154 @@
+/* The HTML directory listing: read the directory beneath the root, leave dotfiles out (they are never
+ * served), sort, and write each name percent-encoded in the link and HTML-escaped in the text, so a
+ * file called `<script>` or `a"b` cannot inject markup. Server layer. */
+#include "listing.h"
+#include "file_cache.h"
+#include "http.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct page {
+        char *data;
+        size_t length, capacity;
+        bool failed;
+};
+
+static void page_append(struct page *page, const char *text, size_t length)
+{
+        if (page->failed)
+                return;
+        if (page->length + length + 1 > page->capacity) {
+                size_t capacity = page->capacity ? page->capacity : 4096;
+                while (page->length + length + 1 > capacity)
+                        capacity *= 2;
+                char *data = realloc(page->data, capacity);
+                if (data == NULL) {
+                        page->failed = true;
+                        return;
+                }
+                page->data = data;
+                page->capacity = capacity;
+        }
+        memcpy(page->data + page->length, text, length);
+        page->length += length;
+        page->data[page->length] = '\0';
+}
+
+static void page_text(struct page *page, const char *text)
+{
+        page_append(page, text, strlen(text));
+}
+
+/* Names are at most 255 bytes: escaped they grow at most 6x, percent-encoded 3x. */
+static void page_escaped(struct page *page, const char *text, size_t length)
+{
+        char out[6 * 256 + 1];
+        size_t n = http_html_escape(text, length, out, sizeof(out));
+        page_append(page, out, n);
+}
+
+struct name {
+        char *text;
+        bool is_dir;
+};
+
+static int compare_names(const void *a, const void *b)
+{
+        return strcmp(((const struct name *)a)->text, ((const struct name *)b)->text);
+}
+
+int listing_render(const char *path, size_t path_length, char **out, size_t *out_length)
+{
+        int fd = open_beneath(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return fd;
+        DIR *dir = fdopendir(fd);
+        if (dir == NULL) {
+                int saved = errno;
+                close(fd);
+                return -saved;
+        }
+        struct name *names = NULL;
+        size_t count = 0, capacity = 0;
+        int rc = 0;
+        struct dirent *d;
+        while ((d = readdir(dir)) != NULL) {
+                if (d->d_name[0] == '.')
+                        continue;
+                bool is_dir = d->d_type == DT_DIR;
+                if (d->d_type == DT_UNKNOWN || d->d_type == DT_LNK) {
+                        struct stat st;
+                        if (fstatat(dirfd(dir), d->d_name, &st, 0) < 0)
+                                continue;
+                        is_dir = S_ISDIR(st.st_mode);
+                }
+                if (count == capacity) {
+                        size_t grown = capacity ? capacity * 2 : 64;
+                        struct name *more = realloc(names, grown * sizeof(*names));
+                        if (more == NULL) {
+                                rc = -ENOMEM;
+                                break;
+                        }
+                        names = more;
+                        capacity = grown;
+                }
+                names[count].text = strdup(d->d_name);
+                if (names[count].text == NULL) {
+                        rc = -ENOMEM;
+                        break;
+                }
+                names[count++].is_dir = is_dir;
+        }
+        closedir(dir);
+        struct page page = { 0 };
+        if (rc == 0) {
+                qsort(names, count, sizeof(*names), compare_names);
+                bool root = strcmp(path, ".") == 0;
+                char title[8];
+                strcpy(title, "/");
+                page_text(&page, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Index of ");
+                page_text(&page, title);
+                if (!root)
+                        page_escaped(&page, path, path_length), page_text(&page, "/");
+                page_text(&page, "</title></head>\n<body><h1>Index of /");
+                if (!root)
+                        page_escaped(&page, path, path_length), page_text(&page, "/");
+                page_text(&page, "</h1>\n<ul>\n");
+                if (!root)
+                        page_text(&page, "<li><a href=\"../\">../</a></li>\n");
+                for (size_t i = 0; i < count; i++) {
+                        char href[3 * 256 + 1];
+                        size_t length = strlen(names[i].text);
+                        size_t href_length = http_percent_encode(names[i].text, length, href, sizeof(href));
+                        page_text(&page, "<li><a href=\"");
+                        page_append(&page, href, href_length);
+                        if (names[i].is_dir)
+                                page_text(&page, "/");
+                        page_text(&page, "\">");
+                        page_escaped(&page, names[i].text, length);
+                        if (names[i].is_dir)
+                                page_text(&page, "/");
+                        page_text(&page, "</a></li>\n");
+                }
+                page_text(&page, "</ul>\n</body></html>\n");
+                if (page.failed)
+                        rc = -ENOMEM;
+        }
+        for (size_t i = 0; i < count; i++)
+                free(names[i].text);
+        free(names);
+        if (rc < 0) {
+                free(page.data);
+                return rc;
+        }
+        *out = page.data;
+        *out_length = page.length;
+        return 0;
+}

@@ -1,0 +1,330 @@
+/* From a parsed request to the response to send: method and path checks, the file cache, directories
+ * (301, index, listing), precompressed .gz siblings, conditional requests, ranges, error pages, and
+ * the access log line. Fills a struct pending for conn.c to send. Server layer. */
+#include "conn.h"
+#include "listing.h"
+#include "server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+static void log_access(struct worker *w, const struct conn *c, const char *line, size_t line_length, int status,
+                       uint64_t bytes)
+{
+        if (server.access_log_fd < 0)
+                return;
+        char host[INET6_ADDRSTRLEN] = "-";
+        inet_ntop(c->peer_family, c->peer, host, sizeof(host));
+        access_log_append(&w->log, server.access_log_fd, host, w->clf_date, line, line_length, status, bytes);
+}
+
+/* The request line as sent, for the log: from the method to the end of the line. */
+static void request_line(const struct http_request *req, const char **line, size_t *length)
+{
+        const char *start = req->method_name.ptr;
+        size_t max = req->method_name.len + 1 + req->target.len + 1 + 8 + 2;
+        const char *eol = memchr(start, '\n', max);
+        size_t n = eol ? (size_t)(eol - start) : max;
+        if (n && start[n - 1] == '\r')
+                n--;
+        *line = start;
+        *length = n;
+}
+
+/* A small complete response (error, redirect) into the worker's head buffer after `prefix` bytes. */
+static void simple_response(struct worker *w, struct conn *c, const struct http_request *req, struct pending *p,
+                            size_t prefix, int status, const char *extra)
+{
+        bool head_only = req && req->method == HTTP_METHOD_HEAD;
+        ssize_t n = http_format_simple_response(w->head + prefix, LOOP_HEAD_SIZE - prefix, status, w->date,
+                                                !c->close_after, head_only, extra);
+        if (n < 0) {
+                /* Only an over-long Location could do this: answer without it. */
+                status = 500;
+                c->close_after = true;
+                n = http_format_simple_response(w->head + prefix, LOOP_HEAD_SIZE - prefix, status, w->date, false,
+                                                head_only, NULL);
+        }
+        p->text = w->head;
+        p->text_length = prefix + (size_t)(n > 0 ? n : 0);
+        if (req) {
+                const char *line;
+                size_t length;
+                request_line(req, &line, &length);
+                /* The body of these is the short HTML page after the head's empty line. */
+                const char *end = memmem(w->head + prefix, (size_t)n, "\r\n\r\n", 4);
+                uint64_t body = end ? (uint64_t)(w->head + prefix + n - (end + 4)) : 0;
+                log_access(w, c, line, length, status, body);
+        }
+}
+
+void response_for_error(struct worker *w, struct conn *c, int status, const char *line, size_t line_length,
+                        struct pending *p)
+{
+        c->close_after = true;
+        if (status < 400 || status > 599)
+                status = 400;
+        simple_response(w, c, NULL, p, 0, status, NULL);
+        log_access(w, c, line, line_length, status, 0);
+}
+
+static int errno_status(int error)
+{
+        switch (error) {
+        case ENOENT:
+        case ENOTDIR:
+                return 404;
+        case EACCES:
+        case EPERM:
+        case EXDEV: /* a symlink (or anything) leading out of the root */
+        case ELOOP: /* a symlink without openat2, or a loop */
+                return 403;
+        case ENAMETOOLONG:
+                return 414;
+        default:
+                return 500;
+        }
+}
+
+/* Serve a regular file (or its .gz sibling): conditional, ranges, the head; takes over `file`. */
+static void respond_file(struct worker *w, struct conn *c, const struct http_request *req, struct pending *p,
+                         size_t prefix, struct file_entry *file, const char *content_type, bool gzip, bool vary)
+{
+        bool head_only = req->method == HTTP_METHOD_HEAD;
+        struct http_response_head h = {
+                .version_minor = req->version_minor,
+                .keep_alive = !c->close_after,
+                .date = w->date,
+                .last_modified = file->last_modified,
+                .etag = file->etag,
+                .content_encoding = gzip ? "gzip" : NULL,
+                .vary_accept_encoding = vary,
+                .accept_ranges = true,
+        };
+        struct multipart *multipart = NULL;
+        uint64_t body_offset = 0, body_length = 0;
+        if (http_request_not_modified(req, file->etag, file->etag_length, file->mtime)) {
+                h.status = 304;
+        } else {
+                struct http_byte_range ranges[HTTP_MAX_RANGES];
+                size_t count = 0;
+                enum http_range_result range = http_request_ranges(req, file->etag, file->etag_length, file->mtime,
+                                                                   file->size, ranges, &count);
+                h.has_content_length = true;
+                h.representation_size = file->size;
+                if (range == HTTP_RANGE_UNSATISFIABLE) {
+                        h.status = 416;
+                        h.unsatisfied_range = true;
+                        h.content_length = 0;
+                } else if (range == HTTP_RANGE_SATISFIABLE && count == 1) {
+                        h.status = 206;
+                        h.content_type = content_type;
+                        h.has_content_range = true;
+                        h.content_range = ranges[0];
+                        body_offset = ranges[0].first;
+                        body_length = h.content_length = ranges[0].last - ranges[0].first + 1;
+                } else if (range == HTTP_RANGE_SATISFIABLE) {
+                        multipart = calloc(1, sizeof(*multipart));
+                        if (multipart == NULL) {
+                                file_entry_put(file);
+                                c->close_after = true;
+                                simple_response(w, c, req, p, prefix, 500, NULL);
+                                return;
+                        }
+                        memcpy(multipart->ranges, ranges, count * sizeof(ranges[0]));
+                        multipart->count = count;
+                        multipart->size = file->size;
+                        multipart->content_type = content_type;
+                        http_multipart_boundary(file->inode * 0x9e3779b97f4a7c15ull + w->served * 2654435761u +
+                                                        (uint64_t)w->index,
+                                                multipart->boundary);
+                        h.status = 206;
+                        h.multipart_boundary = multipart->boundary;
+                        h.content_length = http_multipart_length(multipart->boundary, content_type, ranges, count,
+                                                                 file->size);
+                        body_length = h.content_length;
+                } else {
+                        h.status = 200;
+                        h.content_type = content_type;
+                        body_length = h.content_length = file->size;
+                }
+        }
+        ssize_t n = http_format_response_head(w->head + prefix, LOOP_HEAD_SIZE - prefix, &h);
+        if (n < 0) {
+                file_entry_put(file);
+                free(multipart);
+                c->close_after = true;
+                simple_response(w, c, req, p, prefix, 500, NULL);
+                return;
+        }
+        p->text = w->head;
+        p->text_length = prefix + (size_t)n;
+        const char *line;
+        size_t line_length;
+        request_line(req, &line, &line_length);
+        log_access(w, c, line, line_length, h.status, head_only ? 0 : body_length);
+        if (head_only || body_length == 0) {
+                file_entry_put(file);
+                free(multipart);
+                return;
+        }
+        p->entry = file;
+        if (multipart) {
+                p->multipart = multipart; /* its parts follow the head (conn.c: multipart_next) */
+        } else {
+                p->body_offset = body_offset;
+                p->body_remaining = body_length;
+        }
+}
+
+/* `path` + suffix into w->aux; false when it does not fit. */
+static bool derived_path(struct worker *w, const char *path, size_t length, const char *separator,
+                         const char *suffix, size_t *out_length)
+{
+        int n = snprintf(w->aux, LOOP_PATH_SIZE, "%.*s%s%s", (int)length, path, separator, suffix);
+        if (n < 0 || (size_t)n >= LOOP_PATH_SIZE)
+                return false;
+        *out_length = (size_t)n;
+        return true;
+}
+
+/* A regular file found at w->aux or w->path: look for a .gz beside it and serve one of the two. */
+static void serve_regular(struct worker *w, struct conn *c, const struct http_request *req, struct pending *p,
+                          size_t prefix, struct file_entry *file, const char *name, size_t name_length)
+{
+        const char *content_type = file->mime;
+        size_t gz_length;
+        struct file_entry *gz = NULL;
+        /* Whether a .gz exists decides Vary for both answers, so look even if gzip is not accepted. */
+        bool is_gz = name_length >= 3 && memcmp(name + name_length - 3, ".gz", 3) == 0;
+        if (!is_gz &&
+            derived_path(w, name, name_length, "", ".gz", &gz_length) &&
+            file_cache_get(&w->cache, w->aux, gz_length, w->now_ms, &gz) == 0 && gz->is_dir) {
+                file_entry_put(gz);
+                gz = NULL;
+        }
+        if (gz && req->accept_gzip) {
+                file_entry_put(file);
+                respond_file(w, c, req, p, prefix, gz, content_type, true, true);
+                return;
+        }
+        bool vary = gz != NULL;
+        if (gz)
+                file_entry_put(gz);
+        respond_file(w, c, req, p, prefix, file, content_type, false, vary);
+}
+
+void response_for_request(struct worker *w, struct conn *c, const struct http_request *req, struct pending *p)
+{
+        w->served++;
+        if (!req->keep_alive || w->draining)
+                c->close_after = true;
+        size_t prefix = 0;
+        bool has_body = req->body == HTTP_BODY_CHUNKED || (req->body == HTTP_BODY_LENGTH && req->content_length);
+        if (req->expect_continue && has_body) {
+                /* Ask for the body we will discard, so the stream stays in step whatever the answer. */
+                prefix = strlen(HTTP_100_CONTINUE);
+                memcpy(w->head, HTTP_100_CONTINUE, prefix);
+        }
+        if (req->method != HTTP_METHOD_GET && req->method != HTTP_METHOD_HEAD) {
+                simple_response(w, c, req, p, prefix, 405, "Allow: GET, HEAD\r\n");
+                return;
+        }
+        struct http_path info;
+        enum http_path_result pr = http_path_from_target(req->path.ptr, req->path.len, w->path, LOOP_PATH_SIZE, &info);
+        if (pr != HTTP_PATH_OK) {
+                simple_response(w, c, req, p, prefix, http_path_status(pr), NULL);
+                return;
+        }
+        struct file_entry *file;
+        int rc = file_cache_get(&w->cache, w->path, info.len, w->now_ms, &file);
+        if (rc < 0) {
+                simple_response(w, c, req, p, prefix, errno_status(-rc), NULL);
+                return;
+        }
+        if (!file->is_dir) {
+                serve_regular(w, c, req, p, prefix, file, w->path, info.len);
+                return;
+        }
+        file_entry_put(file);
+        if (!info.trailing_slash) {
+                /* "/docs" -> "/docs/": relative links inside the page need the slash. */
+                int n;
+                if (info.query.ptr)
+                        n = snprintf(w->aux, LOOP_PATH_SIZE, "Location: %.*s/?%.*s\r\n", (int)info.raw_path_len,
+                                     req->path.ptr, (int)info.query.len, info.query.ptr);
+                else
+                        n = snprintf(w->aux, LOOP_PATH_SIZE, "Location: %.*s/\r\n", (int)info.raw_path_len,
+                                     req->path.ptr);
+                if (n < 0 || n >= LOOP_PATH_SIZE) {
+                        simple_response(w, c, req, p, prefix, 414, NULL);
+                        return;
+                }
+                simple_response(w, c, req, p, prefix, 301, w->aux);
+                return;
+        }
+        size_t index_length;
+        bool root = strcmp(w->path, ".") == 0;
+        if (!derived_path(w, root ? "" : w->path, root ? 0 : info.len, root ? "" : "/", server.index_name,
+                          &index_length)) {
+                simple_response(w, c, req, p, prefix, 414, NULL);
+                return;
+        }
+        rc = file_cache_get(&w->cache, w->aux, index_length, w->now_ms, &file);
+        if (rc == 0 && !file->is_dir) {
+                /* serve_regular reuses w->aux for the .gz name: keep the index name in w->path. */
+                memcpy(w->path, w->aux, index_length + 1);
+                serve_regular(w, c, req, p, prefix, file, w->path, index_length);
+                return;
+        }
+        if (rc == 0)
+                file_entry_put(file);
+        else if (rc != -ENOENT) {
+                simple_response(w, c, req, p, prefix, errno_status(-rc), NULL);
+                return;
+        }
+        if (!server.listing) {
+                simple_response(w, c, req, p, prefix, 403, NULL);
+                return;
+        }
+        char *page = NULL;
+        size_t page_length = 0;
+        rc = listing_render(w->path, info.len, &page, &page_length);
+        if (rc < 0) {
+                simple_response(w, c, req, p, prefix, errno_status(-rc), NULL);
+                return;
+        }
+        bool head_only = req->method == HTTP_METHOD_HEAD;
+        struct http_response_head h = {
+                .status = 200,
+                .version_minor = req->version_minor,
+                .keep_alive = !c->close_after,
+                .date = w->date,
+                .content_type = "text/html; charset=utf-8",
+                .has_content_length = true,
+                .content_length = page_length,
+                .extra = "Cache-Control: no-cache\r\n",
+        };
+        ssize_t n = http_format_response_head(w->head + prefix, LOOP_HEAD_SIZE - prefix, &h);
+        char *text = n < 0 ? NULL : malloc(prefix + (size_t)n + (head_only ? 0 : page_length));
+        if (text == NULL) {
+                free(page);
+                c->close_after = true;
+                simple_response(w, c, req, p, prefix, 500, NULL);
+                return;
+        }
+        memcpy(text, w->head, prefix + (size_t)n);
+        if (!head_only)
+                memcpy(text + prefix + n, page, page_length);
+        free(page);
+        p->text = p->text_owned = text;
+        p->text_length = prefix + (size_t)n + (head_only ? 0 : page_length);
+        const char *line;
+        size_t line_length;
+        request_line(req, &line, &line_length);
+        log_access(w, c, line, line_length, 200, head_only ? 0 : page_length);
+}

@@ -1,0 +1,46 @@
+/* The serve applet's configuration and the process-wide server state shared by its threads.
+ * Server layer (applets/serve); the protocol layer (http.h) knows nothing of this. */
+#ifndef SERVE_SERVER_H
+#define SERVE_SERVER_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+/* What the option table fills in (see serve.c). */
+struct serve_config {
+        long long port;
+        const char *bind;
+        const char *root;
+        long long threads;
+        const char *index;
+        int listing;
+        const char *access_log;
+        long long max_connections;
+        uint64_t header_timeout_ns;
+        uint64_t idle_timeout_ns;
+        uint64_t send_timeout_ns;
+        uint64_t drain_timeout_ns;
+        const char *user;
+        int no_sandbox;
+};
+
+/* Read-only after start-up, shared by every worker thread. */
+struct server {
+        int root_fd;                 /* O_PATH|O_DIRECTORY handle of --root; all opens are beneath it */
+        char root_path[4096];        /* absolute, for the start line and logs */
+        const char *index_name;      /* --index */
+        size_t index_name_length;
+        bool listing;
+        bool openat2_works;          /* else: the O_NOFOLLOW component walk */
+        int threads;
+        unsigned max_connections_per_thread;
+        uint32_t header_timeout_ms, idle_timeout_ms, send_timeout_ms, drain_timeout_ms;
+        int access_log_fd;           /* -1: off; replaced in place (dup3) on SIGHUP */
+        atomic_bool stopping;        /* SIGTERM/SIGINT seen: drain */
+};
+
+extern struct server server;
+
+#endif
