@@ -45,11 +45,11 @@ struct run_options {
 
 static const struct opt run_option_table[] = {
         { "rootfs", 0, "DIR", OPT_STRING, OFF(rootfs), 0, 0, 0, 0, NULL,
-          "root filesystem (default: the host's, copy-on-write)" },
+          "root directory (default: the host's, copy-on-write)" },
         { "rootfs-rw", 0, NULL, OPT_FLAG, OFF(rootfs_rw), 0, 0, 0, 0, NULL,
-          "write through to --rootfs DIR instead of copy-on-write" },
+          "write through to --rootfs DIR (no copy-on-write)" },
         { "read-only", 0, NULL, OPT_FLAG, OFF(read_only), 0, 0, 0, 0, NULL,
-          "make the root read-only (tmpfs mounts stay writable)" },
+          "read-only root (tmpfs mounts stay writable)" },
         { "volume", 'v', "HOST:DIR[:ro]", OPT_LIST, OFF(volumes), 0, 0, 0, 0, NULL,
           "bind-mount a host path into the container" },
         { "tmpfs", 0, "DIR[:SIZE]", OPT_LIST, OFF(tmpfs), 0, 0, 0, 0, NULL,
@@ -63,13 +63,13 @@ static const struct opt run_option_table[] = {
         { "user", 'u', "UID[:GID]", OPT_STRING, OFF(user), 0, 0, 0, 0, NULL,
           "run the command as this user (numeric)" },
         { "mem", 'm', "SIZE", OPT_SIZE, OFF(memory_limit), 4096, (long long)(UINT64_C(1) << 50), 0, 0, NULL,
-          "memory limit; the OOM killer ends the container past it" },
+          "memory limit (the OOM killer acts past it)" },
         { "cpus", 0, "N.N", OPT_DOUBLE, OFF(cpus), 0, 0, 0.001, 4096, NULL,
           "CPU time limit in CPUs per wall second, e.g. 0.5" },
         { "pids", 0, "N", OPT_INT, OFF(pids_limit), 1, 4194304, 0, 0, NULL,
           "limit on the number of processes and threads" },
         { "stats", 0, NULL, OPT_FLAG, OFF(stats), 0, 0, 0, 0, NULL,
-          "after exit, print peak memory, CPU time and OOM kills" },
+          "after exit: peak memory, CPU time, OOM kills" },
         { "seccomp", 0, "PROFILE", OPT_STRING, OFF(seccomp), 0, 0, 0, 0, NULL,
           "default (deny-list, EPERM) or unconfined" },
         { "cap-add", 0, "CAP", OPT_LIST, OFF(cap_add), 0, 0, 0, 0, NULL,
@@ -318,10 +318,11 @@ const struct applet run_applet = {
         .name = "run",
         .summary = "run a command in a container",
         .usage = "[--] COMMAND [ARG...]",
-        .description = "Namespaces (PID, mount, UTS, IPC, network, cgroup), a private root (by default a\n"
-                       "copy-on-write view of the host's), cgroup limits, a seccomp filter and Docker's\n"
-                       "default capabilities. Exit status: the command's, 128+N when it died of signal N,\n"
-                       "125 when the runtime failed, 126 not executable, 127 not found.",
+        .description = "Namespaces (PID, mount, UTS, IPC, network, cgroup), a private root (by default\n"
+                       "a copy-on-write view of the host's), cgroup limits, a seccomp filter and\n"
+                       "Docker's default capabilities. Exit status: the command's, 128+N when it\n"
+                       "died of signal N, 125 when the runtime failed, 126 not executable, 127 not\n"
+                       "found.",
         .options = run_option_table,
         .config_size = sizeof(struct run_options),
         .min_operands = 1,
