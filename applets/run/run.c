@@ -45,7 +45,7 @@ struct run_options {
 
 static const struct opt run_option_table[] = {
         { "rootfs", 0, "DIR", OPT_STRING, OFF(rootfs), 0, 0, 0, 0, NULL,
-          "root directory (default: host's root, copy-on-write)" },
+          "root directory (default: host's /, copy-on-write)" },
         { "rootfs-rw", 0, NULL, OPT_FLAG, OFF(rootfs_rw), 0, 0, 0, 0, NULL,
           "write through to --rootfs DIR (no copy-on-write)" },
         { "read-only", 0, NULL, OPT_FLAG, OFF(read_only), 0, 0, 0, 0, NULL,
