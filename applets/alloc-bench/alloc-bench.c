@@ -1,0 +1,483 @@
+/* alloc-bench (applet layer): the entry point and option table. Plans the runs (workloads x thread
+ * counts x allocators), checks each allocator's identity, runs them interleaved in fresh worker
+ * processes, and hands the medians to the report writers. */
+#include "bench.h"
+#include "sysprim/applet.h"
+#include "sysprim/err.h"
+#include "sysprim/log.h"
+#include "sysprim/opt.h"
+#include "sysprim/size.h"
+#include "sysprim/util.h"
+
+#include <errno.h>
+#include <gnu/libc-version.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_THREADS 1024
+#define MAX_OPS 1000000000000ULL
+#define DURATION_UNSET UINT64_MAX
+
+struct alloc_bench_config {
+        struct opt_list threads;
+        struct opt_list workloads;
+        struct opt_list allocators;
+        long long runs;
+        uint64_t ops;
+        uint64_t duration;
+        long long seed;
+        uint64_t timeout;
+        int json;
+        int csv;
+        int markdown;
+        int list;
+        const char *svg;
+        const char *html;
+};
+
+/* "100000", "100k", "2M", "1g": decimal thousands, since these are counts, not bytes. */
+static int parse_ops(const char *arg, void *field)
+{
+        char *end;
+        errno = 0;
+        if (arg[0] < '0' || arg[0] > '9')
+                return -EINVAL;
+        unsigned long long value = strtoull(arg, &end, 10);
+        unsigned long long scale = 1;
+        if (*end == 'k' || *end == 'K')
+                scale = 1000, end++;
+        else if (*end == 'm' || *end == 'M')
+                scale = 1000000, end++;
+        else if (*end == 'g' || *end == 'G')
+                scale = 1000000000, end++;
+        if (errno || *end != '\0' || value == 0 || value > MAX_OPS / scale)
+                return -EINVAL;
+        *(uint64_t *)field = value * scale;
+        return 0;
+}
+
+static const struct opt alloc_bench_options[] = {
+        { "threads", 't', "N[,N...]", OPT_LIST, offsetof(struct alloc_bench_config, threads), 0, 0, 0, 0, NULL,
+          "thread counts to run (default: 1 and the number of CPUs)" },
+        { "workload", 'w', "NAME[,...]", OPT_LIST, offsetof(struct alloc_bench_config, workloads), 0, 0, 0, 0, NULL,
+          "workloads to run (default: all; see --list)" },
+        { "allocator", 'a', "NAME|PATH[,...]", OPT_LIST, offsetof(struct alloc_bench_config, allocators), 0, 0, 0,
+          0, NULL, "builtin, glibc, jemalloc, tcmalloc, mimalloc or a .so (default: all)" },
+        { "runs", 'r', "R", OPT_INT, offsetof(struct alloc_bench_config, runs), 1, 1000, 0, 0, NULL,
+          "runs per allocator, interleaved; the median is shown (default 3)" },
+        { "ops", 'n', "N", OPT_CALLBACK, offsetof(struct alloc_bench_config, ops), 0, 0, 0, 0, parse_ops,
+          "operations per thread per run, e.g. 100k (default: per workload)" },
+        { "duration", 'd', "TIME", OPT_DURATION, offsetof(struct alloc_bench_config, duration), 0, 0, 0, 0, NULL,
+          "run each workload for TIME instead of a count of operations" },
+        { "seed", 's', "S", OPT_INT, offsetof(struct alloc_bench_config, seed), 0, INT64_MAX, 0, 0, NULL,
+          "seed of the random sizes (default 1); same sequence for all" },
+        { "timeout", 0, "TIME", OPT_DURATION, offsetof(struct alloc_bench_config, timeout), 0, 0, 0, 0, NULL,
+          "stop a worker that runs longer than TIME (default 120s)" },
+        { "json", 0, NULL, OPT_FLAG, offsetof(struct alloc_bench_config, json), 0, 0, 0, 0, NULL,
+          "print the results as JSON" },
+        { "csv", 0, NULL, OPT_FLAG, offsetof(struct alloc_bench_config, csv), 0, 0, 0, 0, NULL,
+          "print the results as CSV, one line per cell" },
+        { "markdown", 0, NULL, OPT_FLAG, offsetof(struct alloc_bench_config, markdown), 0, 0, 0, 0, NULL,
+          "print the results as Markdown tables" },
+        { "svg", 0, "FILE", OPT_STRING, offsetof(struct alloc_bench_config, svg), 0, 0, 0, 0, NULL,
+          "also write a bar chart of the ratios to glibc" },
+        { "html", 0, "FILE", OPT_STRING, offsetof(struct alloc_bench_config, html), 0, 0, 0, 0, NULL,
+          "also write a page with the chart and the tables" },
+        { "list", 'l', NULL, OPT_FLAG, offsetof(struct alloc_bench_config, list), 0, 0, 0, 0, NULL,
+          "list the workloads and the allocators found, then exit" },
+        { NULL, 0, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL },
+};
+
+static int alloc_bench_main(int argc, char **argv);
+
+const struct applet alloc_bench_applet = {
+        .name = "alloc-bench",
+        .summary = "benchmark sysprim's allocator against glibc, jemalloc, tcmalloc, mimalloc",
+        .usage = NULL,
+        .description = "Runs every workload with every allocator found, each run in a fresh worker process\n"
+                       "(LD_PRELOAD), runs interleaved; prints medians, ratios to glibc and peak RSS.\n"
+                       "A worker proves which library served malloc, or its result is refused.",
+        .options = alloc_bench_options,
+        .config_size = sizeof(struct alloc_bench_config),
+        .min_operands = 0,
+        .max_operands = 0,
+        .stop_at_operand = 0,
+        .main = alloc_bench_main,
+};
+
+/* Calls fn(item) for every comma-separated item of every occurrence of a list option. */
+static int for_each_item(const struct opt_list *list, int (*fn)(const char *item, void *ctx), void *ctx)
+{
+        for (size_t i = 0; i < list->count; i++) {
+                _cleanup_free_ char *copy = strdup(list->items[i]);
+                if (copy == NULL)
+                        return -ENOMEM;
+                char *save = NULL;
+                bool any = false;
+                for (char *item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+                        any = true;
+                        int rc = fn(item, ctx);
+                        if (rc < 0)
+                                return rc;
+                }
+                if (!any)
+                        return fn("", ctx);
+        }
+        return 0;
+}
+
+struct plan_ctx {
+        struct bench *bench;
+        char error[512];
+};
+
+static int add_thread_count(const char *item, void *opaque)
+{
+        struct plan_ctx *ctx = opaque;
+        struct bench *b = ctx->bench;
+        uint64_t n;
+        if (uint_parse(item, MAX_THREADS, &n) < 0 || n == 0) {
+                snprintf(ctx->error, sizeof(ctx->error), "--threads: invalid value '%s' (expected 1 to %d, or a list "
+                         "such as 1,2,4)", item, MAX_THREADS);
+                return -EINVAL;
+        }
+        for (size_t i = 0; i < b->thread_count; i++)
+                if (b->threads[i] == n)
+                        return 0;
+        unsigned *grown = realloc(b->threads, (b->thread_count + 1) * sizeof(*grown));
+        if (grown == NULL)
+                return -ENOMEM;
+        b->threads = grown;
+        b->threads[b->thread_count++] = (unsigned)n;
+        return 0;
+}
+
+static int add_workload(const char *item, void *opaque)
+{
+        struct plan_ctx *ctx = opaque;
+        struct bench *b = ctx->bench;
+        const struct workload_info *w = workload_find(item);
+        if (w == NULL) {
+                char names[256] = "";
+                for (size_t i = 0; i < workload_count; i++)
+                        snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s", i ? ", " : "",
+                                 workload_table[i].name);
+                snprintf(ctx->error, sizeof(ctx->error), "--workload: unknown workload '%s' (one of %s)", item, names);
+                return -EINVAL;
+        }
+        for (size_t i = 0; i < b->workload_count; i++)
+                if (b->workloads[i] == w)
+                        return 0;
+        const struct workload_info **grown = realloc(b->workloads, (b->workload_count + 1) * sizeof(*grown));
+        if (grown == NULL)
+                return -ENOMEM;
+        b->workloads = grown;
+        b->workloads[b->workload_count++] = w;
+        return 0;
+}
+
+static int add_allocator(const char *item, void *opaque)
+{
+        struct plan_ctx *ctx = opaque;
+        struct bench *b = ctx->bench;
+        struct allocator a;
+        struct err e = { 0 };
+        if (allocator_resolve(item, &a, &e) < 0) {
+                snprintf(ctx->error, sizeof(ctx->error), "%s", e.msg);
+                return -EINVAL;
+        }
+        for (size_t i = 0; i < b->allocator_count; i++)
+                if (strcmp(b->allocators[i].name, a.name) == 0 && strcmp(b->allocators[i].library, a.library) == 0)
+                        return 0;
+        struct allocator *grown = realloc(b->allocators, (b->allocator_count + 1) * sizeof(*grown));
+        if (grown == NULL)
+                return -ENOMEM;
+        b->allocators = grown;
+        b->allocators[b->allocator_count++] = a;
+        return 0;
+}
+
+static void bench_free(struct bench *b)
+{
+        for (size_t i = 0; i < b->cell_count; i++)
+                free(b->cells[i].samples);
+        free(b->cells);
+        free(b->workloads);
+        free(b->threads);
+        free(b->allocators);
+}
+
+/* Turn the parsed options into a plan; a usage error prints one line and returns OPT_ERROR. */
+static enum opt_result plan(const struct alloc_bench_config *c, struct bench *b)
+{
+        struct plan_ctx ctx = { .bench = b };
+        b->cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        if (b->cpus < 1)
+                b->cpus = 1;
+        snprintf(b->glibc_version, sizeof(b->glibc_version), "%s", gnu_get_libc_version());
+        if (c->json + c->csv + c->markdown > 1)
+                return opt_usage_error(&alloc_bench_applet, "--json, --csv and --markdown exclude each other");
+        bool have_duration = c->duration != DURATION_UNSET;
+        if (c->ops && have_duration)
+                return opt_usage_error(&alloc_bench_applet, "--ops and --duration exclude each other");
+        if (have_duration && (c->duration < 1000000 || c->duration > 3600ULL * 1000000000))
+                return opt_usage_error(&alloc_bench_applet, "--duration: expected 1ms to 1h");
+        if (c->timeout < 1000000)
+                return opt_usage_error(&alloc_bench_applet, "--timeout: expected at least 1ms");
+        b->runs = (unsigned)c->runs;
+        b->ops = c->ops;
+        b->duration_ns = have_duration ? c->duration : 0;
+        b->seed = (uint64_t)c->seed;
+        b->timeout_ns = c->timeout;
+
+        int rc = 0;
+        if (c->threads.count) {
+                rc = for_each_item(&c->threads, add_thread_count, &ctx);
+        } else {
+                char text[32];
+                snprintf(text, sizeof(text), "%ld", b->cpus > MAX_THREADS ? MAX_THREADS : b->cpus);
+                rc = add_thread_count("1", &ctx);
+                if (rc == 0)
+                        rc = add_thread_count(text, &ctx);
+        }
+        if (rc == 0) {
+                if (c->workloads.count)
+                        rc = for_each_item(&c->workloads, add_workload, &ctx);
+                else
+                        for (size_t i = 0; i < workload_count && rc == 0; i++)
+                                rc = add_workload(workload_table[i].name, &ctx);
+        }
+        if (rc == 0) {
+                if (c->allocators.count)
+                        rc = for_each_item(&c->allocators, add_allocator, &ctx);
+                else
+                        for (size_t i = 0; allocator_default_names[i] && rc == 0; i++)
+                                rc = add_allocator(allocator_default_names[i], &ctx);
+        }
+        if (rc == -ENOMEM) {
+                log_error("out of memory");
+                return OPT_ERROR;
+        }
+        if (rc < 0)
+                return opt_usage_error(&alloc_bench_applet, "%s", ctx.error);
+        return OPT_OK;
+}
+
+/* Ask each allocator's worker who serves malloc before measuring anything. A library given by path
+ * that is not a malloc is a usage error; a known allocator that fails the check is refused. */
+static int probe_allocators(struct bench *b, bool *refused)
+{
+        for (size_t i = 0; i < b->allocator_count; i++) {
+                struct allocator *a = &b->allocators[i];
+                if (a->status != ALLOCATOR_OK)
+                        continue;
+                static const char *const args[] = { "identify", NULL };
+                struct worker_output out;
+                struct err e = { 0 };
+                char why[900];
+                if (runner_run(b, a, args, &out, &e) < 0) {
+                        snprintf(why, sizeof(why), "%s", e.msg);
+                } else if (allocator_identity_ok(a, &out, why, sizeof(why))) {
+                        snprintf(a->version, sizeof(a->version), "%s", out.version);
+                        snprintf(a->served_by, sizeof(a->served_by), "%s", out.symbol_library[0]);
+                        continue;
+                }
+                if (a->from_path) {
+                        opt_usage_error(&alloc_bench_applet, "--allocator %s: not a malloc library: %s", a->library,
+                                        why);
+                        return -EINVAL;
+                }
+                a->status = ALLOCATOR_REFUSED;
+                snprintf(a->reason, sizeof(a->reason), "identity check failed: %s", why);
+                log_error("%s: refused: %s", a->name, a->reason);
+                *refused = true;
+        }
+        return 0;
+}
+
+static const char *plural(unsigned n, const char *one, const char *many)
+{
+        return n == 1 ? one : many;
+}
+
+static void progress(const struct bench *b, size_t done, size_t total, const char *what)
+{
+        if (!b->progress)
+                return;
+        bool tty = isatty(STDERR_FILENO);
+        fprintf(stderr, "%s[%3zu/%zu] %s%s", tty ? "\r\033[K" : "", done, total, what, tty ? "" : "\n");
+        fflush(stderr);
+}
+
+/* Runs, interleaved: for each workload and thread count, run 1 of every allocator, then run 2 of
+ * every allocator, ... so that drift of a noisy machine touches every allocator alike. */
+static bool run_all(struct bench *b)
+{
+        size_t measured = 0;
+        for (size_t i = 0; i < b->allocator_count; i++)
+                measured += b->allocators[i].status == ALLOCATOR_OK;
+        size_t total = b->workload_count * b->thread_count * b->runs * measured, done = 0;
+        bool ok = true;
+        for (size_t w = 0; w < b->workload_count; w++) {
+                const struct workload_info *workload = b->workloads[w];
+                for (size_t t = 0; t < b->thread_count; t++) {
+                        char threads[16], ops[32], duration[32], seed[32];
+                        snprintf(threads, sizeof(threads), "%u", b->threads[t]);
+                        snprintf(ops, sizeof(ops), "%llu",
+                                 (unsigned long long)(b->duration_ns ? 0 : b->ops ? b->ops : workload->default_ops));
+                        snprintf(duration, sizeof(duration), "%llu", (unsigned long long)b->duration_ns);
+                        snprintf(seed, sizeof(seed), "%llu", (unsigned long long)b->seed);
+                        const char *args[] = { "run", workload->name, threads, ops, duration, seed, NULL };
+                        for (unsigned r = 0; r < b->runs; r++) {
+                                for (size_t a = 0; a < b->allocator_count; a++) {
+                                        struct allocator *alloc = &b->allocators[a];
+                                        struct cell *cell = bench_cell(b, w, t, a);
+                                        if (alloc->status != ALLOCATOR_OK)
+                                                continue;
+                                        char what[256];
+                                        snprintf(what, sizeof(what), "%s, %u %s, %s, run %u/%u", workload->name,
+                                                 b->threads[t], plural(b->threads[t], "thread", "threads"), alloc->name,
+                                                 r + 1, b->runs);
+                                        progress(b, ++done, total, what);
+                                        if (cell->failed)
+                                                continue;
+                                        struct worker_output out;
+                                        struct err e = { 0 };
+                                        char why[900];
+                                        if (runner_run(b, alloc, args, &out, &e) < 0) {
+                                                snprintf(cell->error, sizeof(cell->error), "%s", e.msg);
+                                        } else if (!allocator_identity_ok(alloc, &out, why, sizeof(why))) {
+                                                snprintf(cell->error, sizeof(cell->error), "result refused: %s", why);
+                                        } else if (!out.has_result || out.ops == 0 || out.seconds <= 0) {
+                                                snprintf(cell->error, sizeof(cell->error), "the worker reported no result");
+                                        } else {
+                                                cell->samples[cell->sample_count++] = (struct sample){
+                                                        .mops = (double)out.ops / out.seconds / 1e6,
+                                                        .ops = out.ops,
+                                                        .seconds = out.seconds,
+                                                        .peak_rss_bytes = out.peak_rss_bytes,
+                                                        .live_bytes = out.live_bytes,
+                                                        .rss_at_live_bytes = out.rss_at_live_bytes,
+                                                };
+                                                continue;
+                                        }
+                                        cell->failed = true;
+                                        ok = false;
+                                        if (b->progress && isatty(STDERR_FILENO))
+                                                fputc('\n', stderr);
+                                        log_error("%s with %s, %u %s: %s", workload->name, alloc->name, b->threads[t],
+                                                  plural(b->threads[t], "thread", "threads"), cell->error);
+                                }
+                        }
+                }
+        }
+        if (b->progress && isatty(STDERR_FILENO) && total > 0)
+                fputs("\r\033[K", stderr);
+        return ok;
+}
+
+static void print_list(const struct bench *b)
+{
+        printf("Workloads (operations per thread per run by default):\n");
+        for (size_t i = 0; i < workload_count; i++)
+                printf("  %-14s %s\n  %-14s one op = %s; default %llu\n", workload_table[i].name,
+                       workload_table[i].stresses, "", workload_table[i].operation,
+                       (unsigned long long)workload_table[i].default_ops);
+        printf("\nAllocators:\n");
+        for (size_t i = 0; i < b->allocator_count; i++) {
+                const struct allocator *a = &b->allocators[i];
+                if (a->status == ALLOCATOR_OK)
+                        printf("  %-14s %s\n", a->name, a->kind == KIND_GLIBC ? "the C library's malloc" : a->library);
+                else
+                        printf("  %-14s skipped: %s\n", a->name, a->reason);
+        }
+}
+
+static int alloc_bench_main(int argc, char **argv)
+{
+        struct alloc_bench_config config = {
+                .runs = 3, .seed = 1, .duration = DURATION_UNSET, .timeout = 120ULL * 1000000000,
+        };
+        struct bench b = { 0 };
+        int status = EXIT_OK;
+        enum opt_result parsed = opt_parse(&alloc_bench_applet, argc, argv, &config, NULL);
+        if (parsed != OPT_OK) {
+                status = parsed == OPT_EXIT ? EXIT_OK : EXIT_USAGE;
+                goto out;
+        }
+        if (plan(&config, &b) != OPT_OK) {
+                status = EXIT_USAGE;
+                goto out;
+        }
+        if (config.list) {
+                print_list(&b);
+                goto out;
+        }
+        struct err e = { 0 };
+        if (runner_find_worker(b.worker, sizeof(b.worker), &e) < 0) {
+                err_print(&e);
+                status = EXIT_FAIL;
+                goto out;
+        }
+        b.progress = log_get_level() >= LOG_WARN;
+        bool refused = false;
+        if (probe_allocators(&b, &refused) < 0) {
+                status = EXIT_USAGE;
+                goto out;
+        }
+        for (size_t i = 0; i < b.allocator_count; i++)
+                if (b.allocators[i].status == ALLOCATOR_SKIPPED)
+                        log_warn("%s: skipped: %s", b.allocators[i].name, b.allocators[i].reason);
+
+        b.cell_count = b.workload_count * b.thread_count * b.allocator_count;
+        b.cells = calloc(b.cell_count ? b.cell_count : 1, sizeof(*b.cells));
+        if (b.cells == NULL) {
+                log_error("out of memory");
+                status = EXIT_FAIL;
+                goto out;
+        }
+        for (size_t w = 0; w < b.workload_count; w++)
+                for (size_t t = 0; t < b.thread_count; t++)
+                        for (size_t a = 0; a < b.allocator_count; a++) {
+                                struct cell *cell = bench_cell(&b, w, t, a);
+                                cell->workload = b.workloads[w];
+                                cell->threads = b.threads[t];
+                                cell->allocator = a;
+                                cell->samples = calloc(b.runs, sizeof(*cell->samples));
+                                if (cell->samples == NULL) {
+                                        log_error("out of memory");
+                                        status = EXIT_FAIL;
+                                        goto out;
+                                }
+                        }
+        bool ok = run_all(&b);
+        bench_summarize(&b);
+        if (config.json)
+                report_json(&b, stdout);
+        else if (config.csv)
+                report_csv(&b, stdout);
+        else if (config.markdown)
+                report_markdown(&b, stdout);
+        else
+                report_table(&b, stdout);
+        if (fflush(stdout) != 0) {
+                log_errno(LOG_ERROR, errno, "write the report");
+                ok = false;
+        }
+        if (config.svg && chart_write_svg(&b, config.svg, &e) < 0) {
+                err_print(&e);
+                ok = false;
+        }
+        if (config.html && chart_write_html(&b, config.html, &e) < 0) {
+                err_print(&e);
+                ok = false;
+        }
+        status = ok && !refused ? EXIT_OK : EXIT_FAIL;
+out:
+        bench_free(&b);
+        opt_free(&alloc_bench_applet, &config);
+        return status;
+}
