@@ -61,21 +61,21 @@ static int parse_ops(const char *arg, void *field)
 
 static const struct opt alloc_bench_options[] = {
         { "threads", 't', "N[,N...]", OPT_LIST, offsetof(struct alloc_bench_config, threads), 0, 0, 0, 0, NULL,
-          "thread counts to run (default: 1 and the number of CPUs)" },
+          "thread counts (default: 1 and the CPU count)" },
         { "workload", 'w', "NAME[,...]", OPT_LIST, offsetof(struct alloc_bench_config, workloads), 0, 0, 0, 0, NULL,
           "workloads to run (default: all; see --list)" },
         { "allocator", 'a', "NAME|PATH[,...]", OPT_LIST, offsetof(struct alloc_bench_config, allocators), 0, 0, 0,
-          0, NULL, "builtin, glibc, jemalloc, tcmalloc, mimalloc or a .so (default: all)" },
+          0, NULL, "builtin glibc jemalloc tcmalloc mimalloc, a .so" },
         { "runs", 'r', "R", OPT_INT, offsetof(struct alloc_bench_config, runs), 1, 1000, 0, 0, NULL,
-          "runs per allocator, interleaved; the median is shown (default 3)" },
+          "interleaved runs; the median is shown (default 3)" },
         { "ops", 'n', "N", OPT_CALLBACK, offsetof(struct alloc_bench_config, ops), 0, 0, 0, 0, parse_ops,
-          "operations per thread per run, e.g. 100k (default: per workload)" },
+          "operations per thread and run, e.g. 100k" },
         { "duration", 'd', "TIME", OPT_DURATION, offsetof(struct alloc_bench_config, duration), 0, 0, 0, 0, NULL,
-          "run each workload for TIME instead of a count of operations" },
+          "run each workload for TIME instead of --ops" },
         { "seed", 's', "S", OPT_INT, offsetof(struct alloc_bench_config, seed), 0, INT64_MAX, 0, 0, NULL,
-          "seed of the random sizes (default 1); same sequence for all" },
+          "seed of the random sizes (default 1)" },
         { "timeout", 0, "TIME", OPT_DURATION, offsetof(struct alloc_bench_config, timeout), 0, 0, 0, 0, NULL,
-          "stop a worker that runs longer than TIME (default 120s)" },
+          "stop a worker running longer (default 120s)" },
         { "json", 0, NULL, OPT_FLAG, offsetof(struct alloc_bench_config, json), 0, 0, 0, 0, NULL,
           "print the results as JSON" },
         { "csv", 0, NULL, OPT_FLAG, offsetof(struct alloc_bench_config, csv), 0, 0, 0, 0, NULL,
@@ -87,7 +87,7 @@ static const struct opt alloc_bench_options[] = {
         { "html", 0, "FILE", OPT_STRING, offsetof(struct alloc_bench_config, html), 0, 0, 0, 0, NULL,
           "also write a page with the chart and the tables" },
         { "list", 'l', NULL, OPT_FLAG, offsetof(struct alloc_bench_config, list), 0, 0, 0, 0, NULL,
-          "list the workloads and the allocators found, then exit" },
+          "list workloads and allocators found, and exit" },
         { NULL, 0, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL },
 };
 
@@ -97,9 +97,9 @@ const struct applet alloc_bench_applet = {
         .name = "alloc-bench",
         .summary = "benchmark sysprim's allocator against glibc, jemalloc, tcmalloc, mimalloc",
         .usage = NULL,
-        .description = "Runs every workload with every allocator found, each run in a fresh worker process\n"
-                       "(LD_PRELOAD), runs interleaved; prints medians, ratios to glibc and peak RSS.\n"
-                       "A worker proves which library served malloc, or its result is refused.",
+        .description = "Runs every workload with every allocator found, each run in a fresh worker\n"
+                       "process (LD_PRELOAD), runs interleaved; prints medians, ratios to glibc and\n"
+                       "peak RSS. A worker proves which library served malloc, or is refused.",
         .options = alloc_bench_options,
         .config_size = sizeof(struct alloc_bench_config),
         .min_operands = 0,
