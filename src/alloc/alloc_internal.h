@@ -1,0 +1,231 @@
+/* Internal types, constants and inline helpers shared by the allocator's tiers (src/alloc).
+ * Layering: malloc.c (API, fast paths) -> thread_cache.c -> central.c -> page_heap.c -> os.c. */
+#ifndef SYSPRIM_ALLOC_INTERNAL_H
+#define SYSPRIM_ALLOC_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define ALLOC_EXPORT __attribute__((visibility("default")))
+#define ALLOC_LIKELY(x) __builtin_expect(!!(x), 1)
+#define ALLOC_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define ALLOC_NOINLINE __attribute__((noinline))
+#define ALLOC_COLD __attribute__((cold, noinline))
+
+/* Allocator pages are 8 KiB (two hardware pages): fewer spans and page-map entries. */
+#define PAGE_SHIFT 13
+#define PAGE_BYTES ((size_t)1 << PAGE_SHIFT)
+#define ADDRESS_BITS 47
+#define PAGEMAP_LEAF_BITS 18
+#define PAGEMAP_ROOT_BITS (ADDRESS_BITS - PAGE_SHIFT - PAGEMAP_LEAF_BITS)
+#define PAGEMAP_LEAF_ENTRIES ((size_t)1 << PAGEMAP_LEAF_BITS)
+#define PAGEMAP_ROOT_ENTRIES ((size_t)1 << PAGEMAP_ROOT_BITS)
+
+/* Size classes: 16..128 in steps of 16, then 8 classes per power of two up to 256 KiB,
+ * so a request wastes at most 1/8 of its class. Class 0 means "not a small object". */
+#define NUM_CLASSES 97
+#define MAX_SMALL_SIZE ((size_t)256 * 1024)
+#define MIN_ALIGN 16
+/* Requests above this are refused with ENOMEM before any arithmetic can overflow. */
+#define MAX_REQUEST ((size_t)1 << 46)
+
+#define MAX_BATCH 32
+#define MAX_TRANSFER_SLOTS 64
+
+/* ---- size classes (size_class.c) ---- */
+extern uint32_t alloc_class_size[NUM_CLASSES];
+extern uint8_t alloc_class_batch[NUM_CLASSES];
+extern uint8_t alloc_class_pages[NUM_CLASSES];
+extern uint16_t alloc_class_capacity[NUM_CLASSES];
+void size_class_init(void);
+
+static inline unsigned size_to_class(size_t size)
+{
+	if (size <= 128)
+		return size ? (unsigned)((size + 15) >> 4) : 1;
+	size_t s = size - 1;
+	unsigned b = 63 - (unsigned)__builtin_clzl(s);
+	return 9 + (b - 7) * 8 + (unsigned)((s >> (b - 3)) & 7);
+}
+
+/* ---- spans and the page map (page_heap.c, pagemap.c) ---- */
+enum span_state {
+	SPAN_DEAD = 0,   /* struct on the metadata free list */
+	SPAN_FREE,       /* in the page heap's free lists */
+	SPAN_RELEASING,  /* taken out of the free lists while madvise runs unlocked */
+	SPAN_SMALL,      /* carved into objects of one size class */
+	SPAN_LARGE,      /* one allocation above the largest class */
+};
+
+struct span {
+	uintptr_t start;
+	size_t npages;
+	struct span *next, *prev;     /* page-heap free list or central non-empty list */
+	uint8_t state;
+	uint8_t size_class;
+	uint8_t released;             /* free span whose pages were returned to the OS */
+	uint8_t zeroed;               /* contents known to be zero (fresh or released pages) */
+	uint32_t in_use;              /* small span: objects handed out */
+	uint32_t capacity;            /* small span: objects in total */
+	void *freelist;               /* small span: objects given back */
+	uintptr_t bump, end;          /* small span: never-used objects [bump, end) */
+	uint64_t free_time_ms;        /* free span: when it became free (dirty part) */
+	uint64_t *debug_bits;         /* debug mode: one bit per allocated object */
+};
+
+struct pagemap_leaf {
+	struct span *span[PAGEMAP_LEAF_ENTRIES];
+	uint8_t size_class[PAGEMAP_LEAF_ENTRIES];
+};
+
+extern struct pagemap_leaf *alloc_pagemap_root[PAGEMAP_ROOT_ENTRIES];
+
+static inline struct pagemap_leaf *pagemap_leaf_for(uintptr_t addr)
+{
+	uintptr_t index = addr >> (PAGE_SHIFT + PAGEMAP_LEAF_BITS);
+	if (ALLOC_UNLIKELY(index >= PAGEMAP_ROOT_ENTRIES))
+		return NULL;
+	return __atomic_load_n(&alloc_pagemap_root[index], __ATOMIC_ACQUIRE);
+}
+
+static inline size_t pagemap_index(uintptr_t addr)
+{
+	return (addr >> PAGE_SHIFT) & (PAGEMAP_LEAF_ENTRIES - 1);
+}
+
+static inline unsigned pagemap_class(uintptr_t addr)
+{
+	struct pagemap_leaf *leaf = pagemap_leaf_for(addr);
+	return leaf ? leaf->size_class[pagemap_index(addr)] : 0;
+}
+
+static inline struct span *pagemap_span(uintptr_t addr)
+{
+	struct pagemap_leaf *leaf = pagemap_leaf_for(addr);
+	return leaf ? leaf->span[pagemap_index(addr)] : NULL;
+}
+
+/* Callers hold the page heap lock; these create leaves on demand. */
+bool pagemap_ensure(uintptr_t start, size_t npages);
+void pagemap_set_span(uintptr_t page_addr, struct span *span);
+void pagemap_set_range(uintptr_t start, size_t npages, struct span *span, unsigned size_class);
+size_t pagemap_bytes(void);
+
+/* ---- page heap (page_heap.c) ---- */
+struct span *page_heap_alloc(size_t npages, size_t align_pages);
+struct span *page_heap_alloc_small(size_t npages, unsigned size_class);
+void page_heap_free(struct span *span);
+void page_heap_free_zeroed(struct span *span);
+bool page_heap_grow_in_place(struct span *span, size_t npages);
+void page_heap_shrink(struct span *span, size_t npages);
+size_t page_heap_scavenge(uint64_t now_ms, bool everything);
+void page_heap_fork_lock(void);
+void page_heap_fork_unlock(bool child);
+struct page_heap_stats {
+	size_t mapped, resident_free, released, large_count, large_bytes, small_span_bytes;
+};
+void page_heap_get_stats(struct page_heap_stats *out);
+void page_heap_init(void);
+
+/* ---- metadata (meta.c): never handed to the program, never freed to the OS ---- */
+void *meta_alloc(size_t size);
+void meta_free(void *p, size_t size);
+size_t meta_bytes(void);
+void meta_fork_lock(void);
+void meta_fork_unlock(bool child);
+
+/* ---- central free lists and transfer caches (central.c) ---- */
+unsigned central_fetch(unsigned size_class, void **head, void **tail, unsigned want);
+void central_release(unsigned size_class, void *head, void *tail, unsigned count);
+void *central_alloc_one(unsigned size_class);
+void central_free_one(unsigned size_class, void *p, void *caller);
+void central_drain_transfer(bool only_idle);
+void central_init(void);
+void central_fork_lock(void);
+void central_fork_unlock(bool child);
+struct central_class_stats {
+	size_t handed_out, transfer_objects, span_free_objects, spans;
+};
+void central_get_stats(unsigned size_class, struct central_class_stats *out);
+void central_print_debug_leaks(int fd);
+bool central_debug_is_live(void *p);
+
+/* ---- thread caches (thread_cache.c) ---- */
+struct tc_list {
+	void *head;
+	uint32_t length;
+	uint32_t max_length;
+	uint32_t low_water;
+	uint32_t overages;
+};
+
+struct thread_cache {
+	struct tc_list lists[NUM_CLASSES];
+	size_t size;            /* bytes of free objects held */
+	size_t max_size;
+	int64_t free_ticks;     /* counts frees down to the next idle-memory check */
+	uint64_t last_scavenge_ms;
+	struct thread_cache *next, *prev;
+};
+
+extern __thread struct thread_cache *alloc_tls_cache __attribute__((tls_model("initial-exec")));
+
+void *tc_alloc_slow(size_t size);
+void tc_free_slow(struct thread_cache *tc, unsigned size_class);
+void tc_free_no_cache(void *p, unsigned size_class, void *caller);
+void tc_flush_current(void);
+void tc_init(void);
+void tc_fork_lock(void);
+void tc_fork_unlock(bool child);
+void tc_sum_stats(size_t *bytes, size_t *count, size_t per_class[NUM_CLASSES]);
+
+/* ---- process-wide settings and glue (malloc.c, os.c) ---- */
+struct alloc_config {
+	bool debug;
+	bool print_stats;
+	bool leak_report;
+	size_t thread_cache_bytes;
+	uint64_t release_delay_ms;
+	uint64_t scavenge_interval_ms;
+};
+extern struct alloc_config alloc_config;
+extern int alloc_ready;
+
+void alloc_init_slow(void);
+static inline void alloc_ensure_init(void)
+{
+	if (ALLOC_UNLIKELY(!__atomic_load_n(&alloc_ready, __ATOMIC_ACQUIRE)))
+		alloc_init_slow();
+}
+void alloc_periodic(uint64_t now_ms);
+void *alloc_large(size_t size, size_t align, bool zero);
+
+/* os.c: every system call of the allocator lives there. */
+void *os_map(size_t size, size_t align);
+void os_unmap(void *p, size_t size);
+void os_release(void *p, size_t size);
+bool os_move_pages(void *from, void *to, size_t size);
+uint64_t os_now_ms(void);
+const char *os_getenv(const char *name);
+bool os_env_size(const char *name, size_t *out);
+bool os_env_ms(const char *name, uint64_t *out);
+
+/* Fixed-buffer formatting for diagnostics and stats: never allocates. */
+struct diag {
+	int fd;
+	size_t len;
+	size_t column;
+	char buf[1024];
+};
+void diag_str(struct diag *d, const char *s);
+void diag_dec(struct diag *d, uint64_t v);
+void diag_hex(struct diag *d, uint64_t v);
+void diag_size(struct diag *d, uint64_t bytes);
+void diag_pad(struct diag *d, size_t column);
+void diag_dec_at(struct diag *d, uint64_t v, size_t column);
+void diag_flush(struct diag *d);
+_Noreturn void alloc_fatal(const char *what, const void *ptr, const void *caller);
+
+#endif

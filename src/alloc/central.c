@@ -1,0 +1,330 @@
+/* Central free lists and transfer caches of the allocator (src/alloc, tier 2): per size class, one
+ * lock, objects move to and from thread caches in batches; behind them, spans carved into objects
+ * hand out never-used objects by bumping a pointer. Debug mode's double-free bitmaps live here. */
+#include <pthread.h>
+#include <string.h>
+
+#include "alloc_internal.h"
+
+struct transfer_slot {
+	void *head, *tail;
+};
+
+struct central {
+	pthread_mutex_t lock;
+	struct span nonempty;         /* spans with free or never-used objects */
+	unsigned transfer_count;
+	unsigned transfer_low_water;  /* fewest full slots since the last idle drain */
+	unsigned transfer_max;
+	size_t handed_out;            /* objects out of spans: in caches or with the program */
+	size_t spans;
+	struct transfer_slot transfer[MAX_TRANSFER_SLOTS];
+} __attribute__((aligned(64)));
+
+static struct central centrals[NUM_CLASSES];
+
+static void nonempty_push(struct central *ce, struct span *s)
+{
+	s->next = ce->nonempty.next;
+	s->prev = &ce->nonempty;
+	ce->nonempty.next->prev = s;
+	ce->nonempty.next = s;
+}
+
+static void nonempty_unlink(struct span *s)
+{
+	s->prev->next = s->next;
+	s->next->prev = s->prev;
+	s->next = s->prev = NULL;
+}
+
+static size_t debug_bitmap_bytes(unsigned c)
+{
+	return ((size_t)alloc_class_capacity[c] + 63) / 64 * 8;
+}
+
+static struct span *new_span(struct central *ce, unsigned c)
+{
+	struct span *s = page_heap_alloc_small(alloc_class_pages[c], c);
+	if (!s)
+		return NULL;
+	s->capacity = alloc_class_capacity[c];
+	s->in_use = 0;
+	s->freelist = NULL;
+	s->bump = s->start;
+	s->end = s->start + (uintptr_t)s->capacity * alloc_class_size[c];
+	if (alloc_config.debug) {
+		s->debug_bits = meta_alloc(debug_bitmap_bytes(c));
+		if (!s->debug_bits) {
+			page_heap_free(s);
+			return NULL;
+		}
+	}
+	nonempty_push(ce, s);
+	ce->spans++;
+	return s;
+}
+
+static unsigned take_from_spans(struct central *ce, unsigned c, void **head, void **tail, unsigned want)
+{
+	size_t size = alloc_class_size[c];
+	unsigned count = 0;
+	void *h = NULL, *t = NULL;
+	while (count < want) {
+		struct span *s = ce->nonempty.next;
+		if (s == &ce->nonempty) {
+			s = new_span(ce, c);
+			if (!s)
+				break;
+		}
+		while (count < want) {
+			void *p;
+			if (s->freelist) {
+				p = s->freelist;
+				s->freelist = *(void **)p;
+			} else if (s->bump < s->end) {
+				p = (void *)s->bump;
+				s->bump += size;
+			} else {
+				break;
+			}
+			s->in_use++;
+			if (t)
+				*(void **)t = p;
+			else
+				h = p;
+			t = p;
+			count++;
+		}
+		if (!s->freelist && s->bump >= s->end)
+			nonempty_unlink(s);
+	}
+	if (t)
+		*(void **)t = NULL;
+	ce->handed_out += count;
+	*head = h;
+	*tail = t;
+	return count;
+}
+
+static void return_to_span(struct central *ce, void *p)
+{
+	struct span *s = pagemap_span((uintptr_t)p);
+	bool was_full = s->next == NULL;
+	*(void **)p = s->freelist;
+	s->freelist = p;
+	s->in_use--;
+	ce->handed_out--;
+	/* Debug mode keeps empty spans so a later double free still finds its bitmap. */
+	if (s->in_use == 0 && !s->debug_bits) {
+		if (!was_full)
+			nonempty_unlink(s);
+		ce->spans--;
+		if (s->debug_bits)
+			meta_free(s->debug_bits, debug_bitmap_bytes(s->size_class));
+		page_heap_free(s);
+	} else if (was_full) {
+		nonempty_push(ce, s);
+	}
+}
+
+unsigned central_fetch(unsigned c, void **head, void **tail, unsigned want)
+{
+	struct central *ce = &centrals[c];
+	unsigned count;
+	pthread_mutex_lock(&ce->lock);
+	if (want >= alloc_class_batch[c] && ce->transfer_count > 0) {
+		struct transfer_slot *slot = &ce->transfer[--ce->transfer_count];
+		*head = slot->head;
+		*tail = slot->tail;
+		count = alloc_class_batch[c];
+		if (ce->transfer_count < ce->transfer_low_water)
+			ce->transfer_low_water = ce->transfer_count;
+	} else {
+		count = take_from_spans(ce, c, head, tail, want);
+	}
+	pthread_mutex_unlock(&ce->lock);
+	return count;
+}
+
+void central_release(unsigned c, void *head, void *tail, unsigned count)
+{
+	struct central *ce = &centrals[c];
+	pthread_mutex_lock(&ce->lock);
+	if (count == alloc_class_batch[c] && ce->transfer_count < ce->transfer_max) {
+		struct transfer_slot *slot = &ce->transfer[ce->transfer_count++];
+		slot->head = head;
+		slot->tail = tail;
+	} else {
+		for (void *p = head; p;) {
+			void *next = *(void **)p;
+			return_to_span(ce, p);
+			p = next;
+		}
+	}
+	pthread_mutex_unlock(&ce->lock);
+}
+
+static bool debug_test_and_flip(struct span *s, void *p, bool expect_set)
+{
+	size_t index = ((uintptr_t)p - s->start) / alloc_class_size[s->size_class];
+	uint64_t bit = 1ull << (index % 64);
+	uint64_t *word = &s->debug_bits[index / 64];
+	bool was_set = (*word & bit) != 0;
+	if (was_set != expect_set)
+		return false;
+	*word ^= bit;
+	return true;
+}
+
+/* One object without a thread cache: debug mode, or a thread whose cache is already gone. */
+void *central_alloc_one(unsigned c)
+{
+	struct central *ce = &centrals[c];
+	void *head, *tail;
+	pthread_mutex_lock(&ce->lock);
+	unsigned n = take_from_spans(ce, c, &head, &tail, 1);
+	if (n && alloc_config.debug) {
+		struct span *s = pagemap_span((uintptr_t)head);
+		if (!debug_test_and_flip(s, head, false))
+			alloc_fatal("malloc(): heap corruption: object handed out twice", head, NULL);
+	}
+	pthread_mutex_unlock(&ce->lock);
+	return n ? head : NULL;
+}
+
+void central_free_one(unsigned c, void *p, void *caller)
+{
+	struct central *ce = &centrals[c];
+	pthread_mutex_lock(&ce->lock);
+	struct span *s = pagemap_span((uintptr_t)p);
+	uintptr_t a = (uintptr_t)p;
+	if (!s || s->state != SPAN_SMALL || s->size_class != c || a < s->start || a >= s->bump ||
+	    (a - s->start) % alloc_class_size[c] != 0)
+		alloc_fatal("free(): invalid pointer (not the start of a block from this allocator)", p, caller);
+	if (s->debug_bits && !debug_test_and_flip(s, p, true))
+		alloc_fatal("free(): double free", p, caller);
+	return_to_span(ce, p);
+	pthread_mutex_unlock(&ce->lock);
+}
+
+/* Debug mode only: is p a live object? Used to name double frees in realloc/usable_size too. */
+bool central_debug_is_live(void *p)
+{
+	struct span *s = pagemap_span((uintptr_t)p);
+	if (!s || s->state != SPAN_SMALL || !s->debug_bits)
+		return false;
+	struct central *ce = &centrals[s->size_class];
+	pthread_mutex_lock(&ce->lock);
+	uintptr_t a = (uintptr_t)p;
+	bool live = false;
+	if (s->state == SPAN_SMALL && a >= s->start && a < s->bump && (a - s->start) % alloc_class_size[s->size_class] == 0) {
+		size_t index = (a - s->start) / alloc_class_size[s->size_class];
+		live = (s->debug_bits[index / 64] >> (index % 64)) & 1;
+	}
+	pthread_mutex_unlock(&ce->lock);
+	return live;
+}
+
+/* Move transfer-cache batches back into their spans: the idle ones (untouched since the last
+ * call) on the periodic path, all of them for malloc_trim. Emptied spans go to the page heap. */
+void central_drain_transfer(bool only_idle)
+{
+	for (unsigned c = 1; c < NUM_CLASSES; c++) {
+		struct central *ce = &centrals[c];
+		if (!__atomic_load_n(&ce->transfer_count, __ATOMIC_RELAXED)) {
+			ce->transfer_low_water = 0;
+			continue;
+		}
+		pthread_mutex_lock(&ce->lock);
+		unsigned drain = only_idle ? ce->transfer_low_water : ce->transfer_count;
+		/* The oldest batches sit at the bottom of the stack. */
+		for (unsigned i = 0; i < drain; i++) {
+			for (void *p = ce->transfer[i].head; p;) {
+				void *next = *(void **)p;
+				return_to_span(ce, p);
+				p = next;
+			}
+		}
+		memmove(&ce->transfer[0], &ce->transfer[drain], (ce->transfer_count - drain) * sizeof(ce->transfer[0]));
+		ce->transfer_count -= drain;
+		ce->transfer_low_water = ce->transfer_count;
+		pthread_mutex_unlock(&ce->lock);
+	}
+}
+
+void central_get_stats(unsigned c, struct central_class_stats *out)
+{
+	struct central *ce = &centrals[c];
+	pthread_mutex_lock(&ce->lock);
+	out->handed_out = ce->handed_out;
+	out->transfer_objects = (size_t)ce->transfer_count * alloc_class_batch[c];
+	out->spans = ce->spans;
+	out->span_free_objects = ce->spans * alloc_class_capacity[c] - ce->handed_out;
+	pthread_mutex_unlock(&ce->lock);
+}
+
+/* Debug mode: list sample addresses of live objects by walking the page map. */
+void central_print_debug_leaks(int fd)
+{
+	struct diag d = { .fd = fd };
+	unsigned printed = 0;
+	for (size_t r = 0; r < PAGEMAP_ROOT_ENTRIES && printed < 32; r++) {
+		struct pagemap_leaf *leaf = __atomic_load_n(&alloc_pagemap_root[r], __ATOMIC_ACQUIRE);
+		if (!leaf)
+			continue;
+		for (size_t i = 0; i < PAGEMAP_LEAF_ENTRIES && printed < 32; i++) {
+			struct span *s = leaf->span[i];
+			uintptr_t page = ((r << PAGEMAP_LEAF_BITS) | i) << PAGE_SHIFT;
+			if (!leaf->size_class[i] || !s || s->start != page || !s->debug_bits)
+				continue;
+			size_t size = alloc_class_size[s->size_class];
+			for (size_t k = 0; k < s->capacity && printed < 32; k++) {
+				if (!((s->debug_bits[k / 64] >> (k % 64)) & 1))
+					continue;
+				diag_str(&d, "sysprim-malloc:   leaked ");
+				diag_dec(&d, size);
+				diag_str(&d, "-byte block at ");
+				diag_hex(&d, s->start + k * size);
+				diag_str(&d, "\n");
+				printed++;
+			}
+		}
+	}
+	diag_flush(&d);
+}
+
+void central_init(void)
+{
+	for (unsigned c = 0; c < NUM_CLASSES; c++) {
+		struct central *ce = &centrals[c];
+		pthread_mutex_init(&ce->lock, NULL);
+		ce->nonempty.next = ce->nonempty.prev = &ce->nonempty;
+		if (c == 0)
+			continue;
+		/* Keep at most ~512 KiB per class in batches, but always room for two. */
+		size_t batch_bytes = (size_t)alloc_class_batch[c] * alloc_class_size[c];
+		size_t slots = (512 * 1024) / batch_bytes;
+		if (slots < 2)
+			slots = 2;
+		if (slots > MAX_TRANSFER_SLOTS)
+			slots = MAX_TRANSFER_SLOTS;
+		ce->transfer_max = (unsigned)slots;
+	}
+}
+
+void central_fork_lock(void)
+{
+	for (unsigned c = 0; c < NUM_CLASSES; c++)
+		pthread_mutex_lock(&centrals[c].lock);
+}
+
+void central_fork_unlock(bool child)
+{
+	for (unsigned c = 0; c < NUM_CLASSES; c++) {
+		if (child)
+			pthread_mutex_init(&centrals[c].lock, NULL);
+		else
+			pthread_mutex_unlock(&centrals[c].lock);
+	}
+}

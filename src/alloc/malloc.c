@@ -1,0 +1,409 @@
+/* The malloc API of the allocator (src/alloc, top layer): lock-free inline fast paths over the
+ * thread cache, large blocks as page-heap spans, realloc in place or by moving pages with mremap,
+ * the aligned variants, initialisation and fork safety. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc_internal.h"
+#include "sysprim/alloc.h"
+
+/* Moving pages with mremap beats memcpy from this size on; each move may split a mapping, so the
+ * number of moves is capped well below the kernel's map count limit. */
+#define MOVE_PAGES_MIN ((size_t)1 << 20)
+#define MOVE_PAGES_MAX_COUNT 16384
+
+struct alloc_config alloc_config;
+int alloc_ready;
+static int init_lock;
+static uint64_t last_periodic_ms;
+static unsigned page_moves;
+
+static void fork_prepare(void)
+{
+	tc_fork_lock();
+	central_fork_lock();
+	page_heap_fork_lock();
+	meta_fork_lock();
+}
+
+static void fork_parent(void)
+{
+	meta_fork_unlock(false);
+	page_heap_fork_unlock(false);
+	central_fork_unlock(false);
+	tc_fork_unlock(false);
+}
+
+static void fork_child(void)
+{
+	meta_fork_unlock(true);
+	page_heap_fork_unlock(true);
+	central_fork_unlock(true);
+	tc_fork_unlock(true);
+}
+
+static void read_settings(void)
+{
+	size_t v;
+	uint64_t ms;
+	alloc_config.thread_cache_bytes = (size_t)4 << 20;
+	alloc_config.release_delay_ms = 1000;
+	alloc_config.debug = os_env_size("SYSPRIM_MALLOC_DEBUG", &v) && v;
+	alloc_config.print_stats = os_env_size("SYSPRIM_MALLOC_STATS", &v) && v;
+	alloc_config.leak_report = os_env_size("SYSPRIM_MALLOC_LEAKS", &v) && v;
+	if (os_env_size("SYSPRIM_MALLOC_CACHE_SIZE", &v))
+		alloc_config.thread_cache_bytes = v;
+	if (os_env_ms("SYSPRIM_MALLOC_RELEASE_DELAY", &ms))
+		alloc_config.release_delay_ms = ms;
+	alloc_config.scavenge_interval_ms = alloc_config.release_delay_ms / 4;
+	if (alloc_config.scavenge_interval_ms < 10)
+		alloc_config.scavenge_interval_ms = 10;
+}
+
+/* Runs on the first call, possibly from the dynamic loader before main. Everything up to
+ * alloc_ready uses no libc allocation; pthread_key_create/pthread_atfork come after, so if
+ * they call malloc the allocator is already usable. */
+void alloc_init_slow(void)
+{
+	while (__atomic_exchange_n(&init_lock, 1, __ATOMIC_ACQUIRE))
+		__builtin_ia32_pause();
+	if (!alloc_ready) {
+		read_settings();
+		size_class_init();
+		page_heap_init();
+		central_init();
+		last_periodic_ms = os_now_ms();
+		__atomic_store_n(&alloc_ready, 1, __ATOMIC_RELEASE);
+		tc_init();
+		pthread_atfork(fork_prepare, fork_parent, fork_child);
+	}
+	__atomic_store_n(&init_lock, 0, __ATOMIC_RELEASE);
+}
+
+/* At most once per scavenge interval, process-wide: drain idle transfer caches and return free
+ * spans idle for longer than the release delay. Called from slow paths and the free tick. */
+void alloc_periodic(uint64_t now_ms)
+{
+	uint64_t last = __atomic_load_n(&last_periodic_ms, __ATOMIC_RELAXED);
+	if ((int64_t)(now_ms - last) < (int64_t)alloc_config.scavenge_interval_ms)
+		return;
+	if (!__atomic_compare_exchange_n(&last_periodic_ms, &last, now_ms, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		return;
+	central_drain_transfer(true);
+	page_heap_scavenge(now_ms, false);
+}
+
+static size_t pages_for(size_t size)
+{
+	return (size + PAGE_BYTES - 1) >> PAGE_SHIFT;
+}
+
+void *alloc_large(size_t size, size_t align, bool zero)
+{
+	alloc_ensure_init();
+	if (size > MAX_REQUEST || align > MAX_REQUEST) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	size_t npages = pages_for(size ? size : 1);
+	struct span *s = page_heap_alloc(npages, align > PAGE_BYTES ? align / PAGE_BYTES : 1);
+	if (!s) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	void *p = (void *)s->start;
+	if (zero && !s->zeroed)
+		memset(p, 0, size);
+	return p;
+}
+
+static struct span *large_span_of(void *ptr, const char *what, void *caller)
+{
+	struct span *s = pagemap_span((uintptr_t)ptr);
+	if (!s || s->state != SPAN_LARGE || s->start != (uintptr_t)ptr)
+		alloc_fatal(what, ptr, caller);
+	return s;
+}
+
+ALLOC_EXPORT void *malloc(size_t size)
+{
+	if (ALLOC_LIKELY(size <= MAX_SMALL_SIZE)) {
+		unsigned c = size_to_class(size);
+		struct thread_cache *tc = alloc_tls_cache;
+		if (ALLOC_LIKELY(tc != NULL)) {
+			struct tc_list *l = &tc->lists[c];
+			void *p = l->head;
+			if (ALLOC_LIKELY(p != NULL)) {
+				l->head = *(void **)p;
+				l->length--;
+				if (l->length < l->low_water)
+					l->low_water = l->length;
+				tc->size -= alloc_class_size[c];
+				return p;
+			}
+		}
+		return tc_alloc_slow(size);
+	}
+	return alloc_large(size, 0, false);
+}
+
+static ALLOC_NOINLINE void free_slow(void *ptr, void *caller)
+{
+	if (!ptr)
+		return;
+	unsigned c = pagemap_class((uintptr_t)ptr);
+	if (c) {
+		tc_free_no_cache(ptr, c, caller);
+		return;
+	}
+	struct span *s = large_span_of(ptr, "free(): invalid pointer (never allocated here, or already freed)", caller);
+	page_heap_free(s);
+	alloc_periodic(os_now_ms());
+}
+
+ALLOC_EXPORT void free(void *ptr)
+{
+	uintptr_t a = (uintptr_t)ptr;
+	struct pagemap_leaf *leaf = pagemap_leaf_for(a);
+	if (ALLOC_LIKELY(leaf != NULL)) {
+		unsigned c = leaf->size_class[pagemap_index(a)];
+		struct thread_cache *tc = alloc_tls_cache;
+		if (ALLOC_LIKELY(c != 0 && tc != NULL)) {
+			struct tc_list *l = &tc->lists[c];
+			void *head = l->head;
+			/* Catches the commonest double free (twice in a row) for one compare. */
+			if (ALLOC_UNLIKELY(head == ptr))
+				alloc_fatal("free(): double free", ptr, __builtin_return_address(0));
+			*(void **)ptr = head;
+			l->head = ptr;
+			l->length++;
+			tc->size += alloc_class_size[c];
+			if (ALLOC_UNLIKELY((l->length > l->max_length) | (tc->size > tc->max_size) | (--tc->free_ticks < 0)))
+				tc_free_slow(tc, c);
+			return;
+		}
+	}
+	free_slow(ptr, __builtin_return_address(0));
+}
+
+ALLOC_EXPORT void *calloc(size_t n, size_t size)
+{
+	size_t total;
+	if (__builtin_mul_overflow(n, size, &total)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (total > MAX_SMALL_SIZE)
+		return alloc_large(total, 0, true);
+	void *p = malloc(total);
+	if (p)
+		memset(p, 0, total);
+	return p;
+}
+
+static void *realloc_large(void *ptr, size_t size, void *caller)
+{
+	struct span *s = large_span_of(ptr, "realloc(): invalid pointer (never allocated here, or already freed)", caller);
+	size_t old_bytes = s->npages * PAGE_BYTES;
+	if (size > MAX_REQUEST) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	size_t npages = pages_for(size);
+	if (size <= MAX_SMALL_SIZE && size <= old_bytes / 2) {
+		void *p = malloc(size);
+		if (!p)
+			return NULL;
+		memcpy(p, ptr, size);
+		page_heap_free(s);
+		return p;
+	}
+	if (npages == s->npages)
+		return ptr;
+	if (npages < s->npages) {
+		page_heap_shrink(s, npages);
+		return ptr;
+	}
+	if (page_heap_grow_in_place(s, npages))
+		return ptr;
+	struct span *n = page_heap_alloc(npages, 1);
+	if (!n) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (old_bytes >= MOVE_PAGES_MIN && __atomic_load_n(&page_moves, __ATOMIC_RELAXED) < MOVE_PAGES_MAX_COUNT &&
+	    os_move_pages(ptr, (void *)n->start, old_bytes)) {
+		__atomic_fetch_add(&page_moves, 1, __ATOMIC_RELAXED);
+		page_heap_free_zeroed(s);
+	} else {
+		memcpy((void *)n->start, ptr, old_bytes);
+		page_heap_free(s);
+	}
+	return (void *)n->start;
+}
+
+static void check_live_debug(void *ptr, const char *what, void *caller)
+{
+	if (alloc_config.debug && pagemap_class((uintptr_t)ptr) && !central_debug_is_live(ptr))
+		alloc_fatal(what, ptr, caller);
+}
+
+ALLOC_EXPORT void *realloc(void *ptr, size_t size)
+{
+	void *caller = __builtin_return_address(0);
+	if (!ptr)
+		return malloc(size);
+	if (size == 0) {
+		/* glibc's behaviour, which the programs we run under LD_PRELOAD expect. */
+		free(ptr);
+		return NULL;
+	}
+	unsigned c = pagemap_class((uintptr_t)ptr);
+	if (!c)
+		return realloc_large(ptr, size, caller);
+	check_live_debug(ptr, "realloc(): pointer already freed", caller);
+	size_t old = alloc_class_size[c];
+	if (size <= old && size >= old / 2)
+		return ptr;
+	void *p = malloc(size);
+	if (!p)
+		return NULL;
+	memcpy(p, ptr, size < old ? size : old);
+	free(ptr);
+	return p;
+}
+
+ALLOC_EXPORT void *reallocarray(void *ptr, size_t n, size_t size)
+{
+	size_t total;
+	if (__builtin_mul_overflow(n, size, &total)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return realloc(ptr, total);
+}
+
+/* align is a power of two. Small requests use a class whose size is a multiple of the alignment
+ * (objects start at multiples of their size from a page boundary); others get an aligned span. */
+static void *alloc_aligned(size_t align, size_t size)
+{
+	alloc_ensure_init();
+	if (align <= MIN_ALIGN)
+		return malloc(size);
+	if (size > MAX_REQUEST || align > MAX_REQUEST) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (align <= PAGE_BYTES && size <= MAX_SMALL_SIZE) {
+		size_t want = (size + align - 1) & ~(align - 1);
+		if (!want)
+			want = align;
+		for (unsigned c = size_to_class(want); want <= MAX_SMALL_SIZE && c < NUM_CLASSES; c++)
+			if (alloc_class_size[c] % align == 0)
+				return malloc(alloc_class_size[c]);
+	}
+	return alloc_large(size, align, false);
+}
+
+static bool power_of_two(size_t x)
+{
+	return x && !(x & (x - 1));
+}
+
+ALLOC_EXPORT int posix_memalign(void **out, size_t align, size_t size)
+{
+	if (!power_of_two(align) || align % sizeof(void *))
+		return EINVAL;
+	int saved = errno;
+	void *p = alloc_aligned(align, size);
+	if (!p) {
+		errno = saved;
+		return ENOMEM;
+	}
+	*out = p;
+	return 0;
+}
+
+ALLOC_EXPORT void *aligned_alloc(size_t align, size_t size)
+{
+	if (!power_of_two(align)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return alloc_aligned(align, size);
+}
+
+ALLOC_EXPORT void *memalign(size_t align, size_t size)
+{
+	/* glibc rounds a non-power-of-two alignment up rather than failing. */
+	if (align > MAX_REQUEST) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (!power_of_two(align)) {
+		size_t a = MIN_ALIGN;
+		while (a < align)
+			a <<= 1;
+		align = a;
+	}
+	return alloc_aligned(align, size);
+}
+
+ALLOC_EXPORT void *valloc(size_t size)
+{
+	return alloc_aligned(4096, size);
+}
+
+ALLOC_EXPORT void *pvalloc(size_t size)
+{
+	if (size > MAX_REQUEST) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	size_t rounded = (size + 4095) & ~(size_t)4095;
+	return alloc_aligned(4096, rounded ? rounded : 4096);
+}
+
+ALLOC_EXPORT size_t malloc_usable_size(void *ptr)
+{
+	if (!ptr)
+		return 0;
+	void *caller = __builtin_return_address(0);
+	unsigned c = pagemap_class((uintptr_t)ptr);
+	if (c) {
+		check_live_debug(ptr, "malloc_usable_size(): pointer already freed", caller);
+		return alloc_class_size[c];
+	}
+	struct span *s = large_span_of(ptr, "malloc_usable_size(): invalid pointer", caller);
+	return s->npages * PAGE_BYTES;
+}
+
+ALLOC_EXPORT size_t sysprim_malloc_release(void)
+{
+	alloc_ensure_init();
+	tc_flush_current();
+	central_drain_transfer(false);
+	return page_heap_scavenge(os_now_ms(), true);
+}
+
+ALLOC_EXPORT int malloc_trim(size_t pad)
+{
+	(void)pad;
+	return sysprim_malloc_release() > 0;
+}
+
+__attribute__((destructor)) static void alloc_at_exit(void)
+{
+	if (!__atomic_load_n(&alloc_ready, __ATOMIC_ACQUIRE))
+		return;
+	if (alloc_config.print_stats)
+		sysprim_malloc_print_stats(2);
+	if (alloc_config.leak_report)
+		sysprim_malloc_print_leaks(2);
+}

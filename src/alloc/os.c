@@ -1,0 +1,284 @@
+/* The allocator's only contact with the kernel (src/alloc, bottom layer): mmap, madvise, mremap,
+ * clocks, environment and diagnostics through write(2). Nothing here calls malloc. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "alloc_internal.h"
+
+extern char **environ;
+
+void *os_map(size_t size, size_t align)
+{
+	int saved = errno;
+	/* Over-map, then trim, so the result starts at a multiple of align. */
+	size_t total = size + (align > 4096 ? align : 0);
+	if (total < size)
+		return NULL;
+	void *p = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED) {
+		errno = saved;
+		return NULL;
+	}
+	uintptr_t start = (uintptr_t)p;
+	if (align > 4096) {
+		uintptr_t aligned = (start + align - 1) & ~(uintptr_t)(align - 1);
+		if (aligned > start)
+			munmap(p, aligned - start);
+		size_t tail = (start + total) - (aligned + size);
+		if (tail)
+			munmap((void *)(aligned + size), tail);
+		start = aligned;
+	}
+	errno = saved;
+	return (void *)start;
+}
+
+void os_unmap(void *p, size_t size)
+{
+	int saved = errno;
+	munmap(p, size);
+	errno = saved;
+}
+
+void os_release(void *p, size_t size)
+{
+	int saved = errno;
+	/* MADV_DONTNEED (not MADV_FREE): the pages leave RSS now and read back as zeros. */
+	madvise(p, size, MADV_DONTNEED);
+	errno = saved;
+}
+
+/* Move the pages of [from, from+size) to [to, to+size) without copying, then put fresh zero
+ * pages back at from so the page heap's address range stays mapped. */
+bool os_move_pages(void *from, void *to, size_t size)
+{
+	int saved = errno;
+	void *r = mremap(from, size, size, MREMAP_MAYMOVE | MREMAP_FIXED, to);
+	if (r == MAP_FAILED) {
+		errno = saved;
+		return false;
+	}
+	void *back = mmap(from, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+	errno = saved;
+	if (back == MAP_FAILED) {
+		/* The hole cannot be refilled (map count limit): the data is safe at `to`, but the
+		 * source range must never be handed out again. The caller cannot tell, so die loudly. */
+		alloc_fatal("mremap: cannot refill moved range", from, NULL);
+	}
+	return true;
+}
+
+uint64_t os_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* getenv never allocates, but may run before libc set up environ; then we see no settings. */
+const char *os_getenv(const char *name)
+{
+	if (!environ)
+		return NULL;
+	size_t n = strlen(name);
+	for (char **e = environ; *e; e++)
+		if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+			return *e + n + 1;
+	return NULL;
+}
+
+static bool parse_number(const char *s, uint64_t *value, const char **rest)
+{
+	uint64_t v = 0;
+	const char *p = s;
+	if (*p < '0' || *p > '9')
+		return false;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (v > (UINT64_MAX - 9) / 10)
+			return false;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	*value = v;
+	*rest = p;
+	return true;
+}
+
+static void warn_bad_env(const char *name, const char *value)
+{
+	struct diag d = { .fd = 2 };
+	diag_str(&d, "sysprim-malloc: ignoring ");
+	diag_str(&d, name);
+	diag_str(&d, "=");
+	diag_str(&d, value);
+	diag_str(&d, ": not a valid value\n");
+	diag_flush(&d);
+}
+
+/* Sizes take K/M/G suffixes (optionally followed by "iB" or "B"), like the rest of sysprim. */
+bool os_env_size(const char *name, size_t *out)
+{
+	const char *s = os_getenv(name), *rest;
+	uint64_t v, mult = 1;
+	if (!s || !*s)
+		return false;
+	if (!parse_number(s, &v, &rest))
+		goto bad;
+	switch (*rest) {
+	case 'k': case 'K': mult = 1ull << 10; rest++; break;
+	case 'm': case 'M': mult = 1ull << 20; rest++; break;
+	case 'g': case 'G': mult = 1ull << 30; rest++; break;
+	default: break;
+	}
+	if (mult > 1 && rest[0] == 'i' && rest[1] == 'B')
+		rest += 2;
+	else if (rest[0] == 'B')
+		rest++;
+	if (*rest || v > UINT64_MAX / mult)
+		goto bad;
+	*out = (size_t)(v * mult);
+	return true;
+bad:
+	warn_bad_env(name, s);
+	return false;
+}
+
+/* Durations: a number with "ms" or "s"; a bare number means milliseconds. */
+bool os_env_ms(const char *name, uint64_t *out)
+{
+	const char *s = os_getenv(name), *rest;
+	uint64_t v;
+	if (!s || !*s)
+		return false;
+	if (!parse_number(s, &v, &rest))
+		goto bad;
+	if (strcmp(rest, "s") == 0) {
+		if (v > UINT64_MAX / 1000)
+			goto bad;
+		v *= 1000;
+	} else if (*rest && strcmp(rest, "ms") != 0) {
+		goto bad;
+	}
+	*out = v;
+	return true;
+bad:
+	warn_bad_env(name, s);
+	return false;
+}
+
+void diag_flush(struct diag *d)
+{
+	size_t off = 0;
+	int saved = errno;
+	while (off < d->len) {
+		ssize_t n = write(d->fd, d->buf + off, d->len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	d->len = 0;
+	errno = saved;
+}
+
+void diag_str(struct diag *d, const char *s)
+{
+	for (; *s; s++) {
+		if (d->len == sizeof(d->buf))
+			diag_flush(d);
+		d->buf[d->len++] = *s;
+		d->column = *s == '\n' ? 0 : d->column + 1;
+	}
+}
+
+void diag_dec(struct diag *d, uint64_t v)
+{
+	char tmp[24];
+	int i = (int)sizeof(tmp) - 1;
+	tmp[i] = 0;
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	diag_str(d, tmp + i);
+}
+
+void diag_hex(struct diag *d, uint64_t v)
+{
+	char tmp[24];
+	int i = (int)sizeof(tmp) - 1;
+	tmp[i] = 0;
+	do {
+		tmp[--i] = "0123456789abcdef"[v & 15];
+		v >>= 4;
+	} while (v);
+	tmp[--i] = 'x';
+	tmp[--i] = '0';
+	diag_str(d, tmp + i);
+}
+
+/* Human-readable size: exact bytes below 10 KiB, else one decimal of KiB/MiB/GiB. */
+void diag_size(struct diag *d, uint64_t bytes)
+{
+	static const char *units[] = { "KiB", "MiB", "GiB", "TiB" };
+	if (bytes < 10240) {
+		diag_dec(d, bytes);
+		diag_str(d, " B");
+		return;
+	}
+	uint64_t scaled = bytes * 10 / 1024;
+	int u = 0;
+	while (scaled >= 10240 && u < 3) {
+		scaled /= 1024;
+		u++;
+	}
+	diag_dec(d, scaled / 10);
+	diag_str(d, ".");
+	diag_dec(d, scaled % 10);
+	diag_str(d, " ");
+	diag_str(d, units[u]);
+}
+
+void diag_pad(struct diag *d, size_t column)
+{
+	do
+		diag_str(d, " ");
+	while (d->column < column);
+}
+
+/* A number right-aligned so that it ends at `column`. */
+void diag_dec_at(struct diag *d, uint64_t v, size_t column)
+{
+	size_t digits = 1;
+	for (uint64_t x = v; x >= 10; x /= 10)
+		digits++;
+	while (d->column + digits < column)
+		diag_str(d, " ");
+	diag_dec(d, v);
+}
+
+_Noreturn void alloc_fatal(const char *what, const void *ptr, const void *caller)
+{
+	struct diag d = { .fd = 2 };
+	diag_str(&d, "sysprim-malloc: ");
+	diag_str(&d, what);
+	if (ptr) {
+		diag_str(&d, ": pointer ");
+		diag_hex(&d, (uintptr_t)ptr);
+	}
+	if (caller) {
+		diag_str(&d, ", called from ");
+		diag_hex(&d, (uintptr_t)caller);
+	}
+	diag_str(&d, "\n");
+	diag_flush(&d);
+	abort();
+}

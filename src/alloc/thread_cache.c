@@ -1,0 +1,277 @@
+/* Per-thread caches of the allocator (src/alloc, tier 1): per-class free lists owned by one thread,
+ * grown and shrunk adaptively, scavenged when idle or over budget, handed back when the thread
+ * exits. The lock-free fast paths themselves are inline in malloc.c. */
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "alloc_internal.h"
+
+/* Frees between two looks at the clock: cheap enough to keep idle memory flowing back even when
+ * a thread only does light work that the cache alone satisfies. */
+#define FREE_TICKS 64
+#define MAX_LIST_LENGTH 8192
+
+__thread struct thread_cache *alloc_tls_cache __attribute__((tls_model("initial-exec")));
+/* Set once this thread's cache was handed back at exit: later calls bypass caching. */
+static __thread bool tls_cache_gone __attribute__((tls_model("initial-exec")));
+
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct thread_cache *registry;
+static pthread_key_t cache_key;
+static bool cache_key_ok;
+
+static void registry_link(struct thread_cache *tc)
+{
+	pthread_mutex_lock(&registry_lock);
+	tc->prev = NULL;
+	tc->next = registry;
+	if (registry)
+		registry->prev = tc;
+	registry = tc;
+	pthread_mutex_unlock(&registry_lock);
+}
+
+static void registry_unlink(struct thread_cache *tc)
+{
+	pthread_mutex_lock(&registry_lock);
+	if (tc->prev)
+		tc->prev->next = tc->next;
+	else
+		registry = tc->next;
+	if (tc->next)
+		tc->next->prev = tc->prev;
+	pthread_mutex_unlock(&registry_lock);
+}
+
+static struct thread_cache *tc_create(void)
+{
+	struct thread_cache *tc = meta_alloc(sizeof(*tc));
+	if (!tc)
+		return NULL;
+	for (unsigned c = 0; c < NUM_CLASSES; c++)
+		tc->lists[c].max_length = 1;
+	tc->max_size = alloc_config.thread_cache_bytes;
+	tc->free_ticks = FREE_TICKS;
+	tc->last_scavenge_ms = os_now_ms();
+	registry_link(tc);
+	/* Publish before pthread_setspecific: it may itself call calloc for high key numbers. */
+	alloc_tls_cache = tc;
+	if (cache_key_ok)
+		pthread_setspecific(cache_key, tc);
+	return tc;
+}
+
+/* Pop `count` objects from the front of the list and give them to the central tier. */
+static void release_objects(struct thread_cache *tc, unsigned c, unsigned count)
+{
+	struct tc_list *l = &tc->lists[c];
+	void *head = l->head, *tail = head;
+	for (unsigned i = 1; i < count; i++)
+		tail = *(void **)tail;
+	l->head = *(void **)tail;
+	*(void **)tail = NULL;
+	l->length -= count;
+	if (l->length < l->low_water)
+		l->low_water = l->length;
+	tc->size -= (size_t)count * alloc_class_size[c];
+	central_release(c, head, tail, count);
+}
+
+/* Release `count` objects in whole batches where possible, so they land in the transfer cache. */
+static void release_in_batches(struct thread_cache *tc, unsigned c, unsigned count)
+{
+	unsigned batch = alloc_class_batch[c];
+	while (count > 0) {
+		unsigned n = count < batch ? count : batch;
+		release_objects(tc, c, n);
+		count -= n;
+	}
+}
+
+static void flush_all(struct thread_cache *tc)
+{
+	for (unsigned c = 1; c < NUM_CLASSES; c++)
+		if (tc->lists[c].length)
+			release_in_batches(tc, c, tc->lists[c].length);
+}
+
+/* Over budget: give back half of every list until the cache is down to 3/4 of its budget. */
+static void scavenge_to_budget(struct thread_cache *tc)
+{
+	for (unsigned c = NUM_CLASSES - 1; c > 0 && tc->size > tc->max_size / 4 * 3; c--) {
+		struct tc_list *l = &tc->lists[c];
+		if (!l->length)
+			continue;
+		release_in_batches(tc, c, (l->length + 1) / 2);
+		if (l->max_length > alloc_class_batch[c])
+			l->max_length = (l->max_length + alloc_class_batch[c]) / 2;
+	}
+}
+
+/* Periodic: objects that sat unused in a list for a whole interval (its low-water mark) go back
+ * to the centre, from where idle spans reach the page heap and then the OS. */
+static void tick(struct thread_cache *tc)
+{
+	uint64_t now = os_now_ms();
+	tc->free_ticks = FREE_TICKS;
+	if ((int64_t)(now - tc->last_scavenge_ms) < (int64_t)alloc_config.scavenge_interval_ms)
+		return;
+	tc->last_scavenge_ms = now;
+	for (unsigned c = 1; c < NUM_CLASSES; c++) {
+		struct tc_list *l = &tc->lists[c];
+		if (l->low_water)
+			release_in_batches(tc, c, l->low_water);
+		l->low_water = l->length;
+	}
+	alloc_periodic(now);
+}
+
+void *tc_alloc_slow(size_t size)
+{
+	alloc_ensure_init();
+	unsigned c = size_to_class(size);
+	struct thread_cache *tc = alloc_tls_cache;
+	if (!tc) {
+		if (alloc_config.debug || tls_cache_gone || !(tc = tc_create())) {
+			void *p = central_alloc_one(c);
+			if (!p)
+				errno = ENOMEM;
+			return p;
+		}
+	}
+	struct tc_list *l = &tc->lists[c];
+	if (l->head) {
+		void *p = l->head;
+		l->head = *(void **)p;
+		l->length--;
+		if (l->length < l->low_water)
+			l->low_water = l->length;
+		tc->size -= alloc_class_size[c];
+		return p;
+	}
+	unsigned batch = alloc_class_batch[c];
+	unsigned want = l->max_length < batch ? l->max_length : batch;
+	void *head, *tail;
+	unsigned n = central_fetch(c, &head, &tail, want);
+	if (!n) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	/* Slow start: a list grows by one per refill up to a batch, then by batches. */
+	if (l->max_length < batch)
+		l->max_length++;
+	else if (l->max_length < MAX_LIST_LENGTH)
+		l->max_length += batch;
+	l->head = *(void **)head;
+	l->length = n - 1;
+	l->low_water = 0;
+	tc->size += (size_t)(n - 1) * alloc_class_size[c];
+	if (--tc->free_ticks < 0)
+		tick(tc);
+	return head;
+}
+
+/* Called by free() after it pushed an object and found the list too long, the cache over
+ * budget, or the tick counter run out. */
+void tc_free_slow(struct thread_cache *tc, unsigned c)
+{
+	struct tc_list *l = &tc->lists[c];
+	unsigned batch = alloc_class_batch[c];
+	if (l->length > l->max_length) {
+		release_in_batches(tc, c, l->length < batch ? l->length : batch);
+		if (l->max_length < batch) {
+			l->max_length++;
+		} else if (++l->overages > 3) {
+			/* Repeatedly overflowing: this list is a producer's, keep it short. */
+			if (l->max_length > batch)
+				l->max_length -= batch;
+			l->overages = 0;
+		}
+	}
+	if (tc->size > tc->max_size)
+		scavenge_to_budget(tc);
+	if (tc->free_ticks < 0)
+		tick(tc);
+}
+
+/* free() of a small object by a thread without a cache. */
+void tc_free_no_cache(void *p, unsigned c, void *caller)
+{
+	alloc_ensure_init();
+	struct thread_cache *tc = alloc_tls_cache;
+	if (!tc && !alloc_config.debug && !tls_cache_gone)
+		tc = tc_create();
+	if (!tc) {
+		central_free_one(c, p, caller);
+		return;
+	}
+	struct tc_list *l = &tc->lists[c];
+	if (l->head == p)
+		alloc_fatal("free(): double free", p, caller);
+	*(void **)p = l->head;
+	l->head = p;
+	l->length++;
+	tc->size += alloc_class_size[c];
+	tc->free_ticks--;
+	if (l->length > l->max_length || tc->size > tc->max_size || tc->free_ticks < 0)
+		tc_free_slow(tc, c);
+}
+
+void tc_flush_current(void)
+{
+	struct thread_cache *tc = alloc_tls_cache;
+	if (tc)
+		flush_all(tc);
+}
+
+static void tc_destroy(void *arg)
+{
+	struct thread_cache *tc = arg;
+	if (!tc)
+		return;
+	alloc_tls_cache = NULL;
+	tls_cache_gone = true;
+	flush_all(tc);
+	registry_unlink(tc);
+	meta_free(tc, sizeof(*tc));
+}
+
+void tc_init(void)
+{
+	cache_key_ok = pthread_key_create(&cache_key, tc_destroy) == 0;
+}
+
+void tc_fork_lock(void)
+{
+	pthread_mutex_lock(&registry_lock);
+}
+
+/* In the child only the forking thread exists: other threads' caches are dropped from the
+ * registry (their objects stay unusable in the child, which usually execs soon anyway). */
+void tc_fork_unlock(bool child)
+{
+	if (!child) {
+		pthread_mutex_unlock(&registry_lock);
+		return;
+	}
+	pthread_mutex_init(&registry_lock, NULL);
+	registry = alloc_tls_cache;
+	if (registry)
+		registry->next = registry->prev = NULL;
+}
+
+void tc_sum_stats(size_t *bytes, size_t *count, size_t per_class[NUM_CLASSES])
+{
+	*bytes = 0;
+	*count = 0;
+	memset(per_class, 0, NUM_CLASSES * sizeof(per_class[0]));
+	pthread_mutex_lock(&registry_lock);
+	for (struct thread_cache *tc = registry; tc; tc = tc->next) {
+		*bytes += __atomic_load_n(&tc->size, __ATOMIC_RELAXED);
+		(*count)++;
+		for (unsigned c = 1; c < NUM_CLASSES; c++)
+			per_class[c] += __atomic_load_n(&tc->lists[c].length, __ATOMIC_RELAXED);
+	}
+	pthread_mutex_unlock(&registry_lock);
+}

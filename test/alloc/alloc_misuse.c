@@ -1,0 +1,41 @@
+/* A small program built against the C library that misuses malloc on purpose, for the preload
+ * tests (suite alloc): the allocator must name the bad call and abort, or report leaks.
+ * Usage: alloc-misuse double-free|double-free-later|invalid-free|interior-free|leak|ok */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int main(int argc, char **argv)
+{
+	const char *mode = argc > 1 ? argv[1] : "ok";
+	static char not_heap[64];
+	char *p = malloc(40), *q = malloc(40);
+	if (!p || !q)
+		return 1;
+	strcpy(p, "x");
+	if (strcmp(mode, "double-free") == 0) {
+		free(p);
+		free(p);
+	} else if (strcmp(mode, "double-free-later") == 0) {
+		free(p);
+		free(q);
+		free(p);
+	} else if (strcmp(mode, "invalid-free") == 0) {
+		free(not_heap + 16);
+	} else if (strcmp(mode, "interior-free") == 0) {
+		free(p + 16);
+	} else if (strcmp(mode, "large-double-free") == 0) {
+		char *big = malloc(1 << 20);
+		free(big);
+		free(big);
+	} else if (strcmp(mode, "leak") == 0) {
+		for (int i = 0; i < 10; i++)
+			if (!malloc(1000))
+				return 1;
+		return 0;
+	}
+	free(p);
+	free(q);
+	puts("done");
+	return 0;
+}

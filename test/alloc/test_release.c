@@ -1,0 +1,125 @@
+/* Memory goes back to the OS (suite alloc): after freeing 1 GiB of small and large blocks,
+ * malloc_trim(0) brings RSS back near where it started ("trim"); without any call, a couple of
+ * seconds of light activity do the same within 32 MiB ("idle").
+ * Usage: test-alloc-release trim|idle */
+#include <malloc.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sysprim/alloc.h"
+#include "test.h"
+
+static size_t rss_bytes(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	unsigned long size = 0, resident = 0;
+	if (f) {
+		if (fscanf(f, "%lu %lu", &size, &resident) != 2)
+			resident = 0;
+		fclose(f);
+	}
+	return resident * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+#define MIB ((size_t)1 << 20)
+
+/* Half of `total` in small blocks (16..4 KiB), half in large ones (300 KiB..4 MiB), all touched. */
+static void **allocate(size_t total, size_t *count)
+{
+	size_t cap = total / 16 / 64 + total / (300 << 10) + 16;
+	void **v = malloc(cap * sizeof(*v));
+	size_t n = 0, small = 0, large = 0;
+	uint64_t r = 88172645463325252ull;
+	while (small < total / 2 && n < cap) {
+		r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+		size_t size = 16 + r % 4096;
+		v[n] = malloc(size);
+		memset(v[n++], 1, size);
+		small += size;
+	}
+	while (large < total / 2 && n < cap) {
+		r ^= r << 13, r ^= r >> 7, r ^= r << 17;
+		size_t size = (300 << 10) + r % (4 * MIB);
+		v[n] = malloc(size);
+		memset(v[n++], 2, size);
+		large += size;
+	}
+	*count = n;
+	return v;
+}
+
+static void release_all(void **v, size_t n)
+{
+	/* Free in an interleaved order, as real programs do. */
+	for (size_t i = 0; i < n; i += 2)
+		free(v[i]);
+	for (size_t i = 1; i < n; i += 2)
+		free(v[i]);
+	free(v);
+}
+
+static void test_trim(void)
+{
+	size_t start = rss_bytes(), n;
+	void **v = allocate(1024 * MIB, &n);
+	size_t peak = rss_bytes();
+	CHECK(peak > start + 900 * MIB);
+	release_all(v, n);
+	CHECK_EQ_INT(malloc_trim(0), 1);
+	size_t end = rss_bytes();
+	printf("rss: start %zu MiB, peak %zu MiB, after malloc_trim %zu MiB\n", start / MIB, peak / MIB, end / MIB);
+	CHECK(end <= start + 8 * MIB);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void test_idle(void)
+{
+	struct sysprim_malloc_stats st;
+	size_t start = rss_bytes(), n;
+	void **v = allocate(800 * MIB, &n);
+	size_t peak = rss_bytes();
+	release_all(v, n);
+	/* Light activity: a few small allocations every millisecond, no explicit release call. The
+	 * deadline is generous (the default delay is 1 s); the test passes as soon as RSS is down. */
+	sysprim_malloc_stats(&st);
+	double t0 = now_s(), limit = 10.0 + 3.0 * (double)st.release_delay_ms / 1000.0;
+	size_t rss = rss_bytes();
+	void *keep[8] = { 0 };
+	unsigned i = 0;
+	while (now_s() - t0 < limit) {
+		free(keep[i % 8]);
+		keep[i % 8] = malloc(16 + (i * 37) % 2000);
+		i++;
+		usleep(1000);
+		if (i % 50 == 0 && (rss = rss_bytes()) <= start + 32 * MIB && !getenv("ALLOC_TEST_VERBOSE"))
+			break;
+	}
+	printf("rss: start %zu MiB, peak %zu MiB, after %.1f s of light activity %zu MiB\n", start / MIB,
+	       peak / MIB, now_s() - t0, rss / MIB);
+	CHECK(rss <= start + 32 * MIB);
+	if (getenv("ALLOC_TEST_VERBOSE"))
+		sysprim_malloc_print_stats(2);
+	for (int k = 0; k < 8; k++)
+		free(keep[k]);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 2 && strcmp(argv[1], "trim") == 0)
+		test_trim();
+	else if (argc == 2 && strcmp(argv[1], "idle") == 0)
+		test_idle();
+	else
+		return 2;
+	TEST_DONE();
+}

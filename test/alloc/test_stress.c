@@ -1,0 +1,273 @@
+/* Multi-threaded stress tests of the allocator (suite alloc-stress): cross-thread frees with
+ * content checks, thread creation/exit churn, fork from a busy multi-threaded process.
+ * Usage: test-alloc-stress prodcons|churn|fork|larson */
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "sysprim/alloc.h"
+#include "test.h"
+
+/* Every block carries its size and a seed in its first 16 bytes and a pattern after it. */
+struct block {
+	size_t size;
+	uint64_t seed;
+};
+
+static uint64_t rng_next(uint64_t *s)
+{
+	uint64_t x = *s;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return *s = x;
+}
+
+static size_t random_size(uint64_t *rng)
+{
+	uint64_t r = rng_next(rng);
+	if (r % 64 == 0)
+		return 16 + (r >> 8) % 300000; /* up to past the largest class */
+	if (r % 8 == 1)
+		return 16 + (r >> 8) % 8192;
+	return 16 + (r >> 8) % 512;
+}
+
+static struct block *block_new(uint64_t *rng)
+{
+	size_t size = random_size(rng);
+	struct block *b = malloc(size);
+	if (!b)
+		return NULL;
+	b->size = size;
+	b->seed = rng_next(rng);
+	unsigned char *p = (unsigned char *)(b + 1);
+	for (size_t i = 0; i < size - sizeof(*b); i++)
+		p[i] = (unsigned char)(b->seed + i);
+	return b;
+}
+
+static atomic_long corrupt_blocks;
+
+static void block_check_free(struct block *b)
+{
+	const unsigned char *p = (const unsigned char *)(b + 1);
+	for (size_t i = 0; i < b->size - sizeof(*b); i++) {
+		if (p[i] != (unsigned char)(b->seed + i)) {
+			atomic_fetch_add(&corrupt_blocks, 1);
+			break;
+		}
+	}
+	free(b);
+}
+
+/* ---- producer/consumer through a bounded ring ---- */
+#define RING 1024
+static struct block *ring[RING];
+static size_t ring_head, ring_tail;
+static pthread_mutex_t ring_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t ring_cond = PTHREAD_COND_INITIALIZER;
+static int producers_left;
+
+static void *producer(void *arg)
+{
+	uint64_t rng = (uintptr_t)arg * 0x9E3779B97F4A7C15ull + 1;
+	for (int i = 0; i < 200000; i++) {
+		struct block *b = block_new(&rng);
+		pthread_mutex_lock(&ring_lock);
+		while (ring_head - ring_tail == RING)
+			pthread_cond_wait(&ring_cond, &ring_lock);
+		ring[ring_head++ % RING] = b;
+		pthread_cond_broadcast(&ring_cond);
+		pthread_mutex_unlock(&ring_lock);
+	}
+	pthread_mutex_lock(&ring_lock);
+	producers_left--;
+	pthread_cond_broadcast(&ring_cond);
+	pthread_mutex_unlock(&ring_lock);
+	return NULL;
+}
+
+static void *consumer(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		struct block *batch[64];
+		int n = 0;
+		pthread_mutex_lock(&ring_lock);
+		while (ring_head == ring_tail && producers_left > 0)
+			pthread_cond_wait(&ring_cond, &ring_lock);
+		while (ring_head != ring_tail && n < 64)
+			batch[n++] = ring[ring_tail++ % RING];
+		int done = n == 0 && producers_left == 0;
+		pthread_cond_broadcast(&ring_cond);
+		pthread_mutex_unlock(&ring_lock);
+		for (int i = 0; i < n; i++)
+			block_check_free(batch[i]);
+		if (done)
+			return NULL;
+	}
+}
+
+static void test_prodcons(void)
+{
+	pthread_t t[4];
+	producers_left = 2;
+	for (uintptr_t i = 0; i < 2; i++)
+		pthread_create(&t[i], NULL, producer, (void *)(i + 1));
+	for (int i = 2; i < 4; i++)
+		pthread_create(&t[i], NULL, consumer, NULL);
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	CHECK_EQ_INT(atomic_load(&corrupt_blocks), 0);
+}
+
+/* ---- larson-like: threads replace random slots of a shared array, so most blocks are
+ * freed by a thread other than the one that allocated them ---- */
+#define SLOTS 4096
+static _Atomic(struct block *) slots[SLOTS];
+
+static void *larson_worker(void *arg)
+{
+	uint64_t rng = (uintptr_t)arg * 0xD1B54A32D192ED03ull + 7;
+	for (int i = 0; i < 100000; i++) {
+		size_t k = rng_next(&rng) % SLOTS;
+		struct block *b = block_new(&rng);
+		struct block *old = atomic_exchange(&slots[k], b);
+		if (old)
+			block_check_free(old);
+	}
+	return NULL;
+}
+
+static void test_larson(void)
+{
+	pthread_t t[4];
+	for (uintptr_t i = 0; i < 4; i++)
+		pthread_create(&t[i], NULL, larson_worker, (void *)(i + 1));
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	for (size_t k = 0; k < SLOTS; k++) {
+		struct block *b = atomic_exchange(&slots[k], NULL);
+		if (b)
+			block_check_free(b);
+	}
+	CHECK_EQ_INT(atomic_load(&corrupt_blocks), 0);
+}
+
+/* ---- thread churn: short-lived threads whose blocks outlive them ---- */
+static void *churn_worker(void *arg)
+{
+	uint64_t rng = (uintptr_t)arg + 11;
+	struct block **keep = malloc(64 * sizeof(*keep));
+	for (int i = 0; i < 64; i++)
+		keep[i] = block_new(&rng);
+	for (int i = 0; i < 500; i++)
+		block_check_free(block_new(&rng));
+	return keep; /* freed by the joining thread */
+}
+
+static void test_churn(void)
+{
+	struct sysprim_malloc_stats st;
+	for (uintptr_t round = 0; round < 500; round++) {
+		pthread_t t[2];
+		for (uintptr_t i = 0; i < 2; i++)
+			CHECK(pthread_create(&t[i], NULL, churn_worker, (void *)(round * 2 + i)) == 0);
+		for (int i = 0; i < 2; i++) {
+			struct block **keep;
+			pthread_join(t[i], (void **)&keep);
+			for (int k = 0; k < 64; k++)
+				block_check_free(keep[k]);
+			free(keep);
+		}
+	}
+	CHECK_EQ_INT(atomic_load(&corrupt_blocks), 0);
+	/* Every exited thread handed its cache back. */
+	sysprim_malloc_stats(&st);
+	CHECK_EQ_INT(st.thread_caches, 1);
+	CHECK(st.bytes_thread_caches <= st.thread_cache_limit);
+}
+
+/* ---- fork while other threads hammer the allocator ---- */
+static atomic_int stop_busy;
+
+static void *busy_worker(void *arg)
+{
+	uint64_t rng = (uintptr_t)arg + 99;
+	struct block *held[256] = { 0 };
+	while (!atomic_load(&stop_busy)) {
+		size_t k = rng_next(&rng) % 256;
+		if (held[k])
+			block_check_free(held[k]);
+		held[k] = block_new(&rng);
+	}
+	for (int k = 0; k < 256; k++)
+		if (held[k])
+			block_check_free(held[k]);
+	return NULL;
+}
+
+static void *child_thread(void *arg)
+{
+	uint64_t rng = (uintptr_t)arg;
+	for (int i = 0; i < 1000; i++)
+		block_check_free(block_new(&rng));
+	return NULL;
+}
+
+static void test_fork(void)
+{
+	pthread_t t[3];
+	for (uintptr_t i = 0; i < 3; i++)
+		pthread_create(&t[i], NULL, busy_worker, (void *)(i + 1));
+	for (int round = 0; round < 30; round++) {
+		pid_t pid = fork();
+		if (pid == 0) {
+			alarm(20); /* a deadlock becomes a failure, not a hang */
+			uint64_t rng = (uint64_t)round + 5;
+			for (int i = 0; i < 2000; i++)
+				block_check_free(block_new(&rng));
+			pthread_t ct;
+			if (pthread_create(&ct, NULL, child_thread, (void *)(uintptr_t)(round + 3)) != 0)
+				_exit(3);
+			pthread_join(ct, NULL);
+			_exit(atomic_load(&corrupt_blocks) ? 2 : 0);
+		}
+		CHECK(pid > 0);
+		int status = -1;
+		waitpid(pid, &status, 0);
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			fprintf(stderr, "fork round %d: child status %#x\n", round, status);
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	atomic_store(&stop_busy, 1);
+	for (int i = 0; i < 3; i++)
+		pthread_join(t[i], NULL);
+	CHECK_EQ_INT(atomic_load(&corrupt_blocks), 0);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s prodcons|larson|churn|fork\n", argv[0]);
+		return 2;
+	}
+	if (strcmp(argv[1], "prodcons") == 0)
+		test_prodcons();
+	else if (strcmp(argv[1], "larson") == 0)
+		test_larson();
+	else if (strcmp(argv[1], "churn") == 0)
+		test_churn();
+	else if (strcmp(argv[1], "fork") == 0)
+		test_fork();
+	else
+		return 2;
+	TEST_DONE();
+}
