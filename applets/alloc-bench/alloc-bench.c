@@ -10,6 +10,7 @@
 #include "sysprim/util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <gnu/libc-version.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -227,6 +228,17 @@ static enum opt_result plan(const struct alloc_bench_config *c, struct bench *b)
                 return opt_usage_error(&alloc_bench_applet, "--duration: expected 1ms to 1h");
         if (c->timeout < 1000000)
                 return opt_usage_error(&alloc_bench_applet, "--timeout: expected at least 1ms");
+        /* A chart that cannot be written is found out now, not after a minute of measuring. */
+        const char *outputs[][2] = { { "--svg", c->svg }, { "--html", c->html } };
+        for (size_t i = 0; i < 2; i++) {
+                if (outputs[i][1] == NULL)
+                        continue;
+                int fd = open(outputs[i][1], O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+                if (fd < 0)
+                        return opt_usage_error(&alloc_bench_applet, "%s %s: cannot write: %s", outputs[i][0],
+                                               outputs[i][1], strerror(errno));
+                close(fd);
+        }
         b->runs = (unsigned)c->runs;
         b->ops = c->ops;
         b->duration_ns = have_duration ? c->duration : 0;

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# alloc-bench outputs in quick mode: table, CSV, Markdown, SVG and HTML, --duration, --list, progress
+# on stderr, a skipped allocator listed once with its reason, and a crashing allocator reported as a
+# failure (exit 1) rather than as a number.
+. "$(dirname "$0")/lib.sh"
+
+allocs=glibc
+peer_installed mimalloc && allocs=$allocs,mimalloc
+nalloc=$(echo "$allocs" | tr ',' '\n' | wc -l)
+quick=(-w seed,fragment -t 1 --runs 1 --ops 300 -a "$allocs")
+
+out=$("$SYSPRIM" alloc-bench "${quick[@]}" 2>"$E2E_TMP/progress")
+check "table: exit 0" test $? = 0
+check "table: a section per workload" grep -q '^fragment: ' <<<"$out"
+check "table: RSS/live column for fragment" grep -q 'RSS/live' <<<"$out"
+check "table: glibc row with ratio 1.00x" grep -Eq '^glibc +[0-9.]+\*? +[0-9]+ +1\.00x' <<<"$out"
+check "progress on stderr" grep -q '\[ *1/' "$E2E_TMP/progress"
+out=$("$SYSPRIM" alloc-bench -q "${quick[@]}" 2>"$E2E_TMP/quiet")
+check "-q: no progress" test ! -s "$E2E_TMP/quiet"
+
+csv=$("$SYSPRIM" alloc-bench -q --csv "${quick[@]}")
+check "csv: header" test "$(head -n1 <<<"$csv" | cut -d, -f1-3)" = "workload,threads,allocator"
+check "csv: one row per workload x allocator" test "$(($(wc -l <<<"$csv") - 1))" = $((2 * nalloc))
+check "csv: every row ok" python3 -c '
+import csv, io, sys
+rows = list(csv.DictReader(io.StringIO(sys.argv[1])))
+sys.exit(not rows or any(r["status"] != "ok" or float(r["mops"]) <= 0 for r in rows))' "$csv"
+
+md=$("$SYSPRIM" alloc-bench -q --markdown "${quick[@]}")
+check "markdown: table head" grep -q '^| workload | threads |' <<<"$md"
+check "markdown: a row per workload" grep -q '^| fragment | 1 |' <<<"$md"
+
+"$SYSPRIM" alloc-bench -q "${quick[@]}" --svg "$E2E_TMP/chart.svg" --html "$E2E_TMP/page.html" >/dev/null
+check "svg and html written" test -s "$E2E_TMP/chart.svg" -a -s "$E2E_TMP/page.html"
+check "svg: well-formed, one bar per cell and panel" python3 -c '
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+bars = [r for r in root.iter("{http://www.w3.org/2000/svg}rect") if r.find("{http://www.w3.org/2000/svg}title") is not None]
+sys.exit(not (root.tag.endswith("svg") and len(bars) == 2 * 2 * int(sys.argv[2])))' "$E2E_TMP/chart.svg" "$nalloc"
+check "html: chart and table" grep -q '<svg' "$E2E_TMP/page.html"
+
+json=$("$SYSPRIM" alloc-bench -q --json -a glibc -w seed,larson,prodcons,fragment -t 2 --runs 1 --duration 30ms)
+check "--duration: every workload did work" python3 -c '
+import json, sys
+rs = json.loads(sys.argv[1])["results"]
+sys.exit(not (len(rs) == 4 and all(r["status"] == "ok" and r["runs"][0]["ops"] > 0 for r in rs)))' "$json"
+
+list=$("$SYSPRIM" alloc-bench --list)
+check "--list: seven workloads" test "$(grep -cE '^  (seed|larson|prodcons|cache-scratch|large|realloc|fragment) ' <<<"$list")" = 7
+
+out=$(SYSPRIM_MALLOC_LIB=/nonexistent/libsysprim-malloc.so "$SYSPRIM" alloc-bench -q -a builtin,glibc -w seed -t 1 --runs 1 --ops 100)
+check "unavailable builtin: listed once as skipped with the reason" \
+        test "$(grep -c 'skipped builtin: SYSPRIM_MALLOC_LIB=/nonexistent/libsysprim-malloc.so' <<<"$out")" = 1
+check "unavailable builtin: no row" bash -c '! grep -q "^builtin " <<<"$1"' _ "$out"
+
+# An allocator that crashes mid-run is a failure with the reason, never a result.
+if command -v cc >/dev/null 2>&1; then
+        cat >"$E2E_TMP/crash.c" <<'C'
+#include <stdlib.h>
+extern void *__libc_malloc(size_t);
+extern void __libc_free(void *);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void *__libc_memalign(size_t, size_t);
+static unsigned long calls;
+void *malloc(size_t n) { if (++calls == 5000) abort(); return __libc_malloc(n); }
+void free(void *p) { __libc_free(p); }
+void *calloc(size_t n, size_t s) { return __libc_calloc(n, s); }
+void *realloc(void *p, size_t n) { return __libc_realloc(p, n); }
+int posix_memalign(void **p, size_t a, size_t n) { *p = __libc_memalign(a, n); return *p ? 0 : 12; }
+void *aligned_alloc(size_t a, size_t n) { return __libc_memalign(a, n); }
+C
+        if cc -shared -fPIC -O1 -fno-builtin -o "$E2E_TMP/libcrash.so" "$E2E_TMP/crash.c" 2>/dev/null; then
+                out=$("$SYSPRIM" alloc-bench -q --json -a "$E2E_TMP/libcrash.so" -w seed -t 1 --runs 1 --ops 20000 \
+                        2>"$E2E_TMP/crash.err")
+                check "crashing allocator: exit 1" test $? = 1
+                check "crashing allocator: reason on stderr" grep -q 'died of signal 6' "$E2E_TMP/crash.err"
+                check "crashing allocator: result marked failed" python3 -c '
+import json, sys
+r = json.loads(sys.argv[1])["results"][0]
+sys.exit(not (r["status"] == "failed" and "mops" not in r))' "$out"
+        fi
+fi
+e2e_done
