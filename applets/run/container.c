@@ -5,6 +5,7 @@
 #include "capability.h"
 #include "cgroup.h"
 #include "init.h"
+#include "network.h"
 #include "rootfs.h"
 #include "seccomp.h"
 
@@ -49,6 +50,7 @@ struct container_state {
         struct cgroup cgroup;
         bool cgroup_namespace_late; /* v1 cgroups: the child enters its cgroup namespace once attached */
         /* ---- networking state (issue 6): filled by network_setup(), freed by network_release() ---- */
+        struct network network;  /* prepared before the clone, so the child has its files too */
         /* ---- end of networking state ---- */
 };
 
@@ -116,6 +118,8 @@ static noreturn void child_main(const struct container *c, struct container_stat
                 _exit(EXIT_RUNTIME_FAILED);
         close(s->sync_read);
         /* ---- networking hook, inside the container (issue 6): /etc/hosts, /etc/resolv.conf ---- */
+        if (network_mount_files(&s->network, c->rootfs_mode != ROOTFS_WRITE_THROUGH, &e) < 0)
+                goto fail;
         /* ---- end of networking hook ---- */
 
         if (s->cgroup_namespace_late && unshare(CLONE_NEWCGROUP) < 0) {
@@ -256,6 +260,9 @@ int container_run(const struct container *c)
         s.sync_read = sync_pipe[0];
         s.sync_write = sync_pipe[1];
 
+        /* Networking (issue 6): the address is taken before the clone; the child inherits the result. */
+        if (network_prepare_container(&s.network, &c->network, c->hostname, &e) < 0)
+                goto teardown;
         s.pid = clone_container(c, &s);
         if (s.pid < 0) {
                 err_set(&e, errno, "create the container's namespaces (clone)");
@@ -273,6 +280,8 @@ int container_run(const struct container *c)
                 goto teardown;
         /* ---- networking hook, in the parent (issue 6): the child exists, has not exec'd yet ----
          * network_setup(c, s.pid, &s.<network state>, &e) goes here; on failure `goto teardown`. */
+        if (network_attach(&s.network, s.pid, &e) < 0)
+                goto teardown;
         /* ---- end of networking hook ---- */
 
         /* Release the child. If it has failed already it said why; its exit status says 125. */
@@ -310,6 +319,7 @@ teardown:
                         ;
         }
         /* ---- networking release (issue 6): network_release(c, &s.<network state>) goes here ---- */
+        network_release(&s.network);
         /* ---- end of networking release ---- */
         if (s.sync_read >= 0)
                 close(s.sync_read);

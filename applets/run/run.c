@@ -2,8 +2,10 @@
  * container description (container.h) that set-up then reads. Part of the `run` applet. */
 #include "container.h"
 #include "capability.h"
+#include "network.h"
 
 #include "sysprim/applet.h"
+#include "sysprim/err.h"
 #include "sysprim/log.h"
 #include "sysprim/opt.h"
 #include "sysprim/size.h"
@@ -81,6 +83,18 @@ static const struct opt run_option_table[] = {
         { "no-init", 0, NULL, OPT_FLAG, OFF(no_init), 0, 0, 0, 0, NULL,
           "run the command as PID 1 instead of sysprim's init" },
         /* ---- networking options (issue 6) go here, writing into OFF(network.<field>) ---- */
+        { "net", 0, "MODE", OPT_CALLBACK, OFF(network.mode), 0, 0, 0, 0, network_option_mode,
+          "none (only lo; default), host, or bridge" },
+        { "bridge", 0, "NAME", OPT_CALLBACK, OFF(network.bridge), 0, 0, 0, 0, network_option_bridge,
+          "bridge for --net bridge (default sysprim0)" },
+        { "subnet", 0, "CIDR", OPT_CALLBACK, OFF(network.subnet), 0, 0, 0, 0, network_option_subnet,
+          "subnet of a new bridge (default 10.88.0.0/16)" },
+        { "ip", 0, "ADDR", OPT_CALLBACK, OFF(network.address), 0, 0, 0, 0, network_option_ip,
+          "fixed address on the bridge (default: next free)" },
+        { "nat", 0, NULL, OPT_FLAG, OFF(network.nat), 0, 0, 0, 0, NULL,
+          "outbound NAT for the bridge (nft or iptables)" },
+        { "publish", 'p', "H:C[/tcp]", OPT_LIST, OFF(network.publish), 0, 0, 0, 0, NULL,
+          "forward host port H ([IP:]H) to container port C" },
         /* ---- end of networking options ---- */
         { NULL, 0, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL },
 };
@@ -240,6 +254,10 @@ static enum opt_result run_describe(const struct applet *applet, struct run_opti
         c->privileged = o->privileged;
         c->user_namespace = o->userns;
         c->network = o->network;
+        struct network_options network_checked;
+        struct err network_error = { 0 };
+        if (network_options_parse(&c->network, &network_checked, &network_error) < 0)
+                return opt_usage_error(applet, "%s", network_error.msg);
 
         if (o->rootfs_rw && o->read_only)
                 return opt_usage_error(applet, "--rootfs-rw and --read-only exclude each other");

@@ -1,0 +1,511 @@
+/* Unit test of run's networking layer (applets/run/network.c): option parsing, address allocation
+ * under the bridge's lock, veth set-up, NAT, --publish and release. It runs in a private network and
+ * mount namespace (with its own /run), so the host's links, rules and state are never touched. */
+#include "../../applets/run/container.h"
+#include "../../applets/run/netlink.h"
+#include "../../applets/run/network.h"
+#include "test.h"
+
+#include "sysprim/err.h"
+#include "sysprim/util.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static struct network_options bridge_options(void)
+{
+        struct network_options o = {.mode = NETWORK_MODE_BRIDGE, .bridge = "tsp0"};
+        CHECK_EQ_INT(network_parse_subnet("10.210.0.0/24", &o.subnet), 0);
+        return o;
+}
+
+static void test_parsing(void)
+{
+        enum network_mode mode;
+        CHECK_EQ_INT(network_parse_mode("bridge", &mode), 0);
+        CHECK_EQ_INT(mode, NETWORK_MODE_BRIDGE);
+        CHECK_EQ_INT(network_parse_mode("host", &mode), 0);
+        CHECK_EQ_INT(mode, NETWORK_MODE_HOST);
+        CHECK_EQ_INT(network_parse_mode("Bridge", &mode), -EINVAL);
+
+        struct network_subnet s;
+        CHECK_EQ_INT(network_parse_subnet("10.89.7.9/24", &s), 0);
+        CHECK_EQ_INT(ntohl(s.network.s_addr), 0x0a590700); /* host bits cleared */
+        CHECK_EQ_INT(s.prefix_length, 24);
+        CHECK_EQ_INT(network_parse_subnet("10.89.0.0", &s), -EINVAL);
+        CHECK_EQ_INT(network_parse_subnet("10.89.0.0/31", &s), -EINVAL);
+        CHECK_EQ_INT(network_parse_subnet("10.89.0.0/7", &s), -EINVAL);
+        CHECK_EQ_INT(network_parse_subnet("10.89.0/24", &s), -EINVAL);
+        CHECK_EQ_INT(network_parse_subnet("10.89.0.0/24x", &s), -EINVAL);
+
+        struct in_addr a;
+        CHECK_EQ_INT(network_parse_ip("10.88.0.5", &a), 0);
+        CHECK_EQ_INT(network_parse_ip("0.0.0.0", &a), -EINVAL);
+        CHECK_EQ_INT(network_parse_ip("10.88.5", &a), -EINVAL);
+
+        struct network_publish_list p = {0};
+        CHECK_EQ_INT(network_parse_publish("8080:80", &p), 0);
+        CHECK_EQ_INT(network_parse_publish("127.0.0.1:8081:81/tcp", &p), 0);
+        CHECK_EQ_INT(p.count, 2);
+        CHECK_EQ_INT(p.items[0].host_port, 8080);
+        CHECK_EQ_INT(p.items[0].container_port, 80);
+        CHECK_EQ_INT(p.items[0].host_address.s_addr, htonl(INADDR_ANY));
+        CHECK_EQ_INT(p.items[1].host_address.s_addr, htonl(INADDR_LOOPBACK));
+        CHECK_EQ_INT(network_parse_publish("8080:90", &p), -EINVAL); /* host port twice */
+        CHECK_EQ_INT(network_parse_publish("8082:80/udp", &p), -EINVAL);
+        CHECK_EQ_INT(network_parse_publish("0:80", &p), -EINVAL);
+        CHECK_EQ_INT(network_parse_publish("8082:65536", &p), -EINVAL);
+        CHECK_EQ_INT(network_parse_publish("8082", &p), -EINVAL);
+        CHECK_EQ_INT(network_parse_publish("x:8082:80", &p), -EINVAL);
+        CHECK_EQ_INT(p.count, 2);
+
+        /* The string validators of run's option table keep the string. */
+        const char *field = NULL;
+        CHECK_EQ_INT(network_option_mode("none", &field), 0);
+        CHECK_STREQ(field, "none");
+        CHECK_EQ_INT(network_option_bridge("br-0", &field), -EINVAL);
+        CHECK_EQ_INT(network_option_bridge("0br", &field), -EINVAL);
+        CHECK_EQ_INT(network_option_bridge("sysprim_test1", &field), 0);
+        CHECK_EQ_INT(network_option_subnet("300.1.1.1/16", &field), -EINVAL);
+        CHECK_EQ_INT(network_option_ip("10.88.0.2", &field), 0);
+
+        /* Options together. */
+        struct err e = {0};
+        struct container_network c = {.mode = "none", .address = "10.88.0.5"};
+        struct network_options o;
+        CHECK_EQ_INT(network_options_parse(&c, &o, &e), -EINVAL);
+        CHECK(strstr(e.msg, "need --net bridge") != NULL);
+        c = (struct container_network){.mode = "bridge", .address = "10.88.0.1"};
+        CHECK_EQ_INT(network_options_parse(&c, &o, &e), -EINVAL); /* the bridge's own */
+        c = (struct container_network){.mode = "bridge", .address = "10.89.0.9"};
+        CHECK_EQ_INT(network_options_parse(&c, &o, &e), -EINVAL); /* outside 10.88.0.0/16 */
+        c = (struct container_network){.mode = "bridge", .subnet = "10.89.0.0/24", .address = "10.89.0.9"};
+        CHECK_EQ_INT(network_options_parse(&c, &o, &e), 0);
+        c = (struct container_network){.mode = "bridged"};
+        CHECK_EQ_INT(network_options_parse(&c, &o, &e), -EINVAL);
+        CHECK(strstr(e.msg, "--net: invalid value 'bridged'") != NULL);
+        c = (struct container_network){.mode = NULL};
+        CHECK_EQ_INT(network_options_parse(&c, &o, &e), 0);
+        CHECK_EQ_INT(o.mode, NETWORK_MODE_NONE);
+        CHECK(network_wants_namespace(&o));
+        o.mode = NETWORK_MODE_HOST;
+        CHECK(!network_wants_namespace(&o));
+}
+
+/* A stand-in for the container: a child in a new network namespace, waiting to be told to exit. */
+struct fake_container {
+        pid_t pid;
+        int hold;   /* close to let it exit */
+        int netns;
+};
+
+static struct fake_container container_start(void)
+{
+        int ready[2], hold[2];
+        struct fake_container c = {.pid = -1, .hold = -1, .netns = -1};
+        if (pipe(ready) < 0 || pipe(hold) < 0)
+                return c;
+        c.pid = fork();
+        if (c.pid == 0) {
+                close(hold[1]);
+                char ok = unshare(CLONE_NEWNET) == 0 ? 'y' : 'n';
+                if (write(ready[1], &ok, 1) != 1)
+                        _exit(1);
+                (void)read(hold[0], &ok, 1);
+                _exit(0);
+        }
+        close(ready[1]);
+        close(hold[0]);
+        char ok = 0;
+        if (read(ready[0], &ok, 1) != 1 || ok != 'y')
+                c.pid = -1;
+        close(ready[0]);
+        c.hold = hold[1];
+        char path[64];
+        snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)c.pid);
+        c.netns = open(path, O_RDONLY | O_CLOEXEC);
+        return c;
+}
+
+static void container_stop(struct fake_container *c)
+{
+        if (c->hold >= 0)
+                close(c->hold);
+        if (c->netns >= 0)
+                close(c->netns);
+        if (c->pid > 0)
+                waitpid(c->pid, NULL, 0);
+        c->pid = -1;
+        c->hold = c->netns = -1;
+}
+
+static int in_netns(int netns, int domain, int type)
+{
+        int here = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+        if (netns >= 0 && setns(netns, CLONE_NEWNET) < 0)
+                abort();
+        int fd = socket(domain, type | SOCK_CLOEXEC, 0);
+        if (setns(here, CLONE_NEWNET) < 0)
+                abort();
+        close(here);
+        return fd;
+}
+
+static int tcp_listen(int netns, const char *addr, int port)
+{
+        int fd = in_netns(netns, AF_INET, SOCK_STREAM);
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+        inet_pton(AF_INET, addr, &sa.sin_addr);
+        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 8) < 0) {
+                close(fd);
+                return -1;
+        }
+        return fd;
+}
+
+static int tcp_connect(int netns, const char *addr, int port)
+{
+        int fd = in_netns(netns, AF_INET, SOCK_STREAM);
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+        inet_pton(AF_INET, addr, &sa.sin_addr);
+        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+                int saved = errno;
+                close(fd);
+                errno = saved;
+                return -1;
+        }
+        return fd;
+}
+
+static bool link_exists(const char *name)
+{
+        struct netlink nl;
+        struct err e = {0};
+        if (netlink_open(&nl, &e) < 0)
+                return false;
+        bool exists = netlink_link_index(&nl, name, &e) > 0;
+        netlink_close(&nl);
+        return exists;
+}
+
+static bool file_contains(const char *path, const char *text)
+{
+        _cleanup_free_ char *content = NULL;
+        size_t len;
+        return util_read_file(path, &content, &len) == 0 && strstr(content, text) != NULL;
+}
+
+static bool nat_table_present(void)
+{
+        return system("nft list table ip sysprim_tsp0 >/dev/null 2>&1") == 0;
+}
+
+static void test_bridge(void)
+{
+        struct err e = {0};
+        struct network_options o = bridge_options();
+        o.name = "web";
+        struct network net = NETWORK_INIT;
+        CHECK_EQ_INT(network_prepare(&net, &o, "hostname-unused", &e), 0);
+        CHECK_EQ_INT(ntohl(net.address.s_addr), 0x0ad20002);
+        CHECK(link_exists("tsp0"));
+        CHECK(file_contains("/run/sysprim/net/tsp0.state", "container 10.210.0.2 "));
+        CHECK(net.hosts && strstr(net.hosts, "10.210.0.2\tweb\n"));
+        CHECK(net.hosts && strstr(net.hosts, "127.0.0.1\tlocalhost\n"));
+        CHECK(net.hosts && strstr(net.hosts, "10.210.0.1\thost.sysprim.internal\n"));
+
+        /* A fixed address that is taken is refused; a free one is granted. */
+        struct network other = NETWORK_INIT;
+        struct network_options fixed = bridge_options();
+        network_parse_ip("10.210.0.2", &fixed.ip);
+        CHECK_EQ_INT(network_prepare(&other, &fixed, "x", &e), -EADDRINUSE);
+        CHECK(strstr(e.msg, "in use") != NULL);
+        network_release(&other);
+        network_parse_ip("10.210.0.77", &fixed.ip);
+        CHECK_EQ_INT(network_prepare(&other, &fixed, "x", &e), 0);
+        CHECK_EQ_INT(ntohl(other.address.s_addr), 0x0ad2004d);
+        /* Another subnet for a bridge in use is refused. */
+        struct network third = NETWORK_INIT;
+        struct network_options wrong = bridge_options();
+        network_parse_subnet("10.211.0.0/24", &wrong.subnet);
+        CHECK_EQ_INT(network_prepare(&third, &wrong, "x", &e), -EEXIST);
+        CHECK(strstr(e.msg, "in use with subnet 10.210.0.0/24") != NULL);
+        network_release(&third);
+        network_release(&other);
+
+        /* Attach to a "container": eth0 with the address, reachable both ways. */
+        struct fake_container c = container_start();
+        CHECK(c.pid > 0);
+        CHECK_EQ_INT(network_attach(&net, c.pid, &e), 0);
+        CHECK(link_exists(net.host_veth));
+        int inside = tcp_listen(c.netns, "10.210.0.2", 7100);
+        CHECK(inside >= 0);
+        int fd = tcp_connect(-1, "10.210.0.2", 7100);
+        CHECK(fd >= 0);
+        if (fd >= 0)
+                close(fd);
+        int host = tcp_listen(-1, "10.210.0.1", 7101);
+        fd = tcp_connect(c.netns, "10.210.0.1", 7101);
+        CHECK(fd >= 0);
+        if (fd >= 0)
+                close(fd);
+        close(inside);
+        close(host);
+        if (system("command -v ip >/dev/null 2>&1") == 0) {
+                char cmd[320];
+                snprintf(cmd, sizeof(cmd),
+                         "nsenter -t %d -n ip route | grep -q 'default via 10.210.0.1 dev eth0' && "
+                         "nsenter -t %d -n ip link show eth0 | grep -q 02:73:0a:d2:00:02 && "
+                         "ip -d link show %s | grep -q 'master tsp0'",
+                         (int)c.pid, (int)c.pid, net.host_veth);
+                CHECK_EQ_INT(system(cmd), 0);
+        }
+
+        char veth[16];
+        snprintf(veth, sizeof(veth), "%s", net.host_veth);
+        network_release(&net);
+        network_release(&net); /* idempotent */
+        CHECK(!link_exists(veth));
+        CHECK(!link_exists("tsp0"));
+        CHECK(access("/run/sysprim/net/tsp0.state", F_OK) < 0);
+        container_stop(&c);
+}
+
+/* Ten processes start at the same moment: ten different addresses. */
+static void test_parallel_allocation(void)
+{
+        enum { N = 10 };
+        int results[2], go[2], hold[2];
+        CHECK_EQ_INT(pipe(results), 0);
+        CHECK_EQ_INT(pipe(go), 0);
+        CHECK_EQ_INT(pipe(hold), 0);
+        pid_t pids[N];
+        for (int i = 0; i < N; i++) {
+                pids[i] = fork();
+                if (pids[i] == 0) {
+                        close(go[1]);
+                        close(hold[1]);
+                        char c;
+                        (void)read(go[0], &c, 1); /* all start together when the pipe closes */
+                        struct err e = {0};
+                        struct network_options o = bridge_options();
+                        struct network net = NETWORK_INIT;
+                        uint32_t got = 0;
+                        if (network_prepare(&net, &o, "p", &e) == 0)
+                                got = net.address.s_addr;
+                        else
+                                fprintf(stderr, "child: %s\n", e.msg);
+                        if (write(results[1], &got, sizeof(got)) != sizeof(got))
+                                _exit(1);
+                        /* Hold the address until every sibling has one. */
+                        (void)read(hold[0], &c, 1);
+                        network_release(&net);
+                        _exit(0);
+                }
+        }
+        close(go[0]);
+        close(hold[0]);
+        close(results[1]);
+        close(go[1]);
+        uint32_t got[N];
+        for (int i = 0; i < N; i++)
+                CHECK_EQ_INT(read(results[0], &got[i], sizeof(got[i])), sizeof(got[i]));
+        close(results[0]);
+        close(hold[1]);
+        for (int i = 0; i < N; i++) {
+                CHECK(got[i] != 0);
+                for (int j = 0; j < i; j++)
+                        CHECK(got[i] != got[j]);
+        }
+        for (int i = 0; i < N; i++)
+                waitpid(pids[i], NULL, 0);
+        CHECK(!link_exists("tsp0"));
+        CHECK(access("/run/sysprim/net/tsp0.state", F_OK) < 0);
+}
+
+/* A `sysprim run` that dies without releasing: the next one reclaims its address and veth. */
+static void test_stale_owner(void)
+{
+        struct fake_container c = container_start();
+        pid_t owner = fork();
+        if (owner == 0) {
+                struct err e = {0};
+                struct network_options o = bridge_options();
+                struct network net = NETWORK_INIT;
+                if (network_prepare(&net, &o, "p", &e) < 0 || network_attach(&net, c.pid, &e) < 0)
+                        _exit(1);
+                _exit(0); /* no release: as if killed */
+        }
+        int status = -1;
+        waitpid(owner, &status, 0);
+        CHECK_EQ_INT(status, 0);
+        CHECK(link_exists("sp0ad20002"));
+        struct err e = {0};
+        struct network_options o = bridge_options();
+        struct network net = NETWORK_INIT;
+        CHECK_EQ_INT(network_prepare(&net, &o, "p", &e), 0);
+        CHECK_EQ_INT(ntohl(net.address.s_addr), 0x0ad20002);
+        CHECK(!link_exists("sp0ad20002")); /* the dead owner's pair is gone */
+        network_release(&net);
+        CHECK(!link_exists("tsp0"));
+        container_stop(&c);
+}
+
+static void test_nat(void)
+{
+        if (system("command -v nft >/dev/null 2>&1") != 0) {
+                printf("note: nft not installed, NAT part not run\n");
+                return;
+        }
+        util_write_file("/proc/sys/net/ipv4/ip_forward", "0");
+        struct err e = {0};
+        struct network_options o = bridge_options();
+        o.nat = 1;
+        struct network a = NETWORK_INIT, b = NETWORK_INIT;
+        CHECK_EQ_INT(network_prepare(&a, &o, "a", &e), 0);
+        CHECK(nat_table_present());
+        CHECK(system("nft list table ip sysprim_tsp0 | grep -q 'ip saddr 10.210.0.0/24 ip daddr != "
+                     "10.210.0.0/24 masquerade'") == 0);
+        CHECK(file_contains("/proc/sys/net/ipv4/ip_forward", "1"));
+        CHECK_EQ_INT(network_prepare(&b, &o, "b", &e), 0); /* added once */
+        CHECK_EQ_INT(system("test $(nft list table ip sysprim_tsp0 | grep -c masquerade) = 1"), 0);
+        network_release(&a);
+        CHECK(nat_table_present()); /* b still uses it */
+        network_release(&b);
+        CHECK(!nat_table_present());
+        CHECK(file_contains("/proc/sys/net/ipv4/ip_forward", "0"));
+}
+
+static void test_publish(void)
+{
+        struct err e = {0};
+        struct network_options o = bridge_options();
+        CHECK_EQ_INT(network_parse_publish("127.0.0.1:18080:80", &o.publish), 0);
+        struct network net = NETWORK_INIT;
+        CHECK_EQ_INT(network_prepare(&net, &o, "p", &e), 0);
+        struct fake_container c = container_start();
+        CHECK_EQ_INT(network_attach(&net, c.pid, &e), 0);
+        int server = tcp_listen(c.netns, "0.0.0.0", 80);
+        CHECK(server >= 0);
+        int client = tcp_connect(-1, "127.0.0.1", 18080);
+        CHECK(client >= 0);
+        struct sockaddr_in from;
+        socklen_t len = sizeof(from);
+        int accepted = accept(server, (struct sockaddr *)&from, &len);
+        CHECK(accepted >= 0);
+        char buf[64] = "";
+        /* Both directions, then a half-close that must reach the other end. */
+        CHECK_EQ_INT(write(client, "ping", 4), 4);
+        CHECK_EQ_INT(read(accepted, buf, sizeof(buf)), 4);
+        CHECK_EQ_INT(memcmp(buf, "ping", 4), 0);
+        /* 1 MiB back, more than the relay's buffer. */
+        static char big[1 << 20];
+        memset(big, 'x', sizeof(big));
+        CHECK_EQ_INT(util_write_all(accepted, big, sizeof(big)), 0);
+        shutdown(accepted, SHUT_WR);
+        size_t total = 0;
+        ssize_t n;
+        while ((n = read(client, big, sizeof(big))) > 0)
+                total += (size_t)n;
+        CHECK_EQ_INT(total, sizeof(big));
+        close(client);
+        close(accepted);
+        close(server);
+        /* Nobody listening inside: the client is dropped, not hung. */
+        client = tcp_connect(-1, "127.0.0.1", 18080);
+        CHECK(client >= 0);
+        CHECK_EQ_INT(read(client, buf, sizeof(buf)), 0);
+        close(client);
+        network_release(&net);
+        CHECK(tcp_connect(-1, "127.0.0.1", 18080) < 0);
+        container_stop(&c);
+        CHECK(!link_exists("tsp0"));
+}
+
+static void test_files(void)
+{
+        struct err e = {0};
+        struct network_options o = {.mode = NETWORK_MODE_NONE};
+        struct network net = NETWORK_INIT;
+        CHECK_EQ_INT(network_prepare(&net, &o, "box", &e), 0);
+        CHECK(net.hosts && strstr(net.hosts, "127.0.1.1\tbox\n"));
+        CHECK(net.resolv_conf && strstr(net.resolv_conf, "# sysprim run: the host's"));
+
+        /* In a child with its own mount namespace and /dev, as the container's set-up has them. */
+        _cleanup_free_ char *before = NULL;
+        size_t len;
+        CHECK_EQ_INT(util_read_file("/etc/hosts", &before, &len), 0);
+        pid_t child = fork();
+        if (child == 0) {
+                if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+                    mount("tmpfs", "/dev", "tmpfs", 0, "mode=0755") < 0)
+                        _exit(2);
+                struct err ce = {0};
+                if (network_mount_files(&net, false, &ce) < 0) {
+                        fprintf(stderr, "%s\n", ce.msg);
+                        _exit(3);
+                }
+                if (!file_contains("/etc/hosts", "127.0.1.1\tbox\n"))
+                        _exit(4);
+                if (access("/etc/resolv.conf", F_OK) == 0 && !file_contains("/etc/resolv.conf", "# sysprim run"))
+                        _exit(5);
+                if (open("/etc/hosts", O_WRONLY | O_CLOEXEC) >= 0 || errno != EROFS)
+                        _exit(6); /* read-only inside */
+                if (access("/dev/.sysprim-hosts", F_OK) == 0)
+                        _exit(7); /* the staging file is gone */
+                _exit(0);
+        }
+        int status = -1;
+        waitpid(child, &status, 0);
+        CHECK(WIFEXITED(status));
+        CHECK_EQ_INT(WEXITSTATUS(status), 0);
+        _cleanup_free_ char *after = NULL;
+        CHECK_EQ_INT(util_read_file("/etc/hosts", &after, &len), 0);
+        CHECK_STREQ(after, before); /* the host's file is untouched */
+        network_release(&net);
+        CHECK(net.hosts == NULL);
+
+        /* --net host: the host's names and resolvers, plus the container's name. */
+        o.mode = NETWORK_MODE_HOST;
+        CHECK_EQ_INT(network_prepare(&net, &o, "hostbox", &e), 0);
+        CHECK(net.hosts && strstr(net.hosts, before) == net.hosts);
+        CHECK(net.hosts && strstr(net.hosts, "127.0.1.1\thostbox\n"));
+        network_release(&net);
+}
+
+int main(void)
+{
+        test_parsing();
+        if (geteuid() != 0)
+                TEST_SKIP("needs root (network and mount namespaces)");
+        if (unshare(CLONE_NEWNET | CLONE_NEWNS) < 0)
+                TEST_SKIP("cannot create network and mount namespaces");
+        /* Our own /run: the state files of this test live and die with it. */
+        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+            mount("tmpfs", "/run", "tmpfs", 0, "mode=0755") < 0)
+                TEST_SKIP("cannot mount a private /run");
+        struct netlink nl;
+        struct err e = {0};
+        if (netlink_open(&nl, &e) < 0 || netlink_link_set_up(&nl, "lo", true, &e) < 0)
+                TEST_SKIP("cannot bring lo up in a private namespace");
+        netlink_close(&nl);
+
+        test_bridge();
+        test_parallel_allocation();
+        test_stale_owner();
+        test_nat();
+        test_publish();
+        test_files();
+        TEST_DONE();
+}
