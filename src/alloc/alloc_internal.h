@@ -39,6 +39,9 @@ extern uint32_t alloc_class_size[NUM_CLASSES];
 extern uint8_t alloc_class_batch[NUM_CLASSES];
 extern uint8_t alloc_class_pages[NUM_CLASSES];
 extern uint16_t alloc_class_capacity[NUM_CLASSES];
+/* Class of every size up to SMALL_TABLE_MAX, indexed by (size + 15) / 16. */
+#define SMALL_TABLE_MAX 1024
+extern uint8_t alloc_small_class[SMALL_TABLE_MAX / 16 + 1];
 void size_class_init(void);
 
 static inline unsigned size_to_class(size_t size)
@@ -153,20 +156,28 @@ void central_print_debug_leaks(int fd);
 bool central_debug_is_live(void *p);
 
 /* ---- thread caches (thread_cache.c) ---- */
+/* Hot part of a per-class list: 16 bytes, four lists per cache line. */
 struct tc_list {
 	void *head;
 	uint32_t length;
-	uint32_t max_length;
-	uint32_t low_water;
+	uint32_t max_length;    /* 0 until this thread allocates from the class */
+};
+
+/* Cold part, touched only on slow paths. */
+struct tc_list_state {
+	void *foreign;          /* objects freed here but never allocated by this thread */
+	uint32_t foreign_count;
+	uint32_t slow_events;   /* refills and overflows since the last idle check */
 	uint32_t overages;
 };
 
 struct thread_cache {
-	struct tc_list lists[NUM_CLASSES];
-	size_t size;            /* bytes of free objects held */
-	size_t max_size;
-	int64_t free_ticks;     /* counts frees down to the next idle-memory check */
+	int64_t free_ticks;     /* counts frees down to the next look at the clock */
+	size_t capacity;        /* sum of max_length x class size: what the cache may hold */
+	size_t max_capacity;
 	uint64_t last_scavenge_ms;
+	struct tc_list lists[NUM_CLASSES];
+	struct tc_list_state state[NUM_CLASSES];
 	struct thread_cache *next, *prev;
 };
 

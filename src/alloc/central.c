@@ -133,7 +133,7 @@ unsigned central_fetch(unsigned c, void **head, void **tail, unsigned want)
 	struct central *ce = &centrals[c];
 	unsigned count;
 	pthread_mutex_lock(&ce->lock);
-	if (want >= alloc_class_batch[c] && ce->transfer_count > 0) {
+	if (ce->transfer_count > 0) {
 		struct transfer_slot *slot = &ce->transfer[--ce->transfer_count];
 		*head = slot->head;
 		*tail = slot->tail;

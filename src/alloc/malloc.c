@@ -133,24 +133,24 @@ static struct span *large_span_of(void *ptr, const char *what, void *caller)
 
 ALLOC_EXPORT void *malloc(size_t size)
 {
-	if (ALLOC_LIKELY(size <= MAX_SMALL_SIZE)) {
-		unsigned c = size_to_class(size);
-		struct thread_cache *tc = alloc_tls_cache;
-		if (ALLOC_LIKELY(tc != NULL)) {
-			struct tc_list *l = &tc->lists[c];
-			void *p = l->head;
-			if (ALLOC_LIKELY(p != NULL)) {
-				l->head = *(void **)p;
-				l->length--;
-				if (l->length < l->low_water)
-					l->low_water = l->length;
-				tc->size -= alloc_class_size[c];
-				return p;
-			}
+	unsigned c;
+	if (ALLOC_LIKELY(size <= SMALL_TABLE_MAX))
+		c = alloc_small_class[(size + 15) >> 4];
+	else if (size <= MAX_SMALL_SIZE)
+		c = size_to_class(size);
+	else
+		return alloc_large(size, 0, false);
+	struct thread_cache *tc = alloc_tls_cache;
+	if (ALLOC_LIKELY(tc != NULL)) {
+		struct tc_list *l = &tc->lists[c];
+		void *p = l->head;
+		if (ALLOC_LIKELY(p != NULL)) {
+			l->head = *(void **)p;
+			l->length--;
+			return p;
 		}
-		return tc_alloc_slow(size);
 	}
-	return alloc_large(size, 0, false);
+	return tc_alloc_slow(size);
 }
 
 static ALLOC_NOINLINE void free_slow(void *ptr, void *caller)
@@ -183,8 +183,7 @@ ALLOC_EXPORT void free(void *ptr)
 			*(void **)ptr = head;
 			l->head = ptr;
 			l->length++;
-			tc->size += alloc_class_size[c];
-			if (ALLOC_UNLIKELY((l->length > l->max_length) | (tc->size > tc->max_size) | (--tc->free_ticks < 0)))
+			if (ALLOC_UNLIKELY((l->length > l->max_length) | (--tc->free_ticks < 0)))
 				tc_free_slow(tc, c);
 			return;
 		}

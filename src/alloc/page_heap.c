@@ -100,12 +100,16 @@ static void free_list_remove(struct span *s)
 static void absorb(struct span *s, struct span *other)
 {
 	free_list_remove(other);
+	/* The idle clock of the merged span is the size-weighted mean of both: a small span freed
+	 * now must not keep a large old one resident for another full delay, nor the reverse. */
+	uint64_t t1 = s->free_time_ms, t2 = other->free_time_ms;
+	size_t n1 = s->npages, n2 = other->npages;
+	s->free_time_ms = t1 < t2 ? t1 + (uint64_t)((double)(t2 - t1) * (double)n2 / (double)(n1 + n2))
+				  : t2 + (uint64_t)((double)(t1 - t2) * (double)n1 / (double)(n1 + n2));
 	if (other->start < s->start)
 		s->start = other->start;
 	s->npages += other->npages;
 	s->zeroed = s->zeroed && other->zeroed;
-	if (other->free_time_ms > s->free_time_ms)
-		s->free_time_ms = other->free_time_ms;
 	span_delete(other);
 }
 

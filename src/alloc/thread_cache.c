@@ -1,6 +1,6 @@
 /* Per-thread caches of the allocator (src/alloc, tier 1): per-class free lists owned by one thread,
- * grown and shrunk adaptively, scavenged when idle or over budget, handed back when the thread
- * exits. The lock-free fast paths themselves are inline in malloc.c. */
+ * grown adaptively within a byte budget, scavenged when idle, handed back when the thread exits.
+ * The lock-free fast paths themselves are inline in malloc.c; everything here is a slow path. */
 #include <errno.h>
 #include <pthread.h>
 #include <string.h>
@@ -49,9 +49,7 @@ static struct thread_cache *tc_create(void)
 	struct thread_cache *tc = meta_alloc(sizeof(*tc));
 	if (!tc)
 		return NULL;
-	for (unsigned c = 0; c < NUM_CLASSES; c++)
-		tc->lists[c].max_length = 1;
-	tc->max_size = alloc_config.thread_cache_bytes;
+	tc->max_capacity = alloc_config.thread_cache_bytes;
 	tc->free_ticks = FREE_TICKS;
 	tc->last_scavenge_ms = os_now_ms();
 	registry_link(tc);
@@ -72,9 +70,6 @@ static void release_objects(struct thread_cache *tc, unsigned c, unsigned count)
 	l->head = *(void **)tail;
 	*(void **)tail = NULL;
 	l->length -= count;
-	if (l->length < l->low_water)
-		l->low_water = l->length;
-	tc->size -= (size_t)count * alloc_class_size[c];
 	central_release(c, head, tail, count);
 }
 
@@ -89,28 +84,56 @@ static void release_in_batches(struct thread_cache *tc, unsigned c, unsigned cou
 	}
 }
 
-static void flush_all(struct thread_cache *tc)
+static void flush_foreign(struct thread_cache *tc, unsigned c)
 {
-	for (unsigned c = 1; c < NUM_CLASSES; c++)
-		if (tc->lists[c].length)
-			release_in_batches(tc, c, tc->lists[c].length);
+	struct tc_list_state *st = &tc->state[c];
+	if (!st->foreign)
+		return;
+	void *tail = st->foreign;
+	while (*(void **)tail)
+		tail = *(void **)tail;
+	central_release(c, st->foreign, tail, st->foreign_count);
+	st->foreign = NULL;
+	st->foreign_count = 0;
 }
 
-/* Over budget: give back half of every list until the cache is down to 3/4 of its budget. */
-static void scavenge_to_budget(struct thread_cache *tc)
+static void set_max_length(struct thread_cache *tc, unsigned c, uint32_t max_length)
 {
-	for (unsigned c = NUM_CLASSES - 1; c > 0 && tc->size > tc->max_size / 4 * 3; c--) {
-		struct tc_list *l = &tc->lists[c];
-		if (!l->length)
-			continue;
-		release_in_batches(tc, c, (l->length + 1) / 2);
-		if (l->max_length > alloc_class_batch[c])
-			l->max_length = (l->max_length + alloc_class_batch[c]) / 2;
+	struct tc_list *l = &tc->lists[c];
+	tc->capacity -= (size_t)l->max_length * alloc_class_size[c];
+	l->max_length = max_length;
+	tc->capacity += (size_t)max_length * alloc_class_size[c];
+	if (l->length > max_length)
+		release_in_batches(tc, c, l->length - max_length);
+}
+
+/* The budget is on capacity (what the lists may grow to), so the fast paths need not count
+ * bytes. When a list wants to grow past it, every list is cut to half its length limit. */
+static bool grow_max_length(struct thread_cache *tc, unsigned c, uint32_t by)
+{
+	size_t add = (size_t)by * alloc_class_size[c];
+	if (tc->capacity + add > tc->max_capacity) {
+		for (unsigned k = 1; k < NUM_CLASSES; k++)
+			if (tc->lists[k].max_length > 1)
+				set_max_length(tc, k, tc->lists[k].max_length / 2);
+		if (tc->capacity + add > tc->max_capacity)
+			return false;
+	}
+	set_max_length(tc, c, tc->lists[c].max_length + by);
+	return true;
+}
+
+static void flush_all(struct thread_cache *tc)
+{
+	for (unsigned c = 1; c < NUM_CLASSES; c++) {
+		if (tc->lists[c].length)
+			release_in_batches(tc, c, tc->lists[c].length);
+		flush_foreign(tc, c);
 	}
 }
 
-/* Periodic: objects that sat unused in a list for a whole interval (its low-water mark) go back
- * to the centre, from where idle spans reach the page heap and then the OS. */
+/* Periodic: lists that needed no refill or overflow during a whole interval give half their
+ * objects back (foreign objects all), from where idle spans reach the page heap and the OS. */
 static void tick(struct thread_cache *tc)
 {
 	uint64_t now = os_now_ms();
@@ -120,9 +143,13 @@ static void tick(struct thread_cache *tc)
 	tc->last_scavenge_ms = now;
 	for (unsigned c = 1; c < NUM_CLASSES; c++) {
 		struct tc_list *l = &tc->lists[c];
-		if (l->low_water)
-			release_in_batches(tc, c, l->low_water);
-		l->low_water = l->length;
+		struct tc_list_state *st = &tc->state[c];
+		if (!st->slow_events) {
+			if (l->length)
+				release_in_batches(tc, c, (l->length + 1) / 2);
+			flush_foreign(tc, c);
+		}
+		st->slow_events = 0;
 	}
 	alloc_periodic(now);
 }
@@ -141,56 +168,71 @@ void *tc_alloc_slow(size_t size)
 		}
 	}
 	struct tc_list *l = &tc->lists[c];
+	struct tc_list_state *st = &tc->state[c];
 	if (l->head) {
 		void *p = l->head;
 		l->head = *(void **)p;
 		l->length--;
-		if (l->length < l->low_water)
-			l->low_water = l->length;
-		tc->size -= alloc_class_size[c];
 		return p;
 	}
+	/* Objects other threads allocated and this one freed go back before we refill, so this
+	 * thread does not write into cache lines its neighbours own. */
+	flush_foreign(tc, c);
+	st->slow_events++;
 	unsigned batch = alloc_class_batch[c];
+	/* Slow start: a list grows by one per refill up to a batch, then by batches. */
+	if (l->max_length < batch)
+		grow_max_length(tc, c, 1);
+	else if (l->max_length < MAX_LIST_LENGTH)
+		grow_max_length(tc, c, batch);
 	unsigned want = l->max_length < batch ? l->max_length : batch;
+	if (!want)
+		want = 1;
 	void *head, *tail;
 	unsigned n = central_fetch(c, &head, &tail, want);
 	if (!n) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	/* Slow start: a list grows by one per refill up to a batch, then by batches. */
-	if (l->max_length < batch)
-		l->max_length++;
-	else if (l->max_length < MAX_LIST_LENGTH)
-		l->max_length += batch;
+	/* A whole batch from the transfer cache: supply is evidently there, skip the slow start. */
+	if (n > l->max_length)
+		grow_max_length(tc, c, n - l->max_length);
 	l->head = *(void **)head;
 	l->length = n - 1;
-	l->low_water = 0;
-	tc->size += (size_t)(n - 1) * alloc_class_size[c];
 	if (--tc->free_ticks < 0)
 		tick(tc);
 	return head;
 }
 
-/* Called by free() after it pushed an object and found the list too long, the cache over
- * budget, or the tick counter run out. */
+/* Called by free() after it pushed an object and found the list over its limit, or the tick
+ * counter run out. */
 void tc_free_slow(struct thread_cache *tc, unsigned c)
 {
 	struct tc_list *l = &tc->lists[c];
+	struct tc_list_state *st = &tc->state[c];
 	unsigned batch = alloc_class_batch[c];
-	if (l->length > l->max_length) {
+	if (l->max_length == 0 && l->length) {
+		/* A class this thread never allocated from (a consumer): park the object on the
+		 * foreign chain and pass such objects on a batch at a time. */
+		void *p = l->head;
+		l->head = *(void **)p;
+		l->length--;
+		*(void **)p = st->foreign;
+		st->foreign = p;
+		if (++st->foreign_count >= batch)
+			flush_foreign(tc, c);
+	} else if (l->length > l->max_length) {
+		st->slow_events++;
 		release_in_batches(tc, c, l->length < batch ? l->length : batch);
 		if (l->max_length < batch) {
-			l->max_length++;
-		} else if (++l->overages > 3) {
+			grow_max_length(tc, c, 1);
+		} else if (++st->overages > 3) {
 			/* Repeatedly overflowing: this list is a producer's, keep it short. */
 			if (l->max_length > batch)
-				l->max_length -= batch;
-			l->overages = 0;
+				set_max_length(tc, c, l->max_length - batch);
+			st->overages = 0;
 		}
 	}
-	if (tc->size > tc->max_size)
-		scavenge_to_budget(tc);
 	if (tc->free_ticks < 0)
 		tick(tc);
 }
@@ -212,9 +254,8 @@ void tc_free_no_cache(void *p, unsigned c, void *caller)
 	*(void **)p = l->head;
 	l->head = p;
 	l->length++;
-	tc->size += alloc_class_size[c];
 	tc->free_ticks--;
-	if (l->length > l->max_length || tc->size > tc->max_size || tc->free_ticks < 0)
+	if (l->length > l->max_length || tc->free_ticks < 0)
 		tc_free_slow(tc, c);
 }
 
@@ -261,6 +302,7 @@ void tc_fork_unlock(bool child)
 		registry->next = registry->prev = NULL;
 }
 
+/* Counters of other threads are read racily: good enough for statistics. */
 void tc_sum_stats(size_t *bytes, size_t *count, size_t per_class[NUM_CLASSES])
 {
 	*bytes = 0;
@@ -268,10 +310,13 @@ void tc_sum_stats(size_t *bytes, size_t *count, size_t per_class[NUM_CLASSES])
 	memset(per_class, 0, NUM_CLASSES * sizeof(per_class[0]));
 	pthread_mutex_lock(&registry_lock);
 	for (struct thread_cache *tc = registry; tc; tc = tc->next) {
-		*bytes += __atomic_load_n(&tc->size, __ATOMIC_RELAXED);
 		(*count)++;
-		for (unsigned c = 1; c < NUM_CLASSES; c++)
-			per_class[c] += __atomic_load_n(&tc->lists[c].length, __ATOMIC_RELAXED);
+		for (unsigned c = 1; c < NUM_CLASSES; c++) {
+			size_t n = __atomic_load_n(&tc->lists[c].length, __ATOMIC_RELAXED) +
+				   __atomic_load_n(&tc->state[c].foreign_count, __ATOMIC_RELAXED);
+			per_class[c] += n;
+			*bytes += n * alloc_class_size[c];
+		}
 	}
 	pthread_mutex_unlock(&registry_lock);
 }

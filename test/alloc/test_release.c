@@ -101,6 +101,13 @@ static void test_idle(void)
 		keep[i % 8] = malloc(16 + (i * 37) % 2000);
 		i++;
 		usleep(1000);
+		if (getenv("ALLOC_TEST_VERBOSE") && i % 250 == 0) {
+			struct sysprim_malloc_stats now;
+			sysprim_malloc_stats(&now);
+			fprintf(stderr, "%.2f s: rss %zu MiB, resident free %zu MiB, central %zu KiB, thread %zu KiB\n",
+				now_s() - t0, rss_bytes() / MIB, now.bytes_resident_free / MIB,
+				now.bytes_central_caches >> 10, now.bytes_thread_caches >> 10);
+		}
 		if (i % 50 == 0 && (rss = rss_bytes()) <= start + 32 * MIB && !getenv("ALLOC_TEST_VERBOSE"))
 			break;
 	}
