@@ -425,5 +425,11 @@ void conn_event(struct worker *w, struct conn *c, bool in, bool out)
 
 void conn_timeout(struct worker *w, struct conn *c)
 {
+        if (c->timer_kind == TIMER_SEND) {
+                /* A client that stopped reading: reset, so the kernel drops the queued bytes now rather
+                 * than trickling them out to it for minutes after close. */
+                struct linger reset = { .l_onoff = 1, .l_linger = 0 };
+                setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+        }
         conn_close(w, c);
 }

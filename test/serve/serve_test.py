@@ -1,0 +1,1247 @@
+#!/usr/bin/env python3
+# End-to-end tests of `sysprim serve` (suites e2e, serve): each test starts the server on a free port
+# of 127.0.0.1 and drives it with clients nobody here wrote (python's http.client, curl) and raw
+# sockets for the malformed cases. One test per behaviour:  serve_test.py NAME  runs one,
+# serve_test.py --list  names them all (meson makes one test() of each). Exit 0 pass, 1 fail, 77 skip.
+import hashlib
+import http.client
+import os
+import re
+import resource
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+SYSPRIM = os.environ.get('SYSPRIM', '')
+SANITIZED = os.environ.get('SYSPRIM_SANITIZE', 'none') not in ('', 'none')
+TESTS = {}
+
+
+class Skip(Exception):
+    pass
+
+
+class Fail(Exception):
+    pass
+
+
+def test(function):
+    TESTS[function.__name__.replace('_', '-')] = function
+    return function
+
+
+def check(condition, message):
+    if not condition:
+        raise Fail(message)
+
+
+def check_eq(got, want, what):
+    if got != want:
+        raise Fail(f'{what}: expected {want!r}, got {got!r}')
+
+
+def need(tool):
+    if shutil.which(tool) is None:
+        raise Skip(f'needs {tool}')
+
+
+# ---------------------------------------------------------------------------------------------------
+# The document root every test serves, and the server process.
+# ---------------------------------------------------------------------------------------------------
+HELLO = b'hello, world\n'
+DATA = bytes((i * 7 + 3) % 251 for i in range(10000))
+CSS = b'body { color: rgb(1, 2, 3); }\n' * 40
+
+
+def make_root(base):
+    root = os.path.join(base, 'root')
+    os.makedirs(os.path.join(root, 'sub'))
+    os.makedirs(os.path.join(root, 'empty'))
+    os.makedirs(os.path.join(root, 'listed', 'inner'))
+    os.makedirs(os.path.join(root, '.git'))
+    files = {
+        'index.html': b'<!DOCTYPE html><title>home</title><p>home page</p>\n',
+        'hello.txt': HELLO,
+        'data.bin': DATA,
+        'style.css': CSS,
+        'app.js': b'console.log(1);\n',
+        'sub/index.html': b'<p>sub index</p>\n',
+        'listed/a.txt': b'a\n',
+        'listed/<b>&"x\'.txt': b'escape me\n',
+        'listed/.hidden': b'hidden\n',
+        '.env': b'SECRET=1\n',
+        '.git/config': b'[core]\n',
+        'main.html': b'<p>main</p>\n',
+    }
+    for name, content in files.items():
+        with open(os.path.join(root, name), 'wb') as f:
+            f.write(content)
+    import gzip
+    with open(os.path.join(root, 'style.css.gz'), 'wb') as f:
+        f.write(gzip.compress(CSS))
+    os.symlink('/etc/passwd', os.path.join(root, 'passwd-link'))
+    os.symlink('/etc', os.path.join(root, 'etc-link'))
+    os.symlink('hello.txt', os.path.join(root, 'hello-link.txt'))
+    os.symlink('../outside.txt', os.path.join(root, 'up-link.txt'))
+    with open(os.path.join(base, 'outside.txt'), 'wb') as f:
+        f.write(b'outside the root\n')
+    return root
+
+
+class Server:
+    def __init__(self, root, *args, sandbox=None, threads=2, env=None, port=0, expect_start=True):
+        cmd = [SYSPRIM, 'serve', '--bind', '127.0.0.1', '--port', str(port), '--root', root,
+               '--threads', str(threads), *args]
+        # LeakSanitizer needs ptrace at exit, which the sandbox forbids: sanitizer builds run without
+        # it unless a test is about the sandbox.
+        if sandbox is None:
+            sandbox = not SANITIZED
+        if not sandbox and '--no-sandbox' not in cmd:
+            cmd.append('--no-sandbox')
+        environment = dict(os.environ)
+        if env:
+            environment.update(env)
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment)
+        self.port = None
+        self.line = None
+        if expect_start:
+            ready, _, _ = select.select([self.proc.stdout], [], [], 20)
+            if not ready:
+                self.kill()
+                raise Fail('no start line within 20 s')
+            self.line = self.proc.stdout.readline().decode()
+            m = re.match(r'serving (\S+) on http://127\.0\.0\.1:(\d+)/ \((\d+) threads?\)\n$', self.line)
+            if not m:
+                self.kill()
+                raise Fail(f'unexpected start line {self.line!r}; stderr: {self.proc.stderr.read()!r}')
+            self.port = int(m.group(2))
+
+    def url(self, path='/'):
+        return f'http://127.0.0.1:{self.port}{path}'
+
+    def connect(self, timeout=10):
+        s = socket.create_connection(('127.0.0.1', self.port), timeout=timeout)
+        return s
+
+    def client(self, timeout=10):
+        return http.client.HTTPConnection('127.0.0.1', self.port, timeout=timeout)
+
+    def stop(self, timeout=20):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            raise Fail('server did not exit within %d s of SIGTERM' % timeout)
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.kill()
+
+
+def get(server, path, headers=None, method='GET'):
+    c = server.client()
+    c.request(method, path, headers=headers or {})
+    r = c.getresponse()
+    body = r.read()
+    c.close()
+    return r, body
+
+
+def raw(server, data, timeout=10, until_close=True, shutdown=False):
+    """Send bytes, return everything the server answers until it closes (or the timeout)."""
+    s = server.connect(timeout)
+    s.sendall(data)
+    if shutdown:
+        s.shutdown(socket.SHUT_WR)
+    out = b''
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+            if not until_close:
+                break
+    except (socket.timeout, ConnectionResetError):
+        pass
+    s.close()
+    return out
+
+
+def read_response(sock, head_only=False):
+    """One response from a socket file: (status, headers dict (lower-case), body)."""
+    f = sock.makefile('rb')
+    return read_response_file(f, head_only)
+
+
+def read_response_file(f, head_only=False):
+    line = f.readline()
+    if not line:
+        return None, {}, b''
+    status = int(line.split()[1])
+    headers = {}
+    while True:
+        line = f.readline()
+        if line in (b'\r\n', b''):
+            break
+        name, _, value = line.decode().partition(':')
+        headers[name.strip().lower()] = value.strip()
+    body = b''
+    if not head_only and status >= 200 and status not in (204, 304):
+        body = f.read(int(headers.get('content-length', '0')))
+    return status, headers, body
+
+
+def status_of(response):
+    m = re.match(rb'HTTP/1\.1 (\d{3}) ', response)
+    return int(m.group(1)) if m else None
+
+
+def curl(*args, timeout=60):
+    need('curl')
+    return subprocess.run(['curl', '-sS', '--noproxy', '*', *args], capture_output=True, timeout=timeout)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Command line
+# ---------------------------------------------------------------------------------------------------
+@test
+def start_line(root):
+    with Server(root, threads=3) as s:
+        check_eq(s.line, f'serving {os.path.realpath(root)} on http://127.0.0.1:{s.port}/ (3 threads)\n',
+                 'start line')
+        tasks = os.listdir(f'/proc/{s.proc.pid}/task')
+        check(len(tasks) >= 4, f'3 loops and the signal thread expected, found {len(tasks)} threads')
+        check_eq(s.stop(), 0, 'exit status after SIGTERM')
+
+
+@test
+def default_root_is_cwd(root):
+    cmd = [SYSPRIM, 'serve', '--bind', '127.0.0.1', '--port', '0', '--threads', '1']
+    if SANITIZED:
+        cmd.append('--no-sandbox')
+    p = subprocess.Popen(cmd, cwd=os.path.join(root, 'sub'), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        line = p.stdout.readline().decode()
+        check(line.startswith(f'serving {os.path.realpath(os.path.join(root, "sub"))} on '), line)
+    finally:
+        p.kill()
+        p.wait()
+
+
+@test
+def port_in_use(root):
+    holder = socket.socket()
+    holder.bind(('127.0.0.1', 0))
+    holder.listen()
+    port = holder.getsockname()[1]
+    p = subprocess.run([SYSPRIM, 'serve', '--bind', '127.0.0.1', '--port', str(port), '--root', root],
+                       capture_output=True, timeout=20)
+    holder.close()
+    check_eq(p.returncode, 1, 'exit status')
+    err = p.stderr.decode()
+    check(err.count('\n') == 1 and 'in use' in err and str(port) in err, f'stderr: {err!r}')
+    check_eq(p.stdout, b'', 'stdout')
+
+
+@test
+def port_in_use_by_reuseport_peer(root):
+    # Another SO_REUSEPORT socket would silently share the port; we must refuse instead.
+    holder = socket.socket()
+    holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    holder.bind(('127.0.0.1', 0))
+    holder.listen()
+    port = holder.getsockname()[1]
+    p = subprocess.run([SYSPRIM, 'serve', '--bind', '127.0.0.1', '--port', str(port), '--root', root],
+                       capture_output=True, timeout=20)
+    holder.close()
+    check_eq(p.returncode, 1, 'exit status')
+    check('in use' in p.stderr.decode(), p.stderr.decode())
+
+
+@test
+def bad_root(root):
+    for bad in [os.path.join(root, 'missing'), os.path.join(root, 'hello.txt')]:
+        p = subprocess.run([SYSPRIM, 'serve', '--bind', '127.0.0.1', '--port', '0', '--root', bad],
+                           capture_output=True, timeout=20)
+        check_eq(p.returncode, 1, f'exit status for --root {bad}')
+        err = p.stderr.decode()
+        check(err.count('\n') == 1 and 'cannot serve' in err, f'stderr: {err!r}')
+
+
+@test
+def bad_address(root):
+    for bad in ['999.1.1.1', 'localhost', '[::1', '1.2.3.4.5']:
+        p = subprocess.run([SYSPRIM, 'serve', '--bind', bad, '--port', '0', '--root', root],
+                           capture_output=True, timeout=20)
+        check_eq(p.returncode, 2, f'exit status for --bind {bad}')
+        check('--bind' in p.stderr.decode(), p.stderr.decode())
+    # A well-formed address this machine does not have: a run-time failure.
+    p = subprocess.run([SYSPRIM, 'serve', '--bind', '192.0.2.1', '--port', '0', '--root', root],
+                       capture_output=True, timeout=20)
+    check_eq(p.returncode, 1, 'exit status for an address not on this machine')
+    check(p.stderr.decode().count('\n') == 1, p.stderr.decode())
+
+
+@test
+def bad_options(root):
+    for args in [['--port', '70000'], ['--threads', '0'], ['--header-timeout', 'soon'], ['--index', '../x'],
+                 ['--max-connections', '-1'], ['extra-operand']]:
+        p = subprocess.run([SYSPRIM, 'serve', '--root', root, *args], capture_output=True, timeout=20)
+        check_eq(p.returncode, 2, f'exit status for {args}')
+
+
+@test
+def ipv6(root):
+    try:
+        probe = socket.socket(socket.AF_INET6)
+        probe.bind(('::1', 0))
+        probe.close()
+    except OSError:
+        raise Skip('no IPv6 loopback')
+    cmd = [SYSPRIM, 'serve', '--bind', '::1', '--port', '0', '--root', root, '--threads', '1']
+    if SANITIZED:
+        cmd.append('--no-sandbox')
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        line = p.stdout.readline().decode()
+        m = re.match(r'serving \S+ on http://\[::1\]:(\d+)/ \(1 thread\)\n$', line)
+        check(m, f'start line {line!r}')
+        c = http.client.HTTPConnection('::1', int(m.group(1)), timeout=10)
+        c.request('GET', '/hello.txt')
+        r = c.getresponse()
+        check_eq((r.status, r.read()), (200, HELLO), 'GET over IPv6')
+    finally:
+        p.kill()
+        p.wait()
+
+
+@test
+def fd_limit_raised(root):
+    with Server(root) as s:
+        limits = open(f'/proc/{s.proc.pid}/limits').read()
+        m = re.search(r'Max open files\s+(\d+)\s+(\d+)', limits)
+        check(m and m.group(1) == m.group(2), f'soft limit not raised to the hard one: {m and m.group(0)}')
+
+
+# ---------------------------------------------------------------------------------------------------
+# GET, HEAD, methods, versions
+# ---------------------------------------------------------------------------------------------------
+@test
+def get_file(root):
+    with Server(root) as s:
+        r, body = get(s, '/hello.txt')
+        check_eq(r.status, 200, 'status')
+        check_eq(body, HELLO, 'body')
+        check_eq(r.getheader('Content-Type'), 'text/plain; charset=utf-8', 'Content-Type')
+        check_eq(r.getheader('Content-Length'), str(len(HELLO)), 'Content-Length')
+        check(r.getheader('ETag', '').startswith('"'), 'ETag')
+        check(r.getheader('Last-Modified', '').endswith(' GMT'), 'Last-Modified')
+        check(r.getheader('Date', '').endswith(' GMT'), 'Date')
+        r, body = get(s, '/data.bin')
+        check_eq((r.status, body), (200, DATA), 'binary file')
+        r, body = get(s, '/nonexistent.txt')
+        check_eq(r.status, 404, 'missing file')
+
+
+@test
+def mime_types(root):
+    with Server(root) as s:
+        for path, want in [('/style.css', 'text/css'), ('/app.js', 'javascript'), ('/index.html', 'text/html'),
+                           ('/data.bin', 'application/octet-stream')]:
+            r, _ = get(s, path)
+            check(want in r.getheader('Content-Type', ''), f'{path}: Content-Type {r.getheader("Content-Type")}')
+
+
+@test
+def head(root):
+    with Server(root) as s:
+        r, body = get(s, '/data.bin', method='HEAD')
+        g, gbody = get(s, '/data.bin')
+        check_eq(r.status, 200, 'status')
+        check_eq(body, b'', 'HEAD body')
+        for name in ('Content-Length', 'Content-Type', 'ETag', 'Last-Modified'):
+            check_eq(r.getheader(name), g.getheader(name), name)
+        # On the wire: the next pipelined response follows the HEAD response's head immediately.
+        out = raw(s, b'HEAD /hello.txt HTTP/1.1\r\nHost: x\r\n\r\nGET /hello.txt HTTP/1.1\r\nHost: x\r\n'
+                     b'Connection: close\r\n\r\n')
+        first_end = out.index(b'\r\n\r\n') + 4
+        check(out[first_end:].startswith(b'HTTP/1.1 200 '), f'bytes after the HEAD response: {out[first_end:][:40]!r}')
+        check(out.endswith(HELLO) and out.count(HELLO) == 1, 'exactly one body')
+
+
+@test
+def method_not_allowed(root):
+    with Server(root) as s:
+        for method in ('POST', 'PUT', 'DELETE', 'OPTIONS'):
+            r, _ = get(s, '/hello.txt', method=method)
+            check_eq(r.status, 405, method)
+            check_eq(r.getheader('Allow'), 'GET, HEAD', f'{method} Allow')
+
+
+@test
+def method_unknown(root):
+    with Server(root) as s:
+        out = raw(s, b'BREW /pot HTTP/1.1\r\nHost: x\r\n\r\n')
+        check_eq(status_of(out), 501, 'status')
+
+
+@test
+def http10_keep_alive(root):
+    with Server(root) as s:
+        # HTTP/1.0 without keep-alive: answered, then closed.
+        out = raw(s, b'GET /hello.txt HTTP/1.0\r\n\r\n', timeout=10)
+        check_eq(status_of(out), 200, 'HTTP/1.0 status')
+        check(out.endswith(HELLO), 'HTTP/1.0 body then close')
+        # HTTP/1.0 with keep-alive: two requests on one connection.
+        sock = s.connect()
+        f = sock.makefile('rb')
+        for _ in range(2):
+            sock.sendall(b'GET /hello.txt HTTP/1.0\r\nConnection: keep-alive\r\n\r\n')
+            status, headers, body = read_response_file(f)
+            check_eq((status, body), (200, HELLO), 'HTTP/1.0 keep-alive response')
+            check_eq(headers.get('connection', '').lower(), 'keep-alive', 'Connection header')
+        sock.close()
+
+
+@test
+def connection_close(root):
+    with Server(root) as s:
+        out = raw(s, b'GET /hello.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'
+                     b'GET /data.bin HTTP/1.1\r\nHost: x\r\n\r\n')
+        check_eq(out.count(b'HTTP/1.1 '), 1, 'responses after Connection: close')
+        check(b'Connection: close' in out, 'Connection: close in the response')
+
+
+@test
+def keep_alive_many(root):
+    with Server(root) as s:
+        c = s.client()
+        for i in range(50):
+            c.request('GET', '/hello.txt' if i % 2 else '/data.bin')
+            r = c.getresponse()
+            check_eq(r.read(), HELLO if i % 2 else DATA, f'request {i} on one connection')
+        c.close()
+
+
+@test
+def missing_host(root):
+    with Server(root) as s:
+        check_eq(status_of(raw(s, b'GET /hello.txt HTTP/1.1\r\n\r\n')), 400, 'HTTP/1.1 without Host')
+        check_eq(status_of(raw(s, b'GET /hello.txt HTTP/1.0\r\n\r\n')), 200, 'HTTP/1.0 without Host')
+
+
+@test
+def header_too_large(root):
+    with Server(root) as s:
+        big = b'X-Big: ' + b'a' * 9000 + b'\r\n'
+        out = raw(s, b'GET /hello.txt HTTP/1.1\r\nHost: x\r\n' + big + b'\r\n')
+        check_eq(status_of(out), 431, 'status for a 9 KB header')
+        many = b''.join(b'X-%d: a\r\n' % i for i in range(120))
+        check_eq(status_of(raw(s, b'GET / HTTP/1.1\r\nHost: x\r\n' + many + b'\r\n')), 431, '120 headers')
+        huge = b'X-Huge: ' + b'b' * 100000 + b'\r\n'
+        check_eq(status_of(raw(s, b'GET / HTTP/1.1\r\nHost: x\r\n' + huge + b'\r\n')), 431, '100 KB header')
+
+
+@test
+def target_too_long(root):
+    with Server(root) as s:
+        out = raw(s, b'GET /' + b'a' * 9000 + b' HTTP/1.1\r\nHost: x\r\n\r\n')
+        check_eq(status_of(out), 414, 'status')
+
+
+@test
+def malformed_requests(root):
+    with Server(root) as s:
+        for bad in [b'GET\r\n\r\n', b'GET / HTTP/1.1\r\nHost x\r\n\r\n', b'GET / HTTP/1.1\r\nHost : x\r\n\r\n',
+                    b'GET / HTTP/1.1\r\nHost: x\r\n folded\r\n\r\n', b'GET / HTTP/9.9\r\nHost: x\r\n\r\n',
+                    b'\x00\x01\x02\r\n\r\n', b'GET / HTTP/1.1\rHost: x\r\n\r\n']:
+            out = raw(s, bad)
+            st = status_of(out)
+            check(st is not None and 400 <= st < 600, f'{bad!r}: {out[:60]!r}')
+        # The server is still fine.
+        check_eq(get(s, '/hello.txt')[1], HELLO, 'after malformed requests')
+
+
+# ---------------------------------------------------------------------------------------------------
+# Paths: traversal, symlinks, dotfiles, directories
+# ---------------------------------------------------------------------------------------------------
+@test
+def traversal(root):
+    with Server(root) as s:
+        for target in [b'/../etc/passwd', b'/%2e%2e/etc/passwd', b'/..%2fetc/passwd', b'//etc/passwd',
+                       b'/sub/../../etc/passwd', b'/%2e%2e%2f%2e%2e%2fetc/passwd', b'/.%2e/etc/passwd',
+                       b'/sub/%2e%2e/%2e%2e/outside.txt', b'/../outside.txt', b'/..\\outside.txt',
+                       b'/%5c..%5coutside.txt', b'/index.html%00.txt', b'/hello.txt%00', b'/etc-link/passwd',
+                       b'http://x/../etc/passwd', b'/%252e%252e/etc/passwd']:
+            out = raw(s, b'GET ' + target + b' HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+            st = status_of(out)
+            check(st in (400, 403, 404), f'{target!r}: status {st}')
+            check(b'root:' not in out and b'outside the root' not in out and b'home page' not in out,
+                  f'{target!r} leaked content')
+        if shutil.which('curl'):
+            p = curl('--path-as-is', s.url('/../../etc/passwd'))
+            check(b'root:' not in p.stdout, 'curl --path-as-is')
+
+
+@test
+def symlinks(root):
+    with Server(root) as s:
+        for path in ('/passwd-link', '/up-link.txt', '/etc-link/passwd', '/etc-link/'):
+            r, body = get(s, path)
+            check(r.status in (403, 404), f'{path}: status {r.status}')
+            check(b'root:' not in body and b'outside' not in body, f'{path} leaked')
+        # A symlink that stays inside the root is followed (openat2 RESOLVE_BENEATH allows it).
+        r, body = get(s, '/hello-link.txt')
+        check_eq((r.status, body), (200, HELLO), 'symlink inside the root')
+
+
+@test
+def dotfiles(root):
+    with Server(root) as s:
+        for path in ('/.env', '/.git/config', '/.git/', '/listed/.hidden', '/%2eenv'):
+            r, body = get(s, path)
+            check(r.status in (403, 404), f'{path}: status {r.status}')
+            check(b'SECRET' not in body and b'[core]' not in body and b'hidden' not in body, f'{path} leaked')
+
+
+@test
+def directory_redirect(root):
+    with Server(root) as s:
+        r, _ = get(s, '/sub')
+        check_eq(r.status, 301, 'status')
+        check_eq(r.getheader('Location'), '/sub/', 'Location')
+        r, _ = get(s, '/sub?x=1')
+        check_eq(r.getheader('Location'), '/sub/?x=1', 'Location keeps the query')
+
+
+@test
+def index_file(root):
+    with Server(root) as s:
+        check_eq(get(s, '/sub/')[1], b'<p>sub index</p>\n', '/sub/')
+        r, body = get(s, '/')
+        check_eq((r.status, body), (200, b'<!DOCTYPE html><title>home</title><p>home page</p>\n'), '/')
+        check('text/html' in r.getheader('Content-Type'), 'index Content-Type')
+    with Server(root, '--index', 'main.html') as s:
+        check_eq(get(s, '/')[1], b'<p>main</p>\n', '--index main.html')
+
+
+@test
+def listing(root):
+    with Server(root) as s:
+        r, body = get(s, '/listed/')
+        check_eq(r.status, 200, 'status')
+        page = body.decode()
+        check('href="a.txt"' in page, 'a.txt listed')
+        check('inner/' in page, 'subdirectory listed with a slash')
+        check('.hidden' not in page, 'dotfile listed')
+        check('<b>' not in page and '&lt;b&gt;&amp;&quot;x' in page, f'name not escaped: {page}')
+        check('href="%3Cb%3E%26%22x%27.txt"' in page, f'href not encoded: {page}')
+        r, body = get(s, '/listed/%3Cb%3E%26%22x%27.txt')
+        check_eq((r.status, body), (200, b'escape me\n'), 'the listed file')
+        r, body = get(s, '/empty/')
+        check_eq(r.status, 200, 'empty directory listing')
+    with Server(root, '--no-listing') as s:
+        r, body = get(s, '/listed/')
+        check(r.status in (403, 404), f'--no-listing: status {r.status}')
+        check(b'a.txt' not in body, '--no-listing leaked the names')
+
+
+# ---------------------------------------------------------------------------------------------------
+# Conditional requests, ranges, compression
+# ---------------------------------------------------------------------------------------------------
+@test
+def conditional(root):
+    with Server(root) as s:
+        r, _ = get(s, '/hello.txt')
+        etag, modified = r.getheader('ETag'), r.getheader('Last-Modified')
+        r, body = get(s, '/hello.txt', {'If-None-Match': etag})
+        check_eq((r.status, body), (304, b''), 'If-None-Match with the ETag')
+        check_eq(r.getheader('ETag'), etag, '304 carries the ETag')
+        check_eq(get(s, '/hello.txt', {'If-None-Match': '*'})[0].status, 304, 'If-None-Match: *')
+        check_eq(get(s, '/hello.txt', {'If-None-Match': '"other", ' + etag})[0].status, 304, 'list')
+        check_eq(get(s, '/hello.txt', {'If-None-Match': '"other"'})[0].status, 200, 'other ETag')
+        check_eq(get(s, '/hello.txt', {'If-Modified-Since': modified})[0].status, 304, 'If-Modified-Since')
+        check_eq(get(s, '/hello.txt', {'If-Modified-Since': 'Sun, 06 Nov 1994 08:49:37 GMT'})[0].status, 200,
+                 'old If-Modified-Since')
+        # If-None-Match wins over If-Modified-Since.
+        check_eq(get(s, '/hello.txt', {'If-None-Match': '"other"', 'If-Modified-Since': modified})[0].status,
+                 200, 'If-None-Match takes precedence')
+
+
+@test
+def file_change_seen(root):
+    path = os.path.join(root, 'changing.txt')
+    with open(path, 'wb') as f:
+        f.write(b'first version\n')
+    with Server(root) as s:
+        r, body = get(s, '/changing.txt')
+        check_eq(body, b'first version\n', 'first')
+        old_etag = r.getheader('ETag')
+        with open(path + '.new', 'wb') as f:
+            f.write(b'second, longer version\n')
+        os.rename(path + '.new', path)
+        # The cache trusts an entry for at most a second.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            r, body = get(s, '/changing.txt')
+            if body != b'first version\n':
+                break
+            time.sleep(0.2)
+        check_eq(body, b'second, longer version\n', 'new content')
+        check(r.getheader('ETag') != old_etag, 'ETag changed')
+        os.unlink(path)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and get(s, '/changing.txt')[0].status != 404:
+            time.sleep(0.2)
+        check_eq(get(s, '/changing.txt')[0].status, 404, 'deleted file')
+
+
+@test
+def range_single(root):
+    n = len(DATA)
+    with Server(root) as s:
+        cases = [('bytes=0-0', 0, 0), ('bytes=0-99', 0, 99), ('bytes=-1', n - 1, n - 1), (f'bytes={n - 1}-', n - 1, n - 1),
+                 ('bytes=0-', 0, n - 1), (f'bytes=100-{n + 1000}', 100, n - 1), (f'bytes=-{n + 5}', 0, n - 1),
+                 ('bytes=9000-9999', 9000, 9999)]
+        for header, first, last in cases:
+            r, body = get(s, '/data.bin', {'Range': header})
+            check_eq(r.status, 206, f'{header} status')
+            check_eq(r.getheader('Content-Range'), f'bytes {first}-{last}/{n}', f'{header} Content-Range')
+            check_eq(body, DATA[first:last + 1], f'{header} body')
+        for header in (f'bytes={n}-', f'bytes={n + 10}-{n + 20}', 'bytes=-0'):
+            r, body = get(s, '/data.bin', {'Range': header})
+            check_eq(r.status, 416, f'{header} status')
+            check_eq(r.getheader('Content-Range'), f'bytes */{n}', f'{header} Content-Range')
+        for header in ('bytes=5-2', 'items=0-1', 'bytes=a-b'):
+            r, body = get(s, '/data.bin', {'Range': header})
+            check_eq((r.status, body), (200, DATA), f'invalid {header} ignored')
+        # RFC 9110 14.2: Range is defined for GET only; HEAD answers as a plain HEAD.
+        r, body = get(s, '/data.bin', {'Range': 'bytes=10-19'}, method='HEAD')
+        check_eq((r.status, body, r.getheader('Content-Length')), (200, b'', str(n)), 'HEAD with Range')
+        r, body = get(s, '/hello.txt', {'Range': 'bytes=0-4'})
+        check_eq((r.status, body), (206, HELLO[:5]), 'range of a small (memory-cached) file')
+
+
+@test
+def range_multipart(root):
+    with Server(root) as s:
+        r, body = get(s, '/data.bin', {'Range': 'bytes=0-9,100-109,-5'})
+        check_eq(r.status, 206, 'status')
+        ctype = r.getheader('Content-Type')
+        m = re.match(r'multipart/byteranges; boundary=(\S+)$', ctype or '')
+        check(m, f'Content-Type {ctype}')
+        check_eq(int(r.getheader('Content-Length')), len(body), 'Content-Length')
+        boundary = m.group(1).encode()
+        parts = body.split(b'--' + boundary)
+        check_eq(parts[-1], b'--\r\n', 'closing delimiter')
+        got = []
+        for part in parts[1:-1]:
+            head, _, content = part.partition(b'\r\n\r\n')
+            cr = re.search(rb'Content-Range: bytes (\d+)-(\d+)/(\d+)', head)
+            check(cr, f'part head {head!r}')
+            first, last = int(cr.group(1)), int(cr.group(2))
+            check(content.endswith(b'\r\n'), 'part ends with CRLF before the delimiter')
+            check_eq(content[:-2], DATA[first:last + 1], f'part {first}-{last}')
+            got.append((first, last))
+        n = len(DATA)
+        check_eq(got, [(0, 9), (100, 109), (n - 5, n - 1)], 'parts')
+
+
+@test
+def if_range(root):
+    with Server(root) as s:
+        r, _ = get(s, '/data.bin')
+        etag, modified = r.getheader('ETag'), r.getheader('Last-Modified')
+        r, body = get(s, '/data.bin', {'Range': 'bytes=0-9', 'If-Range': etag})
+        check_eq((r.status, body), (206, DATA[:10]), 'matching If-Range ETag')
+        r, body = get(s, '/data.bin', {'Range': 'bytes=0-9', 'If-Range': '"stale"'})
+        check_eq((r.status, body), (200, DATA), 'stale If-Range ETag')
+        r, body = get(s, '/data.bin', {'Range': 'bytes=0-9', 'If-Range': modified})
+        check_eq(r.status, 206, 'matching If-Range date')
+        r, body = get(s, '/data.bin', {'Range': 'bytes=0-9', 'If-Range': 'Sun, 06 Nov 1994 08:49:37 GMT'})
+        check_eq(r.status, 200, 'old If-Range date')
+
+
+@test
+def precompressed_gzip(root):
+    import gzip
+    with Server(root) as s:
+        r, body = get(s, '/style.css', {'Accept-Encoding': 'gzip, deflate'})
+        check_eq(r.status, 200, 'status')
+        check_eq(r.getheader('Content-Encoding'), 'gzip', 'Content-Encoding')
+        check_eq(r.getheader('Vary'), 'Accept-Encoding', 'Vary')
+        check('text/css' in r.getheader('Content-Type'), 'Content-Type of the original')
+        check_eq(gzip.decompress(body), CSS, 'decompressed body')
+        r, body = get(s, '/style.css')
+        check_eq((r.getheader('Content-Encoding'), body), (None, CSS), 'without Accept-Encoding')
+        check_eq(r.getheader('Vary'), 'Accept-Encoding', 'Vary on the identity response too')
+        r, body = get(s, '/style.css', {'Accept-Encoding': 'gzip;q=0'})
+        check_eq(r.getheader('Content-Encoding'), None, 'gzip;q=0 refused')
+        r, _ = get(s, '/hello.txt', {'Accept-Encoding': 'gzip'})
+        check_eq((r.getheader('Content-Encoding'), r.getheader('Vary')), (None, None), 'no .gz sibling')
+        if shutil.which('curl'):
+            p = curl('--compressed', s.url('/style.css'))
+            check_eq(p.stdout, CSS, 'curl --compressed')
+
+
+# ---------------------------------------------------------------------------------------------------
+# Bodies, Expect, smuggling, absolute form, pipelining
+# ---------------------------------------------------------------------------------------------------
+@test
+def request_body_discarded(root):
+    with Server(root) as s:
+        body = b'x' * 100000
+        out = raw(s, b'GET /hello.txt HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n' % len(body) + body +
+                  b'GET /data.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+        check_eq(out.count(b'HTTP/1.1 200 '), 2, 'two responses')
+        check(out.endswith(DATA), 'second response after the discarded body')
+        chunked = b'5\r\nhello\r\n10;ext=1\r\n0123456789abcdef\r\n0\r\nTrailer: x\r\n\r\n'
+        out = raw(s, b'POST /hello.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n' + chunked +
+                  b'GET /hello.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+        check_eq(status_of(out), 405, 'POST with a chunked body')
+        check(out.endswith(HELLO) and out.count(b'HTTP/1.1 ') == 2, 'request after the chunked body')
+        out = raw(s, b'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n')
+        check_eq(status_of(out), 405, 'malformed chunked body: answered')
+        if shutil.which('curl'):
+            p = curl('-o', '/dev/null', '-w', '%{http_code}', '--data-binary', '@' + os.path.join(root, 'data.bin'),
+                     s.url('/hello.txt'))
+            check_eq(p.stdout, b'405', 'curl POST')
+
+
+@test
+def expect_continue(root):
+    with Server(root) as s:
+        sock = s.connect()
+        sock.sendall(b'PUT /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n')
+        first = sock.recv(4096)
+        check(first.startswith(b'HTTP/1.1 100 Continue\r\n\r\n'), f'interim response: {first[:40]!r}')
+        sock.sendall(b'hello')
+        data = first
+        f = sock.makefile('rb')
+        rest = first[len(b'HTTP/1.1 100 Continue\r\n\r\n'):]
+        if not rest:
+            status, _, _ = read_response_file(f)
+        else:
+            status = status_of(rest)
+        check_eq(status, 405, 'final status')
+        sock.sendall(b'GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n')
+        status, _, body = read_response_file(f)
+        check_eq((status, body), (200, HELLO), 'next request after the body')
+        sock.close()
+        del data
+        if shutil.which('curl'):
+            p = curl('-o', '/dev/null', '-w', '%{http_code}', '-H', 'Expect: 100-continue', '-X', 'GET',
+                     '--data-binary', '@' + os.path.join(root, 'data.bin'), s.url('/hello.txt'))
+            check_eq(p.stdout, b'200', 'curl GET with Expect')
+
+
+@test
+def smuggling(root):
+    with Server(root) as s:
+        attacks = [
+            b'POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+            b'GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nabcdef',
+            b'GET / HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n',
+            b'GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 5, 6\r\n\r\nabcdef',
+            b'GET / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n',
+            b'GET / HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n',
+        ]
+        for attack in attacks:
+            followed = attack + b'GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n'
+            out = raw(s, followed, timeout=10)
+            st = status_of(out)
+            check(st is not None and st >= 400, f'{attack!r}: status {st}')
+            check_eq(out.count(b'HTTP/1.1 '), 1, f'{attack!r}: the connection must close after the error')
+
+
+@test
+def absolute_form(root):
+    with Server(root) as s:
+        out = raw(s, b'GET http://example.com/hello.txt HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n')
+        check_eq(status_of(out), 200, 'status')
+        check(out.endswith(HELLO), 'body')
+
+
+@test
+def pipelining(root):
+    with Server(root) as s:
+        requests = b''.join(b'GET /%s HTTP/1.1\r\nHost: x\r\n\r\n' % (b'hello.txt' if i % 3 else b'data.bin')
+                            for i in range(100))
+        sock = s.connect()
+        sock.sendall(requests)  # all 100 in one write
+        f = sock.makefile('rb')
+        for i in range(100):
+            status, _, body = read_response_file(f)
+            check_eq((status, body), (200, HELLO if i % 3 else DATA), f'response {i}')
+        sock.close()
+
+
+@test
+def split_reads(root):
+    with Server(root) as s:
+        request = b'GET /hello.txt HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n\r\n'
+        sock = s.connect()
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for i in range(len(request)):
+            sock.sendall(request[i:i + 1])
+            time.sleep(0.002)
+        f = sock.makefile('rb')
+        check_eq(read_response_file(f)[2], HELLO, 'byte-at-a-time request')
+        # Two requests with the boundary in the middle of a line.
+        two = request * 2
+        sock.sendall(two[:len(request) + 7])
+        time.sleep(0.05)
+        sock.sendall(two[len(request) + 7:])
+        check_eq(read_response_file(f)[2], HELLO, 'first of two')
+        check_eq(read_response_file(f)[2], HELLO, 'second of two')
+        sock.close()
+
+
+# ---------------------------------------------------------------------------------------------------
+# Timeouts and limits
+# ---------------------------------------------------------------------------------------------------
+def wait_closed(sock, limit):
+    """True when the server closes `sock` within `limit` seconds (it may send something first)."""
+    sock.settimeout(limit)
+    end = time.monotonic() + limit
+    try:
+        while time.monotonic() < end:
+            if not sock.recv(65536):
+                return True
+    except (socket.timeout, TimeoutError):
+        return False
+    except ConnectionResetError:
+        return True
+    return False
+
+
+@test
+def slowloris(root):
+    with Server(root, '--header-timeout', '1s') as s:
+        sock = s.connect()
+        start = time.monotonic()
+        closed = False
+        request = b'GET /hello.txt HTTP/1.1\r\nHost: x\r\n' + b'X-Slow: ' + b'a' * 200
+        for i in range(len(request)):
+            try:
+                sock.sendall(request[i:i + 1])
+            except (BrokenPipeError, ConnectionResetError):
+                closed = True
+                break
+            r, _, _ = select.select([sock], [], [], 0.05)
+            if r:
+                closed = wait_closed(sock, 1)
+                break
+            if time.monotonic() - start > 15:
+                break
+        if not closed:
+            closed = wait_closed(sock, 10)
+        check(closed, 'a head sent a byte at a time was not cut off')
+        check(time.monotonic() - start < 15, 'cut off long after --header-timeout')
+        # Others are still served.
+        check_eq(get(s, '/hello.txt')[1], HELLO, 'server still answers')
+
+
+@test
+def idle_timeout(root):
+    with Server(root, '--idle-timeout', '1s') as s:
+        sock = s.connect()
+        sock.sendall(b'GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n')
+        f = sock.makefile('rb')
+        check_eq(read_response_file(f)[2], HELLO, 'response')
+        check(wait_closed(sock, 15), 'idle keep-alive connection not closed')
+    with Server(root, '--header-timeout', '1s') as s:
+        sock = s.connect()  # connects and never sends
+        check(wait_closed(sock, 15), 'silent new connection not closed')
+
+
+@test
+def send_timeout(root):
+    big = os.path.join(root, 'big.bin')
+    with open(big, 'wb') as f:
+        f.truncate(64 << 20)
+    with Server(root, '--send-timeout', '1s') as s:
+        sock = s.connect()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.sendall(b'GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n')
+        time.sleep(3)  # read nothing for longer than the send timeout
+        got = 0
+        sock.settimeout(10)
+        try:
+            while True:
+                chunk = sock.recv(1 << 20)
+                if not chunk:
+                    break
+                got += len(chunk)
+        except (ConnectionResetError, socket.timeout):
+            pass
+        check(got < (64 << 20), f'the slow reader got everything ({got} bytes): not cut off')
+        check_eq(get(s, '/hello.txt')[1], HELLO, 'server still answers')
+
+
+@test
+def max_connections(root):
+    with Server(root, '--max-connections', '2', threads=1) as s:
+        a, b = s.connect(), s.connect()
+        for sock in (a, b):
+            sock.sendall(b'GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n')
+            check_eq(read_response(sock)[2], HELLO, 'first two connections served')
+        c = s.connect()  # the kernel completes the handshake; it waits in the backlog
+        c.sendall(b'GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n')
+        r, _, _ = select.select([c], [], [], 1.0)
+        check(not r, 'third connection answered while two were open (limit 2)')
+        a.close()
+        c.settimeout(10)
+        check_eq(read_response(c)[2], HELLO, 'third connection served once one closed')
+        b.close()
+        c.close()
+
+
+# ---------------------------------------------------------------------------------------------------
+# Big files, shutdown, signals, log
+# ---------------------------------------------------------------------------------------------------
+def make_big_file(path, size=100 << 20):
+    """A 100 MiB file made fast: sparse, with distinct data at the start, in the middle and at the end."""
+    with open(path, 'wb') as f:
+        f.truncate(size)
+        for offset in (0, size // 2 - 12345, size - 1000000):
+            f.seek(offset)
+            f.write(os.urandom(1000000))
+    h = hashlib.sha256()
+    with open(path, 'rb') as f:
+        while True:
+            block = f.read(1 << 20)
+            if not block:
+                break
+            h.update(block)
+    return h.hexdigest()
+
+
+@test
+def big_file_sha256(root):
+    digest = make_big_file(os.path.join(root, 'big.bin'))
+    with Server(root) as s:
+        if shutil.which('curl'):
+            p = subprocess.run(f'curl -sS --noproxy "*" {s.url("/big.bin")} | sha256sum', shell=True,
+                               capture_output=True, timeout=60)
+            check_eq(p.stdout.split()[0].decode(), digest, 'sha256 via curl')
+        c = s.client(timeout=30)
+        c.request('GET', '/big.bin')
+        r = c.getresponse()
+        h = hashlib.sha256()
+        total = 0
+        while True:
+            block = r.read(1 << 20)
+            if not block:
+                break
+            total += len(block)
+            h.update(block)
+        check_eq(total, 100 << 20, 'length via http.client')
+        check_eq(h.hexdigest(), digest, 'sha256 via http.client')
+
+
+@test
+def graceful_shutdown(root):
+    need('curl')
+    digest = make_big_file(os.path.join(root, 'big.bin'))
+    s = Server(root)
+    try:
+        idle = s.connect()
+        idle.sendall(b'GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n')
+        check_eq(read_response(idle)[2], HELLO, 'idle connection served first')
+        out = os.path.join(root, '..', 'download')
+        dl = subprocess.Popen(['curl', '-sS', '--noproxy', '*', '--limit-rate', '25M', '-o', out, s.url('/big.bin')],
+                              stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and (not os.path.exists(out) or os.path.getsize(out) < (1 << 20)):
+            time.sleep(0.05)
+        check(os.path.getsize(out) < (100 << 20), 'download finished before SIGTERM: test too fast')
+        s.proc.send_signal(signal.SIGTERM)
+        check(wait_closed(idle, 10), 'idle connection not closed on SIGTERM')
+        # New connections are refused once the listening sockets are closed.
+        deadline = time.monotonic() + 10
+        refused = False
+        while time.monotonic() < deadline and not refused:
+            try:
+                socket.create_connection(('127.0.0.1', s.port), timeout=1).close()
+                time.sleep(0.05)
+            except OSError:
+                refused = True
+        check(refused, 'still accepting after SIGTERM')
+        check_eq(dl.wait(60), 0, 'curl exit status')
+        check_eq(s.proc.wait(30), 0, 'server exit status')
+        h = hashlib.sha256(open(out, 'rb').read()).hexdigest()
+        check_eq(h, digest, 'the download in flight completed intact')
+    finally:
+        s.kill()
+
+
+@test
+def sigint_exits_zero(root):
+    with Server(root) as s:
+        check_eq(get(s, '/hello.txt')[1], HELLO, 'served')
+        s.proc.send_signal(signal.SIGINT)
+        check_eq(s.proc.wait(20), 0, 'exit status after SIGINT')
+
+
+@test
+def access_log(root):
+    log = os.path.join(root, '..', 'access.log')
+    with Server(root, '--access-log', log) as s:
+        get(s, '/hello.txt')
+        get(s, '/missing')
+        raw(s, b'GET /hello.txt HTTP/1.1\r\nHost: x\r\nX: "quoted"\r\n\r\n', until_close=False)
+        check_eq(s.stop(), 0, 'exit status')
+    lines = open(log).read().splitlines()
+    check_eq(len(lines), 3, f'log lines: {lines}')
+    clf = re.compile(r'^127\.0\.0\.1 - - \[\d\d/\w\w\w/\d{4}:\d\d:\d\d:\d\d \+0000\] "([^"]*)" (\d{3}) (\d+|-)$')
+    m = clf.match(lines[0])
+    check(m, f'not Common Log Format: {lines[0]!r}')
+    check_eq((m.group(1), m.group(2), m.group(3)), ('GET /hello.txt HTTP/1.1', '200', str(len(HELLO))), 'line 1')
+    check_eq(clf.match(lines[1]).group(2), '404', 'line 2')
+
+
+@test
+def access_log_reopen(root):
+    log = os.path.join(root, '..', 'access.log')
+    with Server(root, '--access-log', log) as s:
+        get(s, '/hello.txt')
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and (not os.path.exists(log) or os.path.getsize(log) == 0):
+            time.sleep(0.1)  # flushed within a second
+        check(os.path.getsize(log) > 0, 'log not flushed within a second')
+        os.rename(log, log + '.1')
+        s.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not os.path.exists(log):
+            time.sleep(0.05)
+        check(os.path.exists(log), 'SIGHUP did not reopen the log')
+        get(s, '/data.bin')
+        check_eq(s.stop(), 0, 'exit status')
+    old, new = open(log + '.1').read(), open(log).read()
+    check('/hello.txt' in old and '/data.bin' not in old, f'old log: {old!r}')
+    check('/data.bin' in new and '/hello.txt' not in new, f'new log: {new!r}')
+
+
+@test
+def access_log_stdout(root):
+    with Server(root, '--access-log', '-') as s:
+        get(s, '/hello.txt')
+        check_eq(s.stop(), 0, 'exit status')
+        out = s.proc.stdout.read().decode()
+    check('"GET /hello.txt HTTP/1.1" 200 13' in out, f'stdout: {out!r}')
+
+
+# ---------------------------------------------------------------------------------------------------
+# Confinement
+# ---------------------------------------------------------------------------------------------------
+def proc_status(pid, field):
+    for line in open(f'/proc/{pid}/status'):
+        if line.startswith(field + ':'):
+            return line.split()[1:]
+    return None
+
+
+@test
+def seccomp(root):
+    # LeakSanitizer cannot run under the filter (it needs ptrace), the sandbox is the point here.
+    with Server(root, sandbox=True, env={'ASAN_OPTIONS': 'detect_leaks=0'}) as s:
+        check_eq(proc_status(s.proc.pid, 'Seccomp'), ['2'], 'Seccomp mode')
+        check_eq(proc_status(s.proc.pid, 'NoNewPrivs'), ['1'], 'NoNewPrivs')
+        for task in os.listdir(f'/proc/{s.proc.pid}/task'):
+            st = open(f'/proc/{s.proc.pid}/task/{task}/status').read()
+            check('Seccomp:\t2' in st, f'thread {task} not filtered')
+        # Everything still works under the filter: files, listing, ranges, log-less, gzip, 404.
+        check_eq(get(s, '/hello.txt')[1], HELLO, 'file')
+        check_eq(get(s, '/listed/')[0].status, 200, 'listing')
+        check_eq(get(s, '/data.bin', {'Range': 'bytes=0-1,5-6'})[0].status, 206, 'multipart')
+        check_eq(get(s, '/style.css', {'Accept-Encoding': 'gzip'})[0].getheader('Content-Encoding'), 'gzip', 'gz')
+        check_eq(s.stop(), 0, 'exit status under the filter')
+    with Server(root, '--no-sandbox') as s:
+        check_eq(proc_status(s.proc.pid, 'Seccomp'), ['0'], 'Seccomp mode with --no-sandbox')
+
+
+@test
+def user_switch(root):
+    if os.geteuid() != 0:
+        raise Skip('needs root')
+    import pwd
+    try:
+        nobody = pwd.getpwnam('nobody')
+    except KeyError:
+        raise Skip('no user nobody')
+    os.chmod(os.path.dirname(root), 0o755)
+    for dirpath, dirnames, filenames in os.walk(root):
+        os.chmod(dirpath, 0o755)
+    with Server(root, '--user', 'nobody') as s:
+        uids = proc_status(s.proc.pid, 'Uid')
+        check_eq(uids, [str(nobody.pw_uid)] * 4, 'all uids')
+        check_eq(proc_status(s.proc.pid, 'Groups'), [], 'supplementary groups')
+        check_eq(get(s, '/hello.txt')[1], HELLO, 'still serves')
+    p = subprocess.run([SYSPRIM, 'serve', '--port', '0', '--root', root, '--user', 'no-such-user-x'],
+                       capture_output=True, timeout=20)
+    check_eq(p.returncode, 1, 'unknown user')
+
+
+# ---------------------------------------------------------------------------------------------------
+# Load: many clients, many idle connections, a browser
+# ---------------------------------------------------------------------------------------------------
+def raise_fd_limit(want):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < want:
+        raise Skip(f'fd hard limit {hard} < {want}')
+    resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+
+
+@test
+def load_1000_clients(root):
+    client = os.environ.get('SERVE_LOAD_CLIENT')
+    if not client or not os.path.exists(client):
+        raise Skip('SERVE_LOAD_CLIENT not built')
+    raise_fd_limit(4096)
+    with Server(root) as s:
+        p = subprocess.run([client, str(s.port), '1000', '100', '/hello.txt', os.path.join(root, 'hello.txt'),
+                            '/data.bin', os.path.join(root, 'data.bin')], capture_output=True, timeout=55)
+        check_eq(p.returncode, 0, f'load client: {p.stdout.decode()} {p.stderr.decode()}')
+        check(b'100000 responses correct' in p.stdout, p.stdout.decode())
+
+
+@test
+def idle_10000(root):
+    raise_fd_limit(20000)
+    with Server(root) as s:
+        socks = []
+        try:
+            # Each sends one request and reads its answer, so all are accepted and then sit idle.
+            for i in range(10000):
+                sock = socket.create_connection(('127.0.0.1', s.port), timeout=10)
+                sock.sendall(b'GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n')
+                sock.setblocking(False)
+                socks.append(sock)
+            pending = set(range(len(socks)))
+            deadline = time.monotonic() + 40
+            import selectors
+            sel = selectors.DefaultSelector()
+            for i, sock in enumerate(socks):
+                sel.register(sock, selectors.EVENT_READ, i)
+            while pending and time.monotonic() < deadline:
+                for key, _ in sel.select(1):
+                    data = key.fileobj.recv(4096)
+                    check(data.startswith(b'HTTP/1.1 200 '), f'connection {key.data}: {data[:40]!r}')
+                    sel.unregister(key.fileobj)
+                    pending.discard(key.data)
+            check(not pending, f'{len(pending)} of 10000 connections not answered')
+            with open(f'/proc/{s.proc.pid}/status') as f:
+                rss = [line for line in f if line.startswith('VmRSS')]
+            print('server with 10000 idle connections:', rss[0].strip() if rss else '?')
+            # A new client is still answered promptly with all of them held open.
+            r, body = get(s, '/hello.txt')
+            check_eq((r.status, body), (200, HELLO), 'new request with 10000 idle connections')
+        finally:
+            for sock in socks:
+                sock.close()
+
+
+@test
+def chromium(root):
+    browser = shutil.which('chromium') or shutil.which('chromium-browser')
+    if browser is None:
+        raise Skip('needs chromium')
+    site = os.path.join(root, 'site')
+    os.makedirs(site)
+    # A PNG made here: 2x2 pixels, its natural size checked by the page's script after it loads.
+    import struct
+    import zlib
+
+    def png(w, h):
+        raw_rows = b''.join(b'\x00' + b'\xff\x00\x00' * w for _ in range(h))
+
+        def chunk(kind, data):
+            return struct.pack('>I', len(data)) + kind + data + struct.pack('>I', zlib.crc32(kind + data))
+        return (b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', struct.pack('>IIBBBBB', w, h, 8, 2, 0, 0, 0)) +
+                chunk(b'IDAT', zlib.compress(raw_rows)) + chunk(b'IEND', b''))
+    with open(os.path.join(site, 'pixel.png'), 'wb') as f:
+        f.write(png(3, 2))
+    with open(os.path.join(site, 'style.css'), 'w') as f:
+        f.write('#box { width: 123px; }\n')
+    with open(os.path.join(site, 'app.js'), 'w') as f:
+        f.write('''
+window.addEventListener('load', function () {
+  var img = document.getElementById('img');
+  var box = document.getElementById('box');
+  var out = document.getElementById('out');
+  out.textContent = 'js-ran img=' + img.naturalWidth + 'x' + img.naturalHeight +
+                    ' css=' + getComputedStyle(box).width;
+  fetch('data.json').then(function (r) { return r.json(); }).then(function (j) {
+    var p = document.createElement('p'); p.id = 'fetched'; p.textContent = 'fetched=' + j.value;
+    document.body.appendChild(p);
+  });
+});
+''')
+    with open(os.path.join(site, 'data.json'), 'w') as f:
+        f.write('{"value": 42}\n')
+    with open(os.path.join(site, 'index.html'), 'w') as f:
+        f.write('<!DOCTYPE html><html><head><link rel="stylesheet" href="style.css">'
+                '<script src="app.js"></script></head><body><div id="box">box</div>'
+                '<img id="img" src="pixel.png"><p id="out">static</p></body></html>\n')
+    profile = os.path.join(root, '..', 'chromium-profile')
+    log = os.path.join(root, '..', 'access.log')
+    with Server(site, '--access-log', log) as s:
+        p = subprocess.run([browser, '--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
+                            '--disable-background-networking', '--disable-component-update', '--no-first-run',
+                            '--virtual-time-budget=5000', f'--user-data-dir={profile}', '--dump-dom', s.url('/')],
+                           capture_output=True, timeout=50)
+        dom = p.stdout.decode(errors='replace')
+        check('js-ran img=3x2 css=123px' in dom, f'rendered DOM: {dom!r}; stderr: {p.stderr.decode()[-500:]!r}')
+        check('fetched=42' in dom, f'fetch() result missing from the DOM: {dom!r}')
+        s.stop()
+    served = open(log).read()
+    for name in ('/style.css', '/app.js', '/pixel.png', '/data.json'):
+        check(f'"GET {name} HTTP/1.1" 200' in served, f'{name} not in the access log: {served!r}')
+
+
+def main():
+    if len(sys.argv) == 2 and sys.argv[1] == '--list':
+        print('\n'.join(TESTS))
+        return 0
+    if len(sys.argv) != 2 or sys.argv[1] not in TESTS:
+        print(f'usage: {sys.argv[0]} --list | NAME', file=sys.stderr)
+        return 2
+    if not SYSPRIM:
+        print('SYSPRIM must name the binary under test', file=sys.stderr)
+        return 2
+    signal.alarm(58)  # a hung test fails instead of hanging the suite
+    base = tempfile.mkdtemp(prefix='sysprim-serve-')
+    try:
+        root = make_root(base)
+        TESTS[sys.argv[1]](root)
+        print(f'PASS: {sys.argv[1]}')
+        return 0
+    except Skip as e:
+        print(f'SKIP: {sys.argv[1]}: {e}')
+        return 77
+    except Fail as e:
+        print(f'FAIL: {sys.argv[1]}: {e}')
+        return 1
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
