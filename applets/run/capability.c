@@ -2,6 +2,7 @@
 #include "capability.h"
 
 #include "sysprim/err.h"
+#include "sysprim/log.h"
 
 #include <errno.h>
 #include <linux/capability.h>
@@ -79,6 +80,15 @@ int capability_set(uint64_t set, struct err *e)
 {
         struct __user_cap_header_struct header = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
         struct __user_cap_data_struct data[2];
+        /* A capability the runtime does not hold itself (a restricted caller) cannot be given. */
+        if (syscall(SYS_capget, &header, data) == 0) {
+                uint64_t held = (uint64_t)data[0].permitted | ((uint64_t)data[1].permitted << 32);
+                for (int cap = 0; cap < 64; cap++)
+                        if ((set & ~held) & (UINT64_C(1) << cap))
+                                log_warn("capability %s: the runtime does not hold it; left out",
+                                         cap < 41 ? capability_names[cap] : "?");
+                set &= held;
+        }
         for (int i = 0; i < 2; i++) {
                 uint32_t word = (uint32_t)(set >> (32 * i));
                 data[i].effective = data[i].permitted = data[i].inheritable = word;

@@ -102,6 +102,7 @@ static noreturn void child_main(const struct container *c, struct container_stat
         close(s->sync_write);
         /* The container does not outlive the runtime, however the runtime ends. */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
+        umask(022); /* what the command starts with, whatever the caller's was */
 
         if (rootfs_enter(c, &e) < 0)
                 goto fail;

@@ -17,6 +17,11 @@ extern char **environ;
 
 noreturn void init_exec_command(const struct container *c)
 {
+        /* A clean signal state: a disposition of SIG_IGN survives exec, and a shell cannot even trap a
+         * signal that was ignored when it started (the caller may have been a background job). */
+        for (int sig = 1; sig < NSIG; sig++)
+                if (sig != SIGKILL && sig != SIGSTOP)
+                        signal(sig, SIG_DFL);
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);

@@ -82,19 +82,6 @@ static int make_file(const char *path, struct err *e)
         return 0;
 }
 
-/* Read-only, recursively where the kernel can (mount_setattr, 5.12), else the top mount. */
-static int make_read_only(const char *path, struct err *e)
-{
-#ifdef MOUNT_ATTR_RDONLY
-        struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
-        if (syscall(SYS_mount_setattr, AT_FDCWD, path, AT_RECURSIVE, &attr, sizeof(attr)) == 0)
-                return 0;
-        if (errno != ENOSYS)
-                return err_set(e, errno, "make %s read-only", path);
-#endif
-        return mount_or_fail(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL, e);
-}
-
 /* Build the root at `scratch`/root: the overlay (upper and work on the scratch tmpfs), or a bind.
  * Returns 1 when the root is a read-only bind because overlay failed. */
 static int build_root(const struct container *c, int lower_fd, const char *scratch, struct err *e)
@@ -159,9 +146,14 @@ static int populate_dev(const struct container *c, struct err *e)
         if ((r = make_directories("/dev", 0755, e)) < 0 ||
             (r = mount_or_fail("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k", e)) < 0)
                 return r;
-        for (size_t i = 0; i < ARRAY_SIZE(nodes); i++)
-                if (mknod(nodes[i].name, S_IFCHR | 0666, makedev(nodes[i].major, nodes[i].minor)) < 0)
+        mode_t saved_umask = umask(0);
+        for (size_t i = 0; i < ARRAY_SIZE(nodes); i++) {
+                if (mknod(nodes[i].name, S_IFCHR | 0666, makedev(nodes[i].major, nodes[i].minor)) < 0) {
+                        umask(saved_umask);
                         return err_set(e, errno, "create %s", nodes[i].name);
+                }
+        }
+        umask(saved_umask);
         for (size_t i = 0; i < ARRAY_SIZE(links); i++)
                 if (symlink(links[i].target, links[i].name) < 0)
                         return err_set(e, errno, "create %s", links[i].name);
@@ -215,6 +207,8 @@ static int mask_paths(struct err *e)
         return 0;
 }
 
+/* Volumes arrive as detached copies of the host's mount trees (open_tree), made before pivot_root: the
+ * host's paths are unreachable afterwards, and a path inside the container is resolved inside it. */
 static int mount_volumes(const struct container *c, const int *source_fds, struct err *e)
 {
         int r;
@@ -229,20 +223,33 @@ static int mount_volumes(const struct container *c, const int *source_fds, struc
                                 return r;
                         continue;
                 }
-                char source[PROC_FD_PATH_SIZE];
                 struct stat st;
-                proc_fd_path(source, source_fds[i]);
                 if (fstat(source_fds[i], &st) < 0)
                         return err_set(e, errno, "volume %s", m->source);
                 r = S_ISDIR(st.st_mode) ? make_directories(m->target, 0755, e) : make_file(m->target, e);
                 if (r < 0)
                         return r;
-                if (mount(source, m->target, NULL, MS_BIND | MS_REC, NULL) < 0)
-                        return err_set(e, errno, "bind volume %s on %s", m->source, m->target);
-                if (m->read_only && (r = make_read_only(m->target, e)) < 0)
-                        return r;
+                if (move_mount(source_fds[i], "", AT_FDCWD, m->target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+                        return err_set(e, errno, "mount volume %s on %s", m->source, m->target);
         }
         return 0;
+}
+
+/* A detached copy of the mount tree at `source` (read-only throughout when asked). */
+static int clone_volume(const struct container_mount *m, struct err *e)
+{
+        int fd = open_tree(AT_FDCWD, m->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+        if (fd < 0)
+                return err_set(e, errno, "volume source %s", m->source);
+        if (m->read_only) {
+                struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+                if (mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0) {
+                        int saved = errno;
+                        close(fd);
+                        return err_set(e, saved, "make volume %s read-only", m->source);
+                }
+        }
+        return fd;
 }
 
 int rootfs_enter(const struct container *c, struct err *e)
@@ -262,9 +269,8 @@ int rootfs_enter(const struct container *c, struct err *e)
                 return err_set(e, ENOMEM, "volumes");
         for (size_t i = 0; i < c->mount_count; i++) {
                 source_fds[i] = -1;
-                if (c->mounts[i].kind == MOUNT_BIND &&
-                    (source_fds[i] = open(c->mounts[i].source, O_PATH | O_CLOEXEC)) < 0)
-                        return err_set(e, errno, "volume source %s", c->mounts[i].source);
+                if (c->mounts[i].kind == MOUNT_BIND && (source_fds[i] = clone_volume(&c->mounts[i], e)) < 0)
+                        return source_fds[i];
         }
 
         /* The scratch tmpfs holds the overlay's upper layer and the mount point of the new root. It goes

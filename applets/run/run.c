@@ -286,6 +286,7 @@ static enum opt_result run_describe(const struct applet *applet, struct run_opti
                 return r;
         c->no_new_privs = true;
         if (c->privileged) {
+                log_warn("--privileged: every capability, no seccomp filter, no no_new_privs");
                 c->capabilities = capability_all();
                 c->seccomp = false;
                 c->no_new_privs = false;

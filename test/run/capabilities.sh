@@ -1,0 +1,21 @@
+# run: capabilities are Docker's default set; --cap-add/--cap-drop change it; --privileged has all;
+# a non-root --user has none; no_new_privs is set unless --privileged.
+. "$SYSPRIM_SOURCE_ROOT/test/e2e/lib.sh"
+. "$SYSPRIM_SOURCE_ROOT/test/run/lib.sh"
+caps() { spr "$@" sh -c "awk '/^Cap(Inh|Prm|Eff|Bnd)/ { print \$2 }' /proc/self/status | sort -u | tr '\n' ' '"; }
+# --privileged keeps what the caller has (root's full set, or less in a restricted sandbox).
+own=$(awk '/^CapEff/ { print $2 }' /proc/self/status)
+expect "Docker's default set" 0 "00000000a80425fb " caps
+expect "--cap-drop CHOWN" 0 "00000000a80425fa " caps --cap-drop CHOWN
+expect "--cap-add NET_ADMIN" 0 "00000000a80435fb " caps --cap-add NET_ADMIN
+expect "--cap-add cap_sys_admin (any case, cap_ prefix)" 0 "00000000a82425fb " caps --cap-add cap_sys_admin
+expect "--cap-drop ALL" 0 "0000000000000000 " caps --cap-drop ALL
+expect "--privileged: the caller's capabilities" 0 "$own" \
+        spr --privileged sh -c "awk '/^CapEff/ { print \$2 }' /proc/self/status"
+expect_stderr "--privileged says so" "privileged"
+expect "non-root --user: no effective capabilities" 0 "0000000000000000" \
+        spr -u 1000:1000 sh -c "awk '/^CapEff/ { print \$2 }' /proc/self/status"
+expect "NoNewPrivs is 1" 0 "1" spr sh -c "awk '/^NoNewPrivs/ { print \$2 }' /proc/self/status"
+expect "--privileged: NoNewPrivs is 0" 0 "0" spr --privileged sh -c "awk '/^NoNewPrivs/ { print \$2 }' /proc/self/status"
+expect "an unknown capability is a usage error" 2 "" spr --cap-add FLY true
+run_done

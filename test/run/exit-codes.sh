@@ -1,0 +1,20 @@
+# run: the runtime exits with the command's status, 128+N for signal N, 127 not found, 126 not
+# executable, 125 when the runtime itself failed, 2 for a usage error.
+. "$SYSPRIM_SOURCE_ROOT/test/e2e/lib.sh"
+. "$SYSPRIM_SOURCE_ROOT/test/run/lib.sh"
+expect "the command's status" 3 "" spr sh -c 'exit 3'
+expect "success" 0 "" spr true
+expect "not found: 127" 127 "" spr /no/such/command
+expect_stderr "not found: message" "command not found"
+expect "not found on PATH: 127" 127 "" spr nosuchcommand
+expect "not executable: 126" 126 "" spr /etc/passwd
+expect_stderr "not executable: message" "cannot execute"
+expect "a directory: 126" 126 "" spr /bin
+expect "killed by SIGKILL: 137" 137 "" spr sh -c 'kill -KILL $$'
+expect "killed by SIGSEGV: 139" 139 "" spr sh -c 'kill -SEGV $$'
+expect "a missing root filesystem: 125" 125 "" sp --rootfs "$E2E_TMP/missing" true
+expect_stderr "125: message names the directory" "root filesystem $E2E_TMP/missing"
+expect "a file as root filesystem: 125" 125 "" sp --rootfs /etc/passwd true
+expect "no command: usage error" 2 "" sp
+expect "unknown option: usage error" 2 "" sp --bogus true
+run_done

@@ -1,0 +1,26 @@
+# run: the process options: a clean environment, -e, -w, -u, and --help.
+. "$SYSPRIM_SOURCE_ROOT/test/e2e/lib.sh"
+. "$SYSPRIM_SOURCE_ROOT/test/run/lib.sh"
+expect "a clean environment" 0 "HOME=/root HOSTNAME=sysprim PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
+        env -u TERM SECRET=1 "$SYSPRIM" run --rootfs "$ROOTFS" sh -c 'env | grep -v "^PWD=\|^SHLVL=\|^_=" | sort | tr "\n" " " | sed "s/ \$//"'
+expect "TERM passes through" 0 "xterm-test" env TERM=xterm-test "$SYSPRIM" run --rootfs "$ROOTFS" sh -c 'echo $TERM'
+expect "-e KEY=VALUE" 0 "v1 v2" spr -e K1=v1 --env K2=v2 sh -c 'echo $K1 $K2'
+expect "-e overrides a default" 0 "/bin" spr -e PATH=/bin sh -c 'echo $PATH'
+expect "-e KEY takes the caller's value" 0 "from-caller" env PASSED=from-caller "$SYSPRIM" run --rootfs "$ROOTFS" -e PASSED sh -c 'echo $PASSED'
+expect "-e =x is a usage error" 2 "" spr -e =x true
+expect "-w sets the working directory" 0 "/srv/app" spr -w /srv/app pwd
+expect "default working directory" 0 "/" spr pwd
+expect "-w must be absolute" 2 "" spr -w relative pwd
+expect "-u UID:GID" 0 "1000 1001" spr -u 1000:1001 sh -c 'echo $(id -u) $(id -g)'
+expect "-u UID (group = UID)" 0 "1000 1000" spr -u 1000 sh -c 'echo $(id -u) $(id -g)'
+expect "-u 1000 has no supplementary groups" 0 "1000" spr -u 1000 id -G
+expect "-u name is a usage error" 2 "" spr -u alice true
+expect "--help exits 0" 0 "" sh -c '"$SYSPRIM" run --help >/dev/null'
+"$SYSPRIM" run --help >"$E2E_TMP/help"
+for option in rootfs rootfs-rw read-only volume tmpfs workdir env hostname user mem cpus pids stats seccomp \
+        cap-add cap-drop privileged no-init; do
+        check "--help lists --$option" grep -q -- "--$option" "$E2E_TMP/help"
+done
+expect "--rootfs-rw without --rootfs is a usage error" 2 "" sp --rootfs-rw true
+expect "--rootfs-rw with --read-only is a usage error" 2 "" spr --rootfs-rw --read-only true
+run_done

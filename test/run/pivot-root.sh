@@ -1,0 +1,16 @@
+# run: the root is entered with pivot_root and the old root is detached: no path leads back to it.
+. "$SYSPRIM_SOURCE_ROOT/test/e2e/lib.sh"
+. "$SYSPRIM_SOURCE_ROOT/test/run/lib.sh"
+# A file beside (not inside) the root filesystem directory, and the host root's filesystem type.
+marker_name=sysprim-pivot-marker-$$
+touch "$E2E_TMP/$marker_name"
+host_fstype=$(awk '$5 == "/" { for (i = 7; $i != "-"; i++); print $(i + 1) }' /proc/self/mountinfo | tail -1)
+expect "the old root's files cannot be found" 0 "" spr sh -c "find / -path /proc -prune -o -name $marker_name -print"
+expect "no mount of the host's root filesystem is left" 0 "0" \
+        spr sh -c "awk '{ for (i = 7; \$i != \"-\"; i++); if (\$(i + 1) == \"$host_fstype\") n++ } END { print n + 0 }' /proc/self/mountinfo"
+expect "the root is the overlay" 0 "overlay" spr sh -c "awk '\$5 == \"/\" { for (i = 7; \$i != \"-\"; i++); print \$(i + 1) }' /proc/self/mountinfo"
+expect "/proc/1/root is the container's root" 0 "same" \
+        spr sh -c '[ "$(stat -c %d:%i /proc/1/root/)" = "$(stat -c %d:%i /)" ] && echo same'
+expect "cd .. from / stays inside" 0 "bin dev etc proc root sys tmp" \
+        spr sh -c 'cd / && cd ../../.. && echo $(ls)'
+run_done
