@@ -8,6 +8,7 @@
 #include "sysprim/opt.h"
 #include "sysprim/size.h"
 #include "sysprim/util.h"
+#include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -293,7 +294,9 @@ static int probe_allocators(struct bench *b, bool *refused)
                 if (runner_run(b, a, args, &out, &e) < 0) {
                         snprintf(why, sizeof(why), "%s", e.msg);
                 } else if (allocator_identity_ok(a, &out, why, sizeof(why))) {
-                        snprintf(a->version, sizeof(a->version), "%s", out.version);
+                        /* The built-in allocator has no version of its own: it is sysprim's. */
+                        snprintf(a->version, sizeof(a->version), "%s",
+                                 out.version[0] || strcmp(a->name, "builtin") != 0 ? out.version : SYSPRIM_VERSION);
                         snprintf(a->served_by, sizeof(a->served_by), "%s", out.symbol_library[0]);
                         continue;
                 }

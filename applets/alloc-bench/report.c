@@ -389,6 +389,56 @@ void report_csv(const struct bench *b, FILE *out)
 
 /* ---- Markdown: one table of throughput (ratio to glibc and Mops/s), one of memory. */
 
+static size_t allocator_index(const struct bench *b, const char *name)
+{
+        for (size_t a = 0; a < b->allocator_count; a++)
+                if (b->allocators[a].status == ALLOCATOR_OK && strcmp(b->allocators[a].name, name) == 0)
+                        return a;
+        return SIZE_MAX;
+}
+
+/* sysprim's own allocator against the field: throughput against glibc and against the fastest other
+ * allocator of the same cell, peak RSS (and RSS/live) against mimalloc's. */
+static void report_markdown_builtin(const struct bench *b, FILE *out)
+{
+        size_t self = allocator_index(b, "builtin"), mi = allocator_index(b, "mimalloc");
+        if (self == SIZE_MAX)
+                return;
+        fprintf(out, "\nThe built-in allocator against the field (throughput ratio; RSS ratio, lower is leaner):\n\n"
+                     "| workload | threads | vs glibc | vs best other | best other | peak RSS vs mimalloc |\n"
+                     "|---|---:|---:|---:|---|---:|\n");
+        for (size_t w = 0; w < b->workload_count; w++)
+                for (size_t t = 0; t < b->thread_count; t++) {
+                        const struct cell *c = bench_cell(b, w, t, self);
+                        if (!cell_ok(b, c))
+                                continue;
+                        const struct cell *best = NULL;
+                        for (size_t a = 0; a < b->allocator_count; a++) {
+                                const struct cell *o = bench_cell(b, w, t, a);
+                                if (a != self && cell_ok(b, o) && (best == NULL || o->mops > best->mops))
+                                        best = o;
+                        }
+                        fprintf(out, "| %s | %u | ", b->workloads[w]->name, b->threads[t]);
+                        if (c->ratio_glibc > 0)
+                                fprintf(out, "%.2fx | ", c->ratio_glibc);
+                        else
+                                fprintf(out, "- | ");
+                        if (best)
+                                fprintf(out, "%.2fx | %s | ", c->mops / best->mops, b->allocators[best->allocator].name);
+                        else
+                                fprintf(out, "- | - | ");
+                        const struct cell *m = mi != SIZE_MAX ? bench_cell(b, w, t, mi) : NULL;
+                        if (m && cell_ok(b, m) && m->peak_rss_bytes) {
+                                fprintf(out, "%.2fx", (double)c->peak_rss_bytes / (double)m->peak_rss_bytes);
+                                if (b->workloads[w]->reports_live_bytes && rss_per_live(m) > 0)
+                                        fprintf(out, " (RSS/live %.2fx)", rss_per_live(c) / rss_per_live(m));
+                        } else {
+                                fprintf(out, "-");
+                        }
+                        fprintf(out, " |\n");
+                }
+}
+
 void report_markdown(const struct bench *b, FILE *out)
 {
         fprintf(out, "Throughput, ratio to glibc (Mops/s in brackets; median of %u interleaved runs; best in bold):\n\n",
@@ -396,7 +446,8 @@ void report_markdown(const struct bench *b, FILE *out)
         fprintf(out, "| workload | threads |");
         for (size_t a = 0; a < b->allocator_count; a++)
                 if (b->allocators[a].status == ALLOCATOR_OK)
-                        fprintf(out, " %s %s |", b->allocators[a].name, b->allocators[a].version);
+                        fprintf(out, " %s%s%s |", b->allocators[a].name, b->allocators[a].version[0] ? " " : "",
+                                b->allocators[a].version);
         fprintf(out, "\n|---|---:|");
         for (size_t a = 0; a < b->allocator_count; a++)
                 if (b->allocators[a].status == ALLOCATOR_OK)
@@ -415,9 +466,9 @@ void report_markdown(const struct bench *b, FILE *out)
                                 }
                                 const char *bold = is_best(b, w, t, a, COLUMN_MOPS) ? "**" : "";
                                 if (c->ratio_glibc > 0)
-                                        fprintf(out, " %s%.2fx%s (%.1f) |", bold, c->ratio_glibc, bold, c->mops);
+                                        fprintf(out, " %s%.2fx%s (%.3g) |", bold, c->ratio_glibc, bold, c->mops);
                                 else
-                                        fprintf(out, " %s%.1f%s |", bold, c->mops, bold);
+                                        fprintf(out, " %s%.3g%s |", bold, c->mops, bold);
                         }
                         fputc('\n', out);
                 }
@@ -453,6 +504,7 @@ void report_markdown(const struct bench *b, FILE *out)
                         }
                         fputc('\n', out);
                 }
+        report_markdown_builtin(b, out);
         bool any_skipped = false;
         for (size_t a = 0; a < b->allocator_count; a++)
                 any_skipped |= b->allocators[a].status != ALLOCATOR_OK;
