@@ -396,11 +396,29 @@ static bool run_all(struct bench *b)
 
 static void print_list(const struct bench *b)
 {
-        printf("Workloads (operations per thread per run by default):\n");
-        for (size_t i = 0; i < workload_count; i++)
-                printf("  %-14s %s\n  %-14s one op = %s; default %llu\n", workload_table[i].name,
-                       workload_table[i].stresses, "", workload_table[i].operation,
+        printf("Workloads:\n");
+        for (size_t i = 0; i < workload_count; i++) {
+                /* The recipe, wrapped under the name at 80 columns. */
+                const char *text = workload_table[i].stresses;
+                const char *name = workload_table[i].name;
+                while (*text) {
+                        size_t len = strlen(text);
+                        if (len > 62) {
+                                len = 62;
+                                while (len > 0 && text[len] != ' ')
+                                        len--;
+                                if (len == 0)
+                                        len = 62;
+                        }
+                        printf("  %-14s %.*s\n", name, (int)len, text);
+                        name = "";
+                        text += len;
+                        while (*text == ' ')
+                                text++;
+                }
+                printf("  %-14s op: %s; default %llu\n", "", workload_table[i].operation,
                        (unsigned long long)workload_table[i].default_ops);
+        }
         printf("\nAllocators:\n");
         for (size_t i = 0; i < b->allocator_count; i++) {
                 const struct allocator *a = &b->allocators[i];

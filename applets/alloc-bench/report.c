@@ -314,7 +314,8 @@ void report_json(const struct bench *b, FILE *out)
                                         fprintf(out, "}");
                                         continue;
                                 }
-                                fprintf(out, ", \"status\": \"ok\", \"mops\": ");
+                                fprintf(out, ", \"status\": \"ok\", \"ops_per_thread\": %llu, \"mops\": ",
+                                        (unsigned long long)(b->duration_ns ? 0 : b->ops ? b->ops : c->workload->default_ops));
                                 json_number(out, c->mops);
                                 fprintf(out, ", \"mops_min\": ");
                                 json_number(out, c->mops_min);

@@ -14,9 +14,11 @@
 #include <fcntl.h>
 #include <gnu/libc-version.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 /* The marker symbol each known allocator exports (also listed in ../shared/PEERS.md). */
@@ -130,6 +132,8 @@ static int usage(void)
 
 int main(int argc, char **argv)
 {
+        /* If alloc-bench dies (SIGINT, SIGTERM, a crash), no worker outlives it. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (argc == 2 && strcmp(argv[1], "identify") == 0) {
                 print_identity();
                 return fflush(stdout) == 0 ? 0 : 1;

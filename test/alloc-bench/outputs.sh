@@ -63,7 +63,16 @@ extern void *__libc_calloc(size_t, size_t);
 extern void *__libc_realloc(void *, size_t);
 extern void *__libc_memalign(size_t, size_t);
 static unsigned long calls;
-void *malloc(size_t n) { if (++calls == 5000) abort(); return __libc_malloc(n); }
+#include <unistd.h>
+void *malloc(size_t n)
+{
+        if (++calls == 5000 && getenv("CRASH_HANG"))
+                for (;;)
+                        pause();
+        if (calls == 5000)
+                abort();
+        return __libc_malloc(n);
+}
 void free(void *p) { __libc_free(p); }
 void *calloc(size_t n, size_t s) { return __libc_calloc(n, s); }
 void *realloc(void *p, size_t n) { return __libc_realloc(p, n); }
@@ -79,6 +88,11 @@ C
 import json, sys
 r = json.loads(sys.argv[1])["results"][0]
 sys.exit(not (r["status"] == "failed" and "mops" not in r))' "$out"
+                CRASH_HANG=1 "$SYSPRIM" alloc-bench -q -a "$E2E_TMP/libcrash.so" -w seed -t 1 --runs 1 --ops 20000 \
+                        --timeout 500ms >/dev/null 2>"$E2E_TMP/hang.err"
+                check "hanging allocator: stopped by --timeout, exit 1" test $? = 1
+                check "hanging allocator: says so" grep -q 'ran longer than' "$E2E_TMP/hang.err"
+                check "hanging allocator: no worker left" bash -c '! pgrep -f "[s]ysprim-alloc-worker run seed 1 20000" >/dev/null'
         fi
 fi
 e2e_done
