@@ -183,6 +183,12 @@ enum http_path_result http_path_from_target(const char *target, size_t len, char
 /* The status code to answer for a result other than HTTP_PATH_OK. */
 int http_path_status(enum http_path_result result);
 
+/* The Location of the 301 that adds the missing slash to a directory: "/" + `path` (the output of
+ * http_path_from_target) percent-encoded again + "/" + "?query" when there was one. Built from the
+ * normalised path, never from the raw target, so "GET //evil.example/dir" cannot turn into a
+ * protocol-relative redirect to another site. Returns the length (NUL-terminated), 0 if too small. */
+size_t http_redirect_location(const char *path, const struct http_path *info, char *out, size_t out_size);
+
 /* ---------------------------------------------------------------------------------------------------
  * Ranges (http_range.c), RFC 9110 14
  * ------------------------------------------------------------------------------------------------- */

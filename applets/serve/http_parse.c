@@ -13,6 +13,12 @@ const unsigned char http_tchar[256] = {
         ['0' ... '9'] = 1, ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1,
 };
 
+/* field-vchar (RFC 9110 5.5): visible ASCII and obs-text; not SP, HTAB, CR, LF, NUL or other CTLs. */
+static const unsigned char value_plain[256] = {
+        [0x21 ... 0x7e] = 1,
+        [0x80 ... 0xff] = 1,
+};
+
 bool http_token_equal(const char *s, size_t len, const char *lower)
 {
         size_t i;
@@ -425,11 +431,11 @@ ssize_t http_parse_request(const char *buf, size_t len, struct http_request *req
 
         /* request-target SP: visible ASCII only */
         start = pos;
-        while (pos < len && b[pos] > 0x20 && b[pos] < 0x7f) {
+        size_t target_stop = start + HTTP_MAX_TARGET + 1 < len ? start + HTTP_MAX_TARGET + 1 : len;
+        while (pos < target_stop && value_plain[b[pos]] && b[pos] < 0x80)
                 pos++;
-                if (pos - start > HTTP_MAX_TARGET)
-                        return fail(req, 414, "request target too long");
-        }
+        if (pos - start > HTTP_MAX_TARGET)
+                return fail(req, 414, "request target too long");
         if (pos >= len)
                 return HTTP_PARSE_INCOMPLETE;
         if (b[pos] != ' ' || pos == start)
@@ -467,7 +473,7 @@ ssize_t http_parse_request(const char *buf, size_t len, struct http_request *req
         pos++;
 
         /* field-line CRLF ... CRLF */
-        size_t limit = pos + HTTP_MAX_HEADER_SECTION;
+        size_t limit = pos + HTTP_MAX_HEADER_SECTION, stop = len < limit ? len : limit;
         for (;;) {
                 NEED(pos);
                 if (b[pos] == '\r') {
@@ -484,10 +490,9 @@ ssize_t http_parse_request(const char *buf, size_t len, struct http_request *req
                 if (b[pos] == ' ' || b[pos] == '\t')
                         return fail(req, 400, "obsolete line folding");
                 start = pos;
-                while (http_tchar[b[pos]]) {
+                while (pos < stop && http_tchar[b[pos]])
                         pos++;
-                        NEED(pos);
-                }
+                NEED(pos);
                 if (b[pos] != ':' || pos == start)
                         return fail(req, 400, "malformed header field name");
                 size_t name_len = pos - start;
@@ -499,6 +504,13 @@ ssize_t http_parse_request(const char *buf, size_t len, struct http_request *req
                 }
                 size_t value_start = pos, value_end = pos;
                 for (;;) {
+                        /* fast run over field-vchar; the rare bytes are sorted out below */
+                        size_t run = pos;
+                        while (pos < stop && value_plain[b[pos]])
+                                pos++;
+                        if (pos > run)
+                                value_end = pos;
+                        NEED(pos);
                         unsigned char c = b[pos];
                         if (c == '\r') {
                                 NEED(pos + 1);
@@ -511,12 +523,9 @@ ssize_t http_parse_request(const char *buf, size_t len, struct http_request *req
                                 pos++;
                                 break;
                         }
-                        if ((c < 0x20 && c != '\t') || c == 0x7f)
+                        if (c != ' ' && c != '\t')
                                 return fail(req, 400, "control character in a header value");
                         pos++;
-                        if (c != ' ' && c != '\t')
-                                value_end = pos;
-                        NEED(pos);
                 }
                 if (req->header_count >= HTTP_MAX_HEADERS)
                         return fail(req, 431, "too many header fields");

@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "http_internal.h"
+
 static int hex_digit(unsigned char c)
 {
         if (c >= '0' && c <= '9')
@@ -116,4 +118,39 @@ int http_path_status(enum http_path_result result)
                 return 414;
         }
         return 400;
+}
+
+size_t http_redirect_location(const char *path, const struct http_path *info, char *out, size_t out_size)
+{
+        if (out_size < 2)
+                return 0;
+        out[0] = '/';
+        size_t n = 1;
+        if (strcmp(path, ".") != 0) {
+                size_t encoded = http_percent_encode(path, strlen(path), out + 1, out_size - 1);
+                if (encoded == 0)
+                        return 0;
+                n += encoded;
+                if (n + 1 >= out_size)
+                        return 0;
+                out[n++] = '/';
+        }
+        struct http_out rest = {out + n, out_size - n, 0};
+        if (info->query.ptr) {
+                /* The parser only lets visible ASCII through; encode anything else anyway, so no
+                 * caller can ever put CR or LF into a header with this. */
+                static const char hex[] = "0123456789ABCDEF";
+                http_out_bytes(&rest, "?", 1);
+                for (size_t i = 0; i < info->query.len; i++) {
+                        unsigned char c = (unsigned char)info->query.ptr[i];
+                        if (c > 0x20 && c < 0x7f) {
+                                http_out_bytes(&rest, (const char *)&c, 1);
+                        } else {
+                                char esc[3] = {'%', hex[c >> 4], hex[c & 15]};
+                                http_out_bytes(&rest, esc, 3);
+                        }
+                }
+        }
+        size_t tail = http_out_finish(&rest);
+        return tail == (size_t)-1 ? 0 : n + tail;
 }

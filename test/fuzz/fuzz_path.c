@@ -46,6 +46,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                         REQUIRE((unsigned char)out[i] >= 0x20 && out[i] != 0x7f);
                 if (info.query.ptr)
                         REQUIRE(info.query.ptr + info.query.len == target + size - 1);
+                /* the 301 Location stays on this site and is visible ASCII only (no CR/LF injection) */
+                char location[8192];
+                size_t n = http_redirect_location(out, &info, location, sizeof(location));
+                if (n > 0) {
+                        REQUIRE(n == strlen(location) && location[0] == '/');
+                        REQUIRE(n == 1 || location[1] != '/');
+                        for (size_t i = 0; i < n; i++)
+                                REQUIRE(location[i] > 0x20 && location[i] < 0x7f);
+                }
         }
         free(target);
         free(out);

@@ -13,7 +13,7 @@ mkdir "$work/corpus"
 # New inputs go to a scratch corpus; the seed folder is read only.
 export ASAN_OPTIONS=abort_on_error=1:detect_leaks=1:allocator_may_return_null=1
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
-"$target" -max_total_time="$seconds" -runs=20000000 -timeout=10 -rss_limit_mb=2048 -max_len=20000 \
+"$target" -max_total_time="$seconds" -runs=20000000 -timeout=10 -error_exitcode=1 -timeout_exitcode=1 -rss_limit_mb=2048 -max_len=20000 \
         -print_final_stats=1 -artifact_prefix="$work/" "$work/corpus" "$seeds" >"$work/log" 2>&1
 status=$?
 tail -n 25 "$work/log"

@@ -103,5 +103,18 @@ int main(void)
         CHECK_EQ_INT(http_path_from_target("/", 1, out, 1, &info), HTTP_PATH_TOO_LONG);
         CHECK_EQ_INT(http_path_from_target("/", 1, out, 2, &info), HTTP_PATH_OK);
         CHECK_STREQ(out, ".");
+
+        /* the 301 Location is rebuilt from the normalised path: no protocol-relative "//host" */
+        char path[256], location[256];
+        const char *t = "//evil.example/dir?x=1";
+        CHECK_EQ_INT(http_path_from_target(t, strlen(t), path, sizeof(path), &info), HTTP_PATH_OK);
+        CHECK_EQ_INT(http_redirect_location(path, &info, location, sizeof(location)), 22);
+        CHECK_STREQ(location, "/evil.example/dir/?x=1");
+        t = "/a%20b/c%3F";
+        CHECK_EQ_INT(http_path_from_target(t, strlen(t), path, sizeof(path), &info), HTTP_PATH_OK);
+        CHECK(http_redirect_location(path, &info, location, sizeof(location)) > 0);
+        CHECK_STREQ(location, "/a%20b/c%3F/");
+        CHECK_EQ_INT(http_redirect_location(path, &info, location, 12), 0);
+        CHECK_EQ_INT(http_redirect_location(path, &info, location, 13), 12);
         TEST_DONE();
 }
