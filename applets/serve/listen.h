@@ -11,7 +11,7 @@
 struct listen_address {
         struct sockaddr_storage address;
         socklen_t length;
-        char text[64]; /* "127.0.0.1" or "[::1]" as it appears in a URL */
+        char text[72]; /* "127.0.0.1" or "[::1]" as it appears in a URL */
 };
 
 /* Parse "127.0.0.1", "::1", "[::1]", "0.0.0.0", "::" with `port`. 0 or -EINVAL. */

@@ -163,5 +163,10 @@ int main(int argc, char **argv)
                 }
         }
         printf("%ld responses correct\n", correct);
+        fflush(stdout);
+        close(ep);
+        free(all);
+        for (int i = 0; i < expected_count; i++)
+                free(expected[i].body);
         return correct == total ? 0 : 1;
 }
