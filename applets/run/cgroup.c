@@ -25,6 +25,8 @@ void cgroup_init(struct cgroup *cg)
 {
         memset(cg, 0, sizeof(*cg));
         cg->v2_fd = -1;
+        for (int i = 0; i < CGROUP_CONTROLLERS; i++)
+                cg->v1_tasks_fd[i] = -1;
 }
 
 bool cgroup_needed(const struct container *c)
@@ -252,22 +254,30 @@ int cgroup_create(struct cgroup *cg, const struct container *c, const char *name
                         return r;
                 if ((r = write_limits(c, i, cg->v1_path[i], false, e)) < 0)
                         return r;
+                char tasks[PATH_MAX * 3];
+                snprintf(tasks, sizeof(tasks), "%s/tasks", cg->v1_path[i]);
+                cg->v1_tasks_fd[i] = open(tasks, O_WRONLY | O_CLOEXEC);
+                if (cg->v1_tasks_fd[i] < 0)
+                        return err_set(e, errno, "open %s", tasks);
         }
         return 0;
 }
 
-int cgroup_attach(struct cgroup *cg, pid_t pid, struct err *e)
+int cgroup_attach_self(const struct cgroup *cg, struct err *e)
 {
-        char value[32];
-        snprintf(value, sizeof(value), "%d", (int)pid);
-        for (int i = 0; i < CGROUP_CONTROLLERS; i++) {
-                if (cg->v1_path[i] == NULL)
-                        continue;
-                int r = write_in(cg->v1_path[i], "cgroup.procs", value, e);
-                if (r < 0)
-                        return r;
-        }
+        for (int i = 0; i < CGROUP_CONTROLLERS; i++)
+                if (cg->v1_tasks_fd[i] >= 0 && write(cg->v1_tasks_fd[i], "0", 1) < 0)
+                        return err_set(e, errno, "enter cgroup %s", cg->v1_path[i]);
         return 0;
+}
+
+void cgroup_close_attach_fds(struct cgroup *cg)
+{
+        for (int i = 0; i < CGROUP_CONTROLLERS; i++) {
+                if (cg->v1_tasks_fd[i] >= 0)
+                        close(cg->v1_tasks_fd[i]);
+                cg->v1_tasks_fd[i] = -1;
+        }
 }
 
 static bool parse_number(const char *text, uint64_t *value)
@@ -342,6 +352,7 @@ static int remove_directory(char **path, struct err *e)
 int cgroup_remove(struct cgroup *cg, struct err *e)
 {
         int first = 0, r;
+        cgroup_close_attach_fds(cg);
         if (cg->v2_fd >= 0) {
                 close(cg->v2_fd);
                 cg->v2_fd = -1;

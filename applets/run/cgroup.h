@@ -19,6 +19,7 @@ struct cgroup {
         bool in_v2[CGROUP_CONTROLLERS];   /* ...and found it in the unified hierarchy */
         /* Created directories: v1 one per controller (NULL entries unused), v2 at most one. */
         char *v1_path[CGROUP_CONTROLLERS];
+        int v1_tasks_fd[CGROUP_CONTROLLERS]; /* each v1 cgroup's "tasks" file, open for the child */
         char *v2_path;
         int v2_fd;                        /* O_DIRECTORY fd of v2_path for CLONE_INTO_CGROUP, or -1 */
 };
@@ -38,8 +39,12 @@ bool cgroup_needed(const struct container *c);
  * which controller is missing) rather than ignoring a limit. 0 or -errno; partial work is undone by
  * cgroup_remove(). */
 int cgroup_create(struct cgroup *cg, const struct container *c, const char *name, struct err *e);
-/* Move `pid` into the v1 cgroups (the v2 one is entered at clone time through v2_fd). */
-int cgroup_attach(struct cgroup *cg, pid_t pid, struct err *e);
+/* In the container's first process: move itself into the v1 cgroups (the v2 one it was born in, through
+ * v2_fd). A thread writing 0 to "tasks" moves only itself, which the kernel does without the global
+ * lock that moving another process by its PID takes (and its wait for an RCU grace period). */
+int cgroup_attach_self(const struct cgroup *cg, struct err *e);
+/* In the parent once the child exists: close the descriptors only the child needed. */
+void cgroup_close_attach_fds(struct cgroup *cg);
 /* Whether any controller is on v1 (the child then enters a cgroup namespace only once attached). */
 bool cgroup_uses_v1(const struct cgroup *cg);
 void cgroup_read_stats(const struct cgroup *cg, struct cgroup_stats *stats);

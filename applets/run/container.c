@@ -48,7 +48,7 @@ struct container_state {
         int sync_write;          /* parent's end of the sync pipe: one byte releases the child */
         int sync_read;           /* child's end */
         struct cgroup cgroup;
-        bool cgroup_namespace_late; /* v1 cgroups: the child enters its cgroup namespace once attached */
+        bool cgroup_namespace_late; /* v1 cgroups: the child enters its cgroup namespace once inside */
         /* ---- networking state (issue 6): filled by network_setup(), freed by network_release() ---- */
         struct network network;  /* prepared before the clone, so the child has its files too */
         /* ---- end of networking state ---- */
@@ -103,6 +103,14 @@ static noreturn void child_main(const struct container *c, struct container_stat
         /* The container does not outlive the runtime, however the runtime ends. */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         umask(022); /* what the command starts with, whatever the caller's was */
+        /* Into the v1 cgroups first, so that what set-up allocates is charged to the container. */
+        if (cgroup_attach_self(&s->cgroup, &e) < 0)
+                goto fail;
+        if (s->cgroup_namespace_late && unshare(CLONE_NEWCGROUP) < 0) {
+                err_set(&e, errno, "create the cgroup namespace");
+                goto fail;
+        }
+        cgroup_close_attach_fds(&s->cgroup);
 
         if (rootfs_enter(c, &e) < 0)
                 goto fail;
@@ -113,7 +121,7 @@ static noreturn void child_main(const struct container *c, struct container_stat
         if (!container_shares_host_network(c))
                 loopback_up();
 
-        /* Wait until the parent has put us into our cgroup and set up networking. EOF: it failed and
+        /* Wait until the parent has set up networking. EOF: it failed and
          * has said why. */
         if (read(s->sync_read, &go, 1) != 1)
                 _exit(EXIT_RUNTIME_FAILED);
@@ -123,10 +131,6 @@ static noreturn void child_main(const struct container *c, struct container_stat
                 goto fail;
         /* ---- end of networking hook ---- */
 
-        if (s->cgroup_namespace_late && unshare(CLONE_NEWCGROUP) < 0) {
-                err_set(&e, errno, "create the cgroup namespace");
-                goto fail;
-        }
         if (rootfs_finish(c, &e) < 0 || drop_privileges(c, &e) < 0)
                 goto fail;
         if (c->use_init)
@@ -276,9 +280,8 @@ int container_run(const struct container *c)
         close(s.sync_read);
         s.sync_read = -1;
 
-        /* The child is setting up its mounts meanwhile. */
-        if (cgroup_attach(&s.cgroup, s.pid, &e) < 0)
-                goto teardown;
+        /* The child enters its cgroups and sets up its mounts meanwhile. */
+        cgroup_close_attach_fds(&s.cgroup);
         /* ---- networking hook, in the parent (issue 6): the child exists, has not exec'd yet ----
          * network_setup(c, s.pid, &s.<network state>, &e) goes here; on failure `goto teardown`. */
         if (network_attach(&s.network, s.pid, &e) < 0)
