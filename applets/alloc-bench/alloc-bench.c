@@ -377,6 +377,10 @@ static bool run_all(struct bench *b)
                                                         .live_bytes = out.live_bytes,
                                                         .rss_at_live_bytes = out.rss_at_live_bytes,
                                                 };
+                                                log_info("%s: %.3f Mops/s (%llu ops in %.3g s), peak RSS %llu KiB", what,
+                                                         (double)out.ops / out.seconds / 1e6,
+                                                         (unsigned long long)out.ops, out.seconds,
+                                                         (unsigned long long)(out.peak_rss_bytes / 1024));
                                                 continue;
                                         }
                                         cell->failed = true;
@@ -465,6 +469,14 @@ static int alloc_bench_main(int argc, char **argv)
                 if (b.allocators[i].status == ALLOCATOR_SKIPPED)
                         log_warn("%s: skipped: %s", b.allocators[i].name, b.allocators[i].reason);
 
+        size_t measurable = 0;
+        for (size_t i = 0; i < b.allocator_count; i++)
+                measurable += b.allocators[i].status == ALLOCATOR_OK;
+        if (measurable == 0) {
+                log_error("no allocator left to measure (see the messages above)");
+                status = EXIT_FAIL;
+                goto out;
+        }
         b.cell_count = b.workload_count * b.thread_count * b.allocator_count;
         b.cells = calloc(b.cell_count ? b.cell_count : 1, sizeof(*b.cells));
         if (b.cells == NULL) {

@@ -10,10 +10,10 @@ const struct workload_info workload_table[] = {
           "one malloc/free pair", 1000000, 0 },
         { "larson", "server-like churn of 16..1000 B blocks; a new thread inherits the blocks every "
                     "10,000 ops (cross-thread free, thread create/exit)",
-          "one free+malloc", 1000000, 0 },
+          "one free+malloc", 2000000, 0 },
         { "prodcons", "producer threads hand 16..1000 B blocks to consumers through a ring; every "
                       "free is remote",
-          "one block produced and freed", 1000000, 0 },
+          "one block produced and freed", 2000000, 0 },
         { "cache-scratch", "each thread mallocs an 8-byte object and writes it 64 times; objects of "
                            "different threads sharing a cache line slow it down (false sharing)",
           "one malloc + 64 writes + free", 2000000, 0 },
