@@ -117,6 +117,8 @@ void pagemap_set_range(uintptr_t start, size_t npages, struct span *span, unsign
 size_t pagemap_bytes(void);
 
 /* ---- page heap (page_heap.c) ---- */
+/* align_pages: 0 or 1 for none, a power of two, or PAGE_HEAP_ROOM_TO_GROW (realloc). */
+#define PAGE_HEAP_ROOM_TO_GROW ((size_t)-1)
 struct span *page_heap_alloc(size_t npages, size_t align_pages);
 struct span *page_heap_alloc_small(size_t npages, unsigned size_class);
 void page_heap_free(struct span *span);
@@ -168,7 +170,6 @@ struct tc_list_state {
 	void *foreign;          /* objects freed here but never allocated by this thread */
 	uint32_t foreign_count;
 	uint32_t slow_events;   /* refills and overflows since the last idle check */
-	uint32_t overages;
 };
 
 struct thread_cache {

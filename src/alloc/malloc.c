@@ -231,7 +231,7 @@ static void *realloc_large(void *ptr, size_t size, void *caller)
 	}
 	if (page_heap_grow_in_place(s, npages))
 		return ptr;
-	struct span *n = page_heap_alloc(npages, 1);
+	struct span *n = page_heap_alloc(npages, PAGE_HEAP_ROOM_TO_GROW);
 	if (!n) {
 		errno = ENOMEM;
 		return NULL;

@@ -250,11 +250,24 @@ static void give_back(uintptr_t start, size_t npages, const struct span *from, u
 	free_and_coalesce(piece);
 }
 
+/* For a block that realloc is growing: prefer a free span with as much room again behind the
+ * block, so the next growth happens in place (the room stays free and is handed out last by
+ * best fit); fall back to any fit. */
+static struct span *alloc_with_room(size_t npages)
+{
+	struct span *s = find_free(npages * 2);
+	if (s && !s->released)
+		return carve(s, npages);
+	return alloc_locked(npages);
+}
+
 struct span *page_heap_alloc(size_t npages, size_t align_pages)
 {
 	struct span *s;
 	pthread_mutex_lock(&heap_lock);
-	if (align_pages <= 1) {
+	if (align_pages == PAGE_HEAP_ROOM_TO_GROW) {
+		s = alloc_with_room(npages);
+	} else if (align_pages <= 1) {
 		s = alloc_locked(npages);
 	} else {
 		s = alloc_locked(npages + align_pages - 1);

@@ -107,19 +107,15 @@ static void set_max_length(struct thread_cache *tc, unsigned c, uint32_t max_len
 		release_in_batches(tc, c, l->length - max_length);
 }
 
-/* The budget is on capacity (what the lists may grow to), so the fast paths need not count
- * bytes. When a list wants to grow past it, every list is cut to half its length limit. */
+/* The budget is on capacity (what the lists may hold), so the fast paths need not count bytes.
+ * Every list may grow to one batch; beyond that only while the whole cache stays in budget. */
 static bool grow_max_length(struct thread_cache *tc, unsigned c, uint32_t by)
 {
-	size_t add = (size_t)by * alloc_class_size[c];
-	if (tc->capacity + add > tc->max_capacity) {
-		for (unsigned k = 1; k < NUM_CLASSES; k++)
-			if (tc->lists[k].max_length > 1)
-				set_max_length(tc, k, tc->lists[k].max_length / 2);
-		if (tc->capacity + add > tc->max_capacity)
-			return false;
-	}
-	set_max_length(tc, c, tc->lists[c].max_length + by);
+	struct tc_list *l = &tc->lists[c];
+	if (l->max_length + by > alloc_class_batch[c] &&
+	    tc->capacity + (size_t)by * alloc_class_size[c] > tc->max_capacity)
+		return false;
+	set_max_length(tc, c, l->max_length + by);
 	return true;
 }
 
@@ -224,14 +220,11 @@ void tc_free_slow(struct thread_cache *tc, unsigned c)
 	} else if (l->length > l->max_length) {
 		st->slow_events++;
 		release_in_batches(tc, c, l->length < batch ? l->length : batch);
-		if (l->max_length < batch) {
+		/* Frees outrun the limit: hold more next time, as far as the budget allows. */
+		if (l->max_length < batch)
 			grow_max_length(tc, c, 1);
-		} else if (++st->overages > 3) {
-			/* Repeatedly overflowing: this list is a producer's, keep it short. */
-			if (l->max_length > batch)
-				set_max_length(tc, c, l->max_length - batch);
-			st->overages = 0;
-		}
+		else if (l->max_length < MAX_LIST_LENGTH)
+			grow_max_length(tc, c, batch);
 	}
 	if (tc->free_ticks < 0)
 		tick(tc);
