@@ -227,7 +227,7 @@ static enum opt_result plan(const struct alloc_bench_config *c, struct bench *b)
                 return opt_usage_error(&alloc_bench_applet, "--ops and --duration exclude each other");
         if (have_duration && (c->duration < 1000000 || c->duration > 3600ULL * 1000000000))
                 return opt_usage_error(&alloc_bench_applet, "--duration: expected 1ms to 1h");
-        if (c->timeout < 1000000)
+        if (c->timeout != DURATION_UNSET && c->timeout < 1000000)
                 return opt_usage_error(&alloc_bench_applet, "--timeout: expected at least 1ms");
         /* A chart that cannot be written is found out now, not after a minute of measuring. */
         const char *outputs[][2] = { { "--svg", c->svg }, { "--html", c->html } };
@@ -244,7 +244,10 @@ static enum opt_result plan(const struct alloc_bench_config *c, struct bench *b)
         b->ops = c->ops;
         b->duration_ns = have_duration ? c->duration : 0;
         b->seed = (uint64_t)c->seed;
-        b->timeout_ns = c->timeout;
+        /* Unless told otherwise, a worker gets two minutes, or twice its --duration and one more. */
+        b->timeout_ns = c->timeout != DURATION_UNSET ? c->timeout
+                        : have_duration && c->duration > 30ULL * 1000000000 ? 2 * c->duration + 60ULL * 1000000000
+                                                                            : 120ULL * 1000000000;
 
         int rc = 0;
         if (c->threads.count) {
@@ -436,7 +439,7 @@ static void print_list(const struct bench *b)
 static int alloc_bench_main(int argc, char **argv)
 {
         struct alloc_bench_config config = {
-                .runs = 3, .seed = 1, .duration = DURATION_UNSET, .timeout = 120ULL * 1000000000,
+                .runs = 3, .seed = 1, .duration = DURATION_UNSET, .timeout = DURATION_UNSET,
         };
         struct bench b = { 0 };
         int status = EXIT_OK;

@@ -166,7 +166,8 @@ int runner_run(const struct bench *b, const struct allocator *a, const char *con
                         timed_out = true;
                         break;
                 }
-                int ready = poll(fds, 2, (int)(left / 1000000 + 1));
+                int64_t wait_ms = left / 1000000 + 1;
+                int ready = poll(fds, 2, wait_ms > 60000 ? 60000 : (int)wait_ms);
                 if (ready < 0 && errno != EINTR)
                         break;
                 for (int i = 0; i < 2; i++) {
