@@ -480,6 +480,7 @@ struct entry {
 
 struct bridge_state {
         int lock_fd;
+        char lock_path[PATH_MAX];
         char state_path[PATH_MAX];
         struct network_subnet subnet; /* prefix_length 0: no state yet */
         int nat_active;               /* the NAT rule exists */
@@ -489,26 +490,40 @@ struct bridge_state {
         struct entry entries[NETWORK_MAX_ENTRIES];
 };
 
+/* The lock file goes away with the bridge's last container, so a waiter may end up holding a lock on
+ * a file that is no longer there: after locking, check that the path still names the locked file, and
+ * start again when it does not (the directory, too, may have just been removed). */
 static int state_lock(struct bridge_state *st, const char *bridge, struct err *e)
 {
-        int r = make_dirs(NETWORK_STATE_DIR);
-        if (r < 0)
-                return err_set(e, r, "create %s", NETWORK_STATE_DIR);
-        char lock_path[PATH_MAX];
-        snprintf(lock_path, sizeof(lock_path), NETWORK_STATE_DIR "/%s.lock", bridge);
+        snprintf(st->lock_path, sizeof(st->lock_path), NETWORK_STATE_DIR "/%s.lock", bridge);
         snprintf(st->state_path, sizeof(st->state_path), NETWORK_STATE_DIR "/%s.state", bridge);
-        st->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-        if (st->lock_fd < 0)
-                return err_set(e, errno, "open %s", lock_path);
-        while (flock(st->lock_fd, LOCK_EX) < 0) {
-                if (errno != EINTR) {
-                        r = err_set(e, errno, "lock %s", lock_path);
+        for (int attempt = 0;; attempt++) {
+                int r = make_dirs(NETWORK_STATE_DIR);
+                if (r < 0)
+                        return err_set(e, r, "create %s", NETWORK_STATE_DIR);
+                st->lock_fd = open(st->lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+                if (st->lock_fd < 0) {
+                        if (errno == ENOENT && attempt < 100)
+                                continue;
+                        return err_set(e, errno, "open %s", st->lock_path);
+                }
+                while ((r = flock(st->lock_fd, LOCK_EX)) < 0 && errno == EINTR)
+                        ;
+                if (r < 0) {
+                        r = err_set(e, errno, "lock %s", st->lock_path);
                         close(st->lock_fd);
                         st->lock_fd = -1;
                         return r;
                 }
+                struct stat locked, named;
+                if (fstat(st->lock_fd, &locked) == 0 && stat(st->lock_path, &named) == 0 &&
+                    locked.st_dev == named.st_dev && locked.st_ino == named.st_ino)
+                        return 0;
+                close(st->lock_fd);
+                st->lock_fd = -1;
+                if (attempt >= 100)
+                        return err_set(e, EAGAIN, "lock %s: it keeps being replaced", st->lock_path);
         }
-        return 0;
 }
 
 static void state_unlock(struct bridge_state *st)
@@ -560,8 +575,12 @@ static int state_read(struct bridge_state *st, struct err *e)
 static int state_write(struct bridge_state *st, struct err *e)
 {
         if (st->count == 0 && !st->nat_active && !st->bridge_created) {
+                /* Nothing left on this bridge: leave no files either (see state_lock). */
                 if (unlink(st->state_path) < 0 && errno != ENOENT)
                         return err_set(e, errno, "remove %s", st->state_path);
+                (void)unlink(st->lock_path);
+                (void)rmdir(NETWORK_STATE_DIR);
+                (void)rmdir("/run/sysprim"); /* only when empty: other parts of run may use it */
                 return 0;
         }
         char tmp[PATH_MAX + 8];

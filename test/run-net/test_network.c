@@ -332,6 +332,7 @@ static void test_parallel_allocation(void)
                 waitpid(pids[i], NULL, 0);
         CHECK(!link_exists("tsp0"));
         CHECK(access("/run/sysprim/net/tsp0.state", F_OK) < 0);
+        CHECK(access("/run/sysprim/net/tsp0.lock", F_OK) < 0);
 }
 
 /* A `sysprim run` that dies without releasing: the next one reclaims its address and veth. */

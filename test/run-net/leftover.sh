@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Release on every exit path: SIGTERM and SIGINT to `sysprim run` (forwarded to the container, then
+# everything undone), and SIGKILL, which cannot be caught: the next run on the bridge reclaims what the
+# killed one held.
+. "$SYSPRIM_SOURCE_ROOT/test/e2e/lib.sh"
+. "$SYSPRIM_SOURCE_ROOT/test/run-net/lib.sh"
+net_need
+BR=spleft
+NET=(--net bridge --bridge $BR --subnet 10.212.0.0/24)
+pids=()
+on_exit 'for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; wait'
+start_waiting() {   # start_waiting NAME: a container that says it is up and then sleeps
+        start_bg "$1" "${NET[@]}" -p 127.0.0.1:$port:80 -- busybox sh -c "$UP_AND_WAIT"
+        wait_for_line up "$E2E_TMP/$1.out"
+}
+
+for sig in TERM INT; do
+        port=$($TCP freeport)
+        start_waiting "$sig"
+        testing "SIG$sig: the veth exists while it runs" "ip -o link show master $BR | wc -l" "1"
+        kill -$sig "$pid"
+        wait "$pid"
+        rc=$?
+        check "SIG$sig: sysprim run ended with the container's signal status" test "$rc" -ge 128
+        check "SIG$sig: the published port is closed" $TCP refused 127.0.0.1 "$port"
+        net_clean_check "SIG$sig: nothing left behind" $BR 10.212.0
+done
+
+port=$($TCP freeport)
+start_waiting KILL
+kill -9 "$pid"
+wait "$pid" 2>/dev/null
+# The container dies with its runtime (parent-death signal); the bridge and the state entry stay
+# until the next run on this bridge notices that the owner is gone.
+for i in $(seq 100); do ip -o link show master $BR 2>/dev/null | grep -q . || break; sleep 0.1; done
+testing "SIGKILL: the next run gets the dead one's address" \
+        "'$SYSPRIM' run ${NET[*]} -- busybox ip -4 -o addr show eth0 | busybox awk '{print \$4}'" "10.212.0.2/24"
+net_clean_check "SIGKILL: nothing left after the next run" $BR 10.212.0
+e2e_done

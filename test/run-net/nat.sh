@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# --nat: the container reaches an "outside" network (a namespace this test makes, with no route back
+# to the container's subnet) through masquerading; the rule exists once while containers use it and is
+# gone after, ip_forward is put back; iptables is used where nft is missing; with neither, a clear error.
+. "$SYSPRIM_SOURCE_ROOT/test/e2e/lib.sh"
+. "$SYSPRIM_SOURCE_ROOT/test/run-net/lib.sh"
+net_need
+need_cmd nft unshare
+BR=spnat
+NET=(--net bridge --bridge $BR --subnet 10.215.0.0/24 --nat)
+pids=()
+forward_before=$(cat /proc/sys/net/ipv4/ip_forward)
+on_exit 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait; ip link del spt-out0 2>/dev/null'
+
+# The outside: a namespace held by a sleeping process, joined to the host by a veth pair.
+unshare --net sleep 600 &
+outside=$!
+pids+=($outside)
+for i in $(seq 50); do [ "$(readlink /proc/$outside/ns/net)" != "$(readlink /proc/self/ns/net)" ] && break; sleep 0.1; done
+ip link add spt-out0 type veth peer name spt-out1 netns "$outside"
+ip addr add 10.216.0.1/24 dev spt-out0
+ip link set spt-out0 up
+nsenter -t "$outside" -n ip addr add 10.216.0.2/24 dev spt-out1
+nsenter -t "$outside" -n ip link set spt-out1 up
+nsenter -t "$outside" -n ip link set lo up
+
+port=$($TCP freeport)
+nsenter -t "$outside" -n $TCP serve 10.216.0.2 "$port" from-outside >"$E2E_TMP/outside.out" 2>&1 &
+pids+=($!)
+wait_for_line listening "$E2E_TMP/outside.out"
+testing "the container reaches the outside network through NAT" \
+        "'$SYSPRIM' run ${NET[*]} -- busybox nc 10.216.0.2 $port </dev/null" "from-outside"
+wait "${pids[1]}"
+testing "the outside saw the host's address, not the container's" \
+        "grep peer= '$E2E_TMP/outside.out'" "peer=10.216.0.1"
+testing "the NAT table is gone with the last container" "nft list table ip sysprim_$BR >/dev/null 2>&1" "" 1
+testing "ip_forward is as it was" "cat /proc/sys/net/ipv4/ip_forward" "$forward_before"
+
+# Two containers with --nat: one rule, present while either runs.
+start_bg n1 "${NET[@]}" -- busybox sh -c "$UP_AND_WAIT"
+first=$pid
+start_bg n2 "${NET[@]}" -- busybox sh -c "$UP_AND_WAIT"
+second=$pid
+check "both containers started" wait_for_line up "$E2E_TMP/n1.out"
+check "both containers started" wait_for_line up "$E2E_TMP/n2.out"
+testing "one masquerade rule for two containers" \
+        "nft list table ip sysprim_$BR | grep -c 'ip saddr 10.215.0.0/24 ip daddr != 10.215.0.0/24 masquerade'" "1"
+kill -TERM $first
+wait $first
+testing "the rule stays while a container uses it" "nft list table ip sysprim_$BR | grep -c masquerade" "1"
+kill -TERM $second
+wait $second
+net_clean_check "nothing left after the NAT containers" $BR 10.215.0
+
+# Without nft (hidden in a private mount namespace): iptables.
+nft_path=$(command -v nft)
+if command -v iptables >/dev/null; then
+        ipt_path=$(readlink -f "$(command -v iptables)")
+        # iptables leaves its built-in nat chain after the last rule is deleted; the test removes the
+        # table it caused, if it was not there before and holds no rule.
+        nft list table ip nat >/dev/null 2>&1 || on_exit 'nft list table ip nat 2>/dev/null | grep -q -e masquerade -e jump -e dnat -e snat || nft delete table ip nat 2>/dev/null'
+        unshare -m --propagation private sh -c "mount --bind /dev/null '$nft_path' &&
+                exec '$SYSPRIM' run ${NET[*]} -- busybox sh -c '$UP_AND_WAIT'" >"$E2E_TMP/ipt.out" 2>&1 &
+        pid=$!
+        pids+=($pid)
+        check "a container started with iptables NAT" wait_for_line up "$E2E_TMP/ipt.out"
+        testing "the iptables rule is there while it runs" \
+                "iptables -w -t nat -S POSTROUTING | grep -c 'sysprim $BR'" "1"
+        kill -TERM $pid
+        wait $pid
+        net_clean_check "nothing left after iptables NAT" $BR 10.215.0
+        testing "with neither nft nor iptables: a clear error, 125" \
+                "unshare -m --propagation private sh -c \"mount --bind /dev/null '$nft_path' && mount --bind /dev/null '$ipt_path' && '$SYSPRIM' run ${NET[*]} -- true\" 2>&1 | grep -c 'install one (apt-get install nftables)'; exit \${PIPESTATUS[0]}" \
+                "1" 125
+fi
+net_clean_check "nothing left behind" $BR 10.215.0
+testing "ip_forward is as it was at the end" "cat /proc/sys/net/ipv4/ip_forward" "$forward_before"
+e2e_done
