@@ -272,6 +272,8 @@ void *worker_run(void *arg)
                 }
                 if (wake && !w->draining)
                         begin_drain(w);
+                if (wake && atomic_load(&server.force_stop))
+                        break;
                 expire_timers(w);
                 if (w->accept_paused_until && w->now_ms >= w->accept_paused_until) {
                         w->accept_paused_until = 0;
@@ -282,5 +284,6 @@ void *worker_run(void *arg)
                 if (w->draining && (w->connections == 0 || w->now_ms >= w->drain_deadline))
                         break;
         }
+        atomic_fetch_sub(&server.running_workers, 1);
         return NULL;
 }

@@ -17,7 +17,7 @@ static const int allowed_syscalls[] = {
         SCMP_SYS(accept4), SCMP_SYS(read), SCMP_SYS(readv), SCMP_SYS(recvfrom), SCMP_SYS(write),
         SCMP_SYS(writev), SCMP_SYS(sendto), SCMP_SYS(sendfile), SCMP_SYS(shutdown), SCMP_SYS(close),
         SCMP_SYS(setsockopt), SCMP_SYS(getsockopt), SCMP_SYS(getsockname), SCMP_SYS(getpeername),
-        SCMP_SYS(fcntl),
+        SCMP_SYS(fcntl), SCMP_SYS(poll), SCMP_SYS(ppoll),
         /* files beneath the root: open, stat, list */
         SCMP_SYS(openat), SCMP_SYS(openat2), SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(statx),
         SCMP_SYS(lseek), SCMP_SYS(pread64), SCMP_SYS(getdents64), SCMP_SYS(readlinkat),

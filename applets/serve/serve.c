@@ -17,6 +17,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <pthread.h>
+#include <poll.h>
 #include <pwd.h>
 #include <sched.h>
 #include <signal.h>
@@ -258,8 +259,10 @@ static int serve_main(int argc, char **argv)
                 goto out_signal;
         }
         for (int i = 0; i < threads; i++) {
+                atomic_fetch_add(&server.running_workers, 1);
                 int prc = pthread_create(&ids[i], NULL, worker_run, &workers[i]);
                 if (prc != 0) {
+                        atomic_fetch_sub(&server.running_workers, 1);
                         log_error("start thread %d: %s", i, strerror(prc));
                         for (int j = 0; j < started; j++)
                                 worker_wake(&workers[j]);
@@ -290,9 +293,22 @@ static int serve_main(int argc, char **argv)
                 log_info("signal %u: finishing the responses in flight", info.ssi_signo);
                 break;
         }
-        atomic_store(&server.stopping, true);
         for (int i = 0; i < started; i++)
                 worker_wake(&workers[i]);
+        /* While the loops drain, a second SIGTERM/SIGINT means: stop now. */
+        while (rc == EXIT_OK && atomic_load(&server.running_workers) > 0) {
+                struct pollfd pfd = { .fd = signal_fd, .events = POLLIN };
+                if (poll(&pfd, 1, 100) <= 0)
+                        continue;
+                struct signalfd_siginfo info;
+                if (read(signal_fd, &info, sizeof(info)) != sizeof(info) || info.ssi_signo == SIGHUP)
+                        continue;
+                log_info("signal %u again: closing every connection now", info.ssi_signo);
+                atomic_store(&server.force_stop, true);
+                for (int i = 0; i < started; i++)
+                        worker_wake(&workers[i]);
+                break;
+        }
 out_join:
         for (int i = 0; i < started; i++)
                 pthread_join(ids[i], NULL);

@@ -38,7 +38,8 @@ struct server {
         unsigned max_connections_per_thread;
         uint32_t header_timeout_ms, idle_timeout_ms, send_timeout_ms, drain_timeout_ms;
         int access_log_fd;           /* -1: off; replaced in place (dup3) on SIGHUP */
-        atomic_bool stopping;        /* SIGTERM/SIGINT seen: drain */
+        atomic_bool force_stop;      /* a second SIGTERM/SIGINT: close everything now */
+        atomic_int running_workers;  /* worker threads still in their loop */
 };
 
 extern struct server server;

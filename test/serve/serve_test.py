@@ -992,6 +992,38 @@ def graceful_shutdown(root):
         s.kill()
 
 
+def start_slow_download(s, root):
+    """A raw client that asks for the 100 MiB file and reads it slowly: a response in flight."""
+    make_big_file(os.path.join(root, 'big.bin'))
+    sock = s.connect()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    sock.sendall(b'GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n')
+    check(sock.recv(65536).startswith(b'HTTP/1.1 200 '), 'download started')
+    return sock
+
+
+@test
+def drain_timeout(root):
+    with Server(root, '--drain-timeout', '1s') as s:
+        sock = start_slow_download(s, root)
+        s.proc.send_signal(signal.SIGTERM)
+        # Nothing is read, so the response cannot finish: the drain timeout ends it.
+        check_eq(s.proc.wait(20), 0, 'exit status after the drain timeout')
+        sock.close()
+
+
+@test
+def second_signal_stops_now(root):
+    with Server(root, '--drain-timeout', '60s') as s:
+        sock = start_slow_download(s, root)
+        s.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        check(s.proc.poll() is None, 'exited with a response in flight after one SIGTERM')
+        s.proc.send_signal(signal.SIGINT)
+        check_eq(s.proc.wait(20), 0, 'exit status after the second signal')
+        sock.close()
+
+
 @test
 def sigint_exits_zero(root):
     with Server(root) as s:
