@@ -75,6 +75,27 @@ void bench_summarize(struct bench *b)
         }
 }
 
+/* "AMD EPYC 7B13" from /proc/cpuinfo, or "" */
+static const char *cpu_model(char *buf, size_t size)
+{
+        buf[0] = '\0';
+        FILE *f = fopen("/proc/cpuinfo", "re");
+        if (f == NULL)
+                return buf;
+        char line[512];
+        while (fgets(line, sizeof(line), f)) {
+                if (strncmp(line, "model name", 10) == 0 && strchr(line, ':')) {
+                        const char *v = strchr(line, ':') + 1;
+                        while (*v == ' ' || *v == '\t')
+                                v++;
+                        snprintf(buf, size, "%.*s", (int)strcspn(v, "\n"), v);
+                        break;
+                }
+        }
+        fclose(f);
+        return buf;
+}
+
 static double spread_percent(const struct cell *c)
 {
         return c->mops > 0 ? (c->mops_max - c->mops_min) / 2 / c->mops * 100 : 0;
@@ -170,9 +191,11 @@ void report_table(const struct bench *b, FILE *out)
 {
         struct utsname u;
         uname(&u);
-        fprintf(out, "alloc-bench: %u run%s per cell (median shown, runs interleaved), seed %llu, %ld CPU%s, %s %s\n",
+        char cpu[256];
+        fprintf(out, "alloc-bench: %u run%s per cell (median shown, runs interleaved), seed %llu\n"
+                     "  %ld CPU%s (%s), %s %s, glibc %s\n",
                 b->runs, b->runs == 1 ? "" : "s", (unsigned long long)b->seed, b->cpus, b->cpus == 1 ? "" : "s",
-                u.sysname, u.release);
+                cpu_model(cpu, sizeof(cpu)), u.sysname, u.release, b->glibc_version);
         print_allocators(b, out);
         int nw = (int)name_width(b);
         for (size_t w = 0; w < b->workload_count; w++) {
@@ -267,7 +290,10 @@ void report_json(const struct bench *b, FILE *out)
 {
         struct utsname u;
         uname(&u);
-        fprintf(out, "{\n  \"tool\": \"sysprim alloc-bench\",\n  \"machine\": {\"cpus\": %ld, \"kernel\": ", b->cpus);
+        char cpu[256];
+        fprintf(out, "{\n  \"tool\": \"sysprim alloc-bench\",\n  \"machine\": {\"cpus\": %ld, \"cpu\": ", b->cpus);
+        json_string(out, cpu_model(cpu, sizeof(cpu)));
+        fprintf(out, ", \"kernel\": ");
         json_string(out, u.release);
         fprintf(out, ", \"glibc\": ");
         json_string(out, b->glibc_version);
