@@ -316,6 +316,30 @@ static int probe_allocators(struct bench *b, bool *refused)
         return 0;
 }
 
+extern char **environ;
+
+/* Variables that tune or check an allocator reach the workers as they are (the caller may want
+ * that), but they change the numbers, so say which ones are set. */
+static void warn_allocator_environment(void)
+{
+        static const char *const prefixes[] = { "MALLOC_", "GLIBC_TUNABLES=", "MIMALLOC_", "TCMALLOC_",
+                                                "JE_MALLOC_CONF=", "SYSPRIM_MALLOC_" };
+        char names[512] = "";
+        for (char **e = environ; *e; e++) {
+                for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+                        if (strncmp(*e, prefixes[i], strlen(prefixes[i])) != 0 ||
+                            strncmp(*e, "SYSPRIM_MALLOC_LIB=", 19) == 0)
+                                continue;
+                        size_t used = strlen(names);
+                        snprintf(names + used, sizeof(names) - used, "%s%.*s", used ? ", " : "",
+                                 (int)strcspn(*e, "="), *e);
+                        break;
+                }
+        }
+        if (names[0])
+                log_warn("set in the environment and passed to every worker: %s", names);
+}
+
 static const char *plural(unsigned n, const char *one, const char *many)
 {
         return n == 1 ? one : many;
@@ -468,6 +492,7 @@ static int alloc_bench_main(int argc, char **argv)
                 status = EXIT_USAGE;
                 goto out;
         }
+        warn_allocator_environment();
         for (size_t i = 0; i < b.allocator_count; i++)
                 if (b.allocators[i].status == ALLOCATOR_SKIPPED)
                         log_warn("%s: skipped: %s", b.allocators[i].name, b.allocators[i].reason);
