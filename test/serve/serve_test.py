@@ -93,6 +93,13 @@ def make_root(base):
     return root
 
 
+def die_with_parent():
+    """In the child before exec: SIGKILL when the test process dies, however it dies."""
+    import ctypes
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+
+
 class Server:
     def __init__(self, root, *args, sandbox=None, threads=2, env=None, port=0, expect_start=True):
         cmd = [SYSPRIM, 'serve', '--bind', '127.0.0.1', '--port', str(port), '--root', root,
@@ -106,7 +113,8 @@ class Server:
         environment = dict(os.environ)
         if env:
             environment.update(env)
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment)
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment,
+                                     preexec_fn=die_with_parent)
         self.port = None
         self.line = None
         if expect_start:
@@ -235,7 +243,8 @@ def default_root_is_cwd(root):
     cmd = [SYSPRIM, 'serve', '--bind', '127.0.0.1', '--port', '0', '--threads', '1']
     if SANITIZED:
         cmd.append('--no-sandbox')
-    p = subprocess.Popen(cmd, cwd=os.path.join(root, 'sub'), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p = subprocess.Popen(cmd, cwd=os.path.join(root, 'sub'), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         preexec_fn=die_with_parent)
     try:
         line = p.stdout.readline().decode()
         check(line.startswith(f'serving {os.path.realpath(os.path.join(root, "sub"))} on '), line)
@@ -317,7 +326,7 @@ def ipv6(root):
     cmd = [SYSPRIM, 'serve', '--bind', '::1', '--port', '0', '--root', root, '--threads', '1']
     if SANITIZED:
         cmd.append('--no-sandbox')
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=die_with_parent)
     try:
         line = p.stdout.readline().decode()
         m = re.match(r'serving \S+ on http://\[::1\]:(\d+)/ \(1 thread\)\n$', line)
@@ -967,6 +976,7 @@ def graceful_shutdown(root):
         check_eq(read_response(idle)[2], HELLO, 'idle connection served first')
         out = os.path.join(root, '..', 'download')
         dl = subprocess.Popen(['curl', '-sS', '--noproxy', '*', '--limit-rate', '25M', '-o', out, s.url('/big.bin')],
+                              preexec_fn=die_with_parent,
                               stderr=subprocess.PIPE)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and (not os.path.exists(out) or os.path.getsize(out) < (1 << 20)):
@@ -1258,7 +1268,12 @@ def main():
     if not SYSPRIM:
         print('SYSPRIM must name the binary under test', file=sys.stderr)
         return 2
-    signal.alarm(58)  # a hung test fails instead of hanging the suite
+    def interrupted(signum, frame):
+        raise Fail(f'interrupted by signal {signum} (a hung test; the time limit is 58 s)')
+    # A hung test fails (and its cleanup runs) instead of hanging the suite.
+    signal.signal(signal.SIGALRM, interrupted)
+    signal.signal(signal.SIGTERM, interrupted)
+    signal.alarm(58)
     base = tempfile.mkdtemp(prefix='sysprim-serve-')
     try:
         root = make_root(base)
