@@ -1236,6 +1236,11 @@ int network_prepare(struct network *net, const struct network_options *options, 
         net->active = true;
         options = &net->options;
         if (options->mode == NETWORK_MODE_BRIDGE) {
+                /* Links on the host's bridge need the host's CAP_NET_ADMIN, which a user namespace
+                 * cannot give. */
+                if (geteuid() != 0)
+                        return err_plain(e, EPERM, "--net bridge needs root (without it: --net none or "
+                                         "--net host)");
                 snprintf(net->bridge, sizeof(net->bridge), "%s", bridge_name(options));
                 struct netlink nl = {.fd = -1};
                 r = netlink_open(&nl, e);
@@ -1255,6 +1260,9 @@ int network_prepare(struct network *net, const struct network_options *options, 
                         r = bridge_ensure(st, &nl, net->bridge, subnet_or_default(options),
                                           options->subnet.prefix_length != 0, e);
                 }
+                if (r == 0 && st->count >= NETWORK_MAX_ENTRIES)
+                        r = err_plain(e, EUSERS, "bridge %s has %d containers, the most it takes",
+                                      net->bridge, NETWORK_MAX_ENTRIES);
                 if (r == 0)
                         r = address_allocate(st, options->ip, &net->address, e);
                 if (r == 0) {
