@@ -4,8 +4,9 @@
  *        probe alloc MIB              -> touches MIB MiB, prints "survived"
  *        probe burn MS                -> spins for MS wall milliseconds, prints "cpu_ms wall_ms"
  *        probe fork N                 -> starts up to N sleeping children, prints how many started
- *        probe forkbomb MS            -> every process forks without end; after MS ms prints
- *                                        "contained" if forks were refused (EAGAIN) */
+ *        probe forkbomb MS            -> every process forks without end; prints "contained" once
+ *                                        a fork of its own is refused (EAGAIN), or after MS ms
+ *                                        "not contained" */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <sched.h>
@@ -84,7 +85,7 @@ int main(int argc, char **argv)
         if (strcmp(argv[1], "forkbomb") == 0 && argc > 2) {
                 double start = now_ms(CLOCK_MONOTONIC), limit = atof(argv[2]);
                 int refused = 0;
-                while (now_ms(CLOCK_MONOTONIC) - start < limit) {
+                while (!refused && now_ms(CLOCK_MONOTONIC) - start < limit) {
                         pid_t pid = fork();
                         if (pid == 0)
                                 for (;;)
