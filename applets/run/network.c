@@ -898,6 +898,7 @@ static int mount_file(const char *name, const char *content, bool may_create, st
                         return 0;
                 }
                 (void)unlink(target);
+                (void)mkdir("/etc", 0755); /* a minimal root may have none */
                 int fd = open(target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
                 if (fd < 0) {
                         log_debug("no /etc/%s in the container: %s", name, strerror(errno));
