@@ -123,7 +123,7 @@ struct span *page_heap_alloc(size_t npages, size_t align_pages);
 struct span *page_heap_alloc_small(size_t npages, unsigned size_class);
 void page_heap_free(struct span *span);
 void page_heap_free_zeroed(struct span *span);
-bool page_heap_grow_in_place(struct span *span, size_t npages);
+bool page_heap_grow_in_place(struct span *span, size_t npages, size_t generous);
 void page_heap_shrink(struct span *span, size_t npages);
 size_t page_heap_scavenge(uint64_t now_ms, bool everything);
 void page_heap_fork_lock(void);

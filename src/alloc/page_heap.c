@@ -346,13 +346,17 @@ void page_heap_free_zeroed(struct span *s)
 	free_span(s, true);
 }
 
-bool page_heap_grow_in_place(struct span *s, size_t npages)
+/* Extend s over its free right neighbour to at least npages, and up to `generous` pages when the
+ * neighbour has them: a block grown step by step then needs the lock only now and then. */
+bool page_heap_grow_in_place(struct span *s, size_t npages, size_t generous)
 {
 	bool ok = false;
 	pthread_mutex_lock(&heap_lock);
 	uintptr_t end = s->start + s->npages * PAGE_BYTES;
 	struct span *next = pagemap_span(end);
 	if (next && next->state == SPAN_FREE && next->start == end && s->npages + next->npages >= npages) {
+		if (generous > npages)
+			npages = s->npages + next->npages < generous ? s->npages + next->npages : generous;
 		size_t extra = npages - s->npages;
 		carve(next, extra);
 		heap_stats.large_bytes += extra * PAGE_BYTES;
