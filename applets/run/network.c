@@ -590,8 +590,7 @@ static int state_write(struct bridge_state *st, struct err *e)
                 return err_set(e, errno, "create %s", tmp);
         char net_text[INET_ADDRSTRLEN];
         inet_ntop(AF_INET, &st->subnet.network, net_text, sizeof(net_text));
-        fprintf(f, "# sysprim run: containers on this bridge (changed only under %s's lock)\n",
-                "the bridge");
+        fprintf(f, "# sysprim run: the containers on this bridge; changed only under its .lock\n");
         fprintf(f, "subnet %s/%u\nnat %d\nforward_restore %d\nbridge_created %d\n", net_text,
                 st->subnet.prefix_length, st->nat_active, st->forward_restore, st->bridge_created);
         for (size_t i = 0; i < st->count; i++) {
@@ -1273,8 +1272,12 @@ int network_prepare(struct network *net, const struct network_options *options, 
                         en->owner_start = process_start_time(en->owner);
                         en->nat = options->nat;
                         r = state_sync_nat(st, net->bridge, e);
-                        if (r < 0)
+                        if (r < 0) {
+                                /* Take back a NAT rule that was added before the failure. */
+                                struct err ignored = {0};
                                 st->count--;
+                                (void)state_sync_nat(st, net->bridge, &ignored);
+                        }
                 }
                 if (r == 0) {
                         net->recorded = true;
