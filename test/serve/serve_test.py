@@ -521,6 +521,24 @@ def symlinks(root):
 
 
 @test
+def without_openat2(root):
+    # The fallback for kernels without openat2: a component walk that follows no symlink at all.
+    with Server(root, env={'SYSPRIM_SERVE_NO_OPENAT2': '1'}) as s:
+        check_eq(get(s, '/hello.txt')[1], HELLO, 'plain file')
+        check_eq(get(s, '/sub/')[1], b'<p>sub index</p>\n', 'index in a subdirectory')
+        check_eq(get(s, '/')[0].status, 200, 'root index')
+        check_eq(get(s, '/listed/')[0].status, 200, 'listing')
+        for path in ('/passwd-link', '/up-link.txt', '/etc-link/passwd', '/etc-link/', '/hello-link.txt'):
+            r, body = get(s, path)
+            check(r.status in (403, 404), f'{path}: status {r.status}')
+            check(b'root:' not in body and b'outside' not in body, f'{path} leaked')
+        for target in [b'/../etc/passwd', b'/%2e%2e/etc/passwd', b'/..%2fetc/passwd', b'//etc/passwd']:
+            out = raw(s, b'GET ' + target + b' HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+            check(status_of(out) in (400, 403, 404), f'{target!r}: {out[:40]!r}')
+            check(b'root:' not in out, f'{target!r} leaked')
+
+
+@test
 def dotfiles(root):
     with Server(root) as s:
         for path in ('/.env', '/.git/config', '/.git/', '/listed/.hidden', '/%2eenv'):
