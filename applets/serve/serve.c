@@ -47,9 +47,9 @@ static const struct opt serve_options[] = {
         { "listing", 0, NULL, OPT_BOOL, offsetof(struct serve_config, listing), 0, 0, 0, 0, NULL,
           "list directories that have no index [on]" },
         { "access-log", 0, "FILE", OPT_STRING, offsetof(struct serve_config, access_log), 0, 0, 0, 0, NULL,
-          "Common Log Format to FILE or - (stdout); SIGHUP reopens" },
+          "Common Log Format to FILE, or - for stdout" },
         { "max-connections", 0, "N", OPT_INT, offsetof(struct serve_config, max_connections), 1, 100000000, 0, 0,
-          NULL, "beyond this, connections wait in the backlog [fd limit]" },
+          NULL, "then new ones wait in the backlog [fd limit]" },
         { "header-timeout", 0, "TIME", OPT_DURATION, offsetof(struct serve_config, header_timeout_ns), 0, 0, 0, 0,
           NULL, "limit for receiving a request head [10s]" },
         { "idle-timeout", 0, "TIME", OPT_DURATION, offsetof(struct serve_config, idle_timeout_ns), 0, 0, 0, 0, NULL,
@@ -57,9 +57,9 @@ static const struct opt serve_options[] = {
         { "send-timeout", 0, "TIME", OPT_DURATION, offsetof(struct serve_config, send_timeout_ns), 0, 0, 0, 0, NULL,
           "close when a client reads nothing this long [30s]" },
         { "drain-timeout", 0, "TIME", OPT_DURATION, offsetof(struct serve_config, drain_timeout_ns), 0, 0, 0, 0,
-          NULL, "on SIGTERM, wait this long for responses in flight [30s]" },
+          NULL, "on SIGTERM, time for responses in flight [30s]" },
         { "user", 'u', "NAME", OPT_STRING, offsetof(struct serve_config, user), 0, 0, 0, 0, NULL,
-          "after binding, switch to this user (when started as root)" },
+          "as root: switch to this user after binding" },
         { "no-sandbox", 0, NULL, OPT_FLAG, offsetof(struct serve_config, no_sandbox), 0, 0, 0, 0, NULL,
           "do not install the seccomp allow-list" },
         { NULL, 0, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL },
@@ -70,8 +70,9 @@ static int serve_main(int argc, char **argv);
 const struct applet serve_applet = {
         .name = "serve",
         .summary = "serve a directory over HTTP/1.1 (static files, epoll, sandboxed)",
-        .description = "Serves the files beneath --root; nothing outside it, no dotfiles, no symlink out of\n"
-                       "it. SIGTERM/SIGINT finish the responses in flight and exit; SIGHUP reopens the log.",
+        .description = "Serves the files beneath --root: nothing outside it, no dotfiles, no symlink\n"
+                       "out of it. SIGTERM/SIGINT finish the responses in flight and exit 0;\n"
+                       "SIGHUP reopens the access log.",
         .options = serve_options,
         .config_size = sizeof(struct serve_config),
         .min_operands = 0,
