@@ -231,8 +231,15 @@ static int serve_main(int argc, char **argv)
                         goto out;
                 }
         }
-        if (config.user && drop_privileges(config.user) < 0)
-                goto out;
+        if (config.user) {
+                if (drop_privileges(config.user) < 0)
+                        goto out;
+                /* The root was opened with our old rights: check that the new ones can still read it. */
+                if (faccessat(server.root_fd, ".", R_OK | X_OK, 0) < 0) {
+                        log_error("cannot serve %s as user %s: %s", server.root_path, config.user, strerror(errno));
+                        goto out;
+                }
+        }
 
         /* Signals go to the signal thread (this one) only: block them before any worker exists. */
         sigset_t signals;

@@ -1157,6 +1157,15 @@ def user_switch(root):
     p = subprocess.run([SYSPRIM, 'serve', '--port', '0', '--root', root, '--user', 'no-such-user-x'],
                        capture_output=True, timeout=20)
     check_eq(p.returncode, 1, 'unknown user')
+    # A root only root may read: refused at start, not with a 403 for every request.
+    private = os.path.join(root, 'private')
+    os.makedirs(private)
+    os.chmod(private, 0o700)
+    p = subprocess.run([SYSPRIM, 'serve', '--bind', '127.0.0.1', '--port', '0', '--root', private,
+                        '--user', 'nobody'], capture_output=True, timeout=20)
+    check_eq(p.returncode, 1, 'root unreadable by --user')
+    err = p.stderr.decode()
+    check(err.count('\n') == 1 and 'cannot serve' in err and 'nobody' in err, f'stderr: {err!r}')
 
 
 # ---------------------------------------------------------------------------------------------------
