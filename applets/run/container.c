@@ -49,6 +49,8 @@ struct container_state {
         int sync_read;           /* child's end */
         struct cgroup cgroup;
         bool cgroup_namespace_late; /* v1 cgroups: the child enters its cgroup namespace once inside */
+        bool wait_for_id_map;    /* user namespace: the child waits until the parent wrote its ID maps */
+        bool wait_for_release;   /* the parent has work to do before the child may exec */
         /* ---- networking state (issue 6): filled by network_setup(), freed by network_release() ---- */
         struct network network;  /* prepared before the clone, so the child has its files too */
         /* ---- end of networking state ---- */
@@ -88,6 +90,8 @@ static int drop_privileges(const struct container *c, struct err *e)
         }
         if (!c->privileged && (!c->set_user || c->uid == 0) && (r = capability_set(c->capabilities, e)) < 0)
                 return r;
+        /* A change of identity clears the parent-death signal: arm it again. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (c->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 return err_set(e, errno, "set no_new_privs");
         if (c->seccomp && (r = seccomp_install_default(e)) < 0)
@@ -95,14 +99,32 @@ static int drop_privileges(const struct container *c, struct err *e)
         return 0;
 }
 
+/* In a fresh user namespace, once mapped: become its root (uid 0 inside) for everything that follows,
+ * so that files the set-up creates belong to the container's root. */
+static int become_namespace_root(struct err *e)
+{
+        if (setresgid(0, 0, 0) < 0)
+                return err_set(e, errno, "become root in the user namespace (gid 0)");
+        if (setgroups(0, NULL) < 0 && errno != EPERM) /* EPERM: setgroups denied (single-ID map) */
+                return err_set(e, errno, "clear supplementary groups");
+        if (setresuid(0, 0, 0) < 0)
+                return err_set(e, errno, "become root in the user namespace (uid 0)");
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        return 0;
+}
+
 static noreturn void child_main(const struct container *c, struct container_state *s)
 {
         struct err e = { 0 };
+        struct rootfs_sources sources;
         char go;
-        close(s->sync_write);
+        if (s->sync_write >= 0)
+                close(s->sync_write);
         /* The container does not outlive the runtime, however the runtime ends. */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         umask(022); /* what the command starts with, whatever the caller's was */
+        if (s->wait_for_id_map && read(s->sync_read, &go, 1) != 1)
+                _exit(EXIT_RUNTIME_FAILED); /* the parent failed and said why */
         /* Into the v1 cgroups first, so that what set-up allocates is charged to the container. */
         if (cgroup_attach_self(&s->cgroup, &e) < 0)
                 goto fail;
@@ -112,8 +134,13 @@ static noreturn void child_main(const struct container *c, struct container_stat
         }
         cgroup_close_attach_fds(&s->cgroup);
 
-        if (rootfs_enter(c, &e) < 0)
+        if (rootfs_open_sources(c, &sources, &e) < 0)
                 goto fail;
+        if (c->user_namespace && become_namespace_root(&e) < 0)
+                goto fail;
+        if (rootfs_enter(c, &sources, &e) < 0)
+                goto fail;
+        rootfs_close_sources(c, &sources);
         if (sethostname(c->hostname, strlen(c->hostname)) < 0) {
                 err_set(&e, errno, "set hostname %s", c->hostname);
                 goto fail;
@@ -121,11 +148,11 @@ static noreturn void child_main(const struct container *c, struct container_stat
         if (!container_shares_host_network(c))
                 loopback_up();
 
-        /* Wait until the parent has set up networking. EOF: it failed and
-         * has said why. */
-        if (read(s->sync_read, &go, 1) != 1)
+        /* Wait until the parent has set up networking. EOF: it failed and has said why. */
+        if (s->wait_for_release && read(s->sync_read, &go, 1) != 1)
                 _exit(EXIT_RUNTIME_FAILED);
-        close(s->sync_read);
+        if (s->sync_read >= 0)
+                close(s->sync_read);
         /* ---- networking hook, inside the container (issue 6): /etc/hosts, /etc/resolv.conf ---- */
         if (network_mount_files(&s->network, c->rootfs_mode != ROOTFS_WRITE_THROUGH, &e) < 0)
                 goto fail;
@@ -158,8 +185,6 @@ static void forwarded_signals(sigset_t *set)
 static int validate(const struct container *c, struct err *e)
 {
         struct stat st;
-        if (geteuid() != 0 && !c->user_namespace)
-                return err_set(e, EPERM, "creating a container needs root (run with sudo)");
         if (c->rootfs) {
                 if (stat(c->rootfs, &st) < 0)
                         return err_set(e, errno, "root filesystem %s", c->rootfs);
@@ -175,6 +200,8 @@ static int validate(const struct container *c, struct err *e)
 static pid_t clone_container(const struct container *c, struct container_state *s)
 {
         uint64_t flags = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC;
+        if (c->user_namespace)
+                flags |= CLONE_NEWUSER; /* first, so that it owns the other new namespaces */
         if (!container_shares_host_network(c))
                 flags |= CLONE_NEWNET;
         s->cgroup_namespace_late = cgroup_uses_v1(&s->cgroup);
@@ -190,6 +217,82 @@ static pid_t clone_container(const struct container *c, struct container_state *
         if (pid < 0 && (errno == ENOSYS || errno == E2BIG) && s->cgroup.v2_fd < 0)
                 pid = (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, NULL, NULL, NULL, 0UL);
         return pid;
+}
+
+static int write_map_file(pid_t pid, const char *file, const struct container_id_range *ranges, size_t count,
+                          struct err *e)
+{
+        char path[64], text[128];
+        size_t used = 0;
+        for (size_t i = 0; i < count; i++)
+                used += (size_t)snprintf(text + used, sizeof(text) - used, "%u %u %u\n", ranges[i].inside,
+                                         ranges[i].outside, ranges[i].count);
+        snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+        int r = util_write_file(path, text);
+        if (r < 0)
+                return err_set(e, r, "write the user namespace's %s", file);
+        return 0;
+}
+
+/* newuidmap/newgidmap PID INSIDE OUTSIDE COUNT...: the setuid helpers that check /etc/subuid. */
+static int run_map_helper(const char *helper, pid_t pid, const struct container_id_range *ranges, size_t count,
+                          struct err *e)
+{
+        char numbers[8][16];
+        char *argv[10];
+        size_t n = 0;
+        argv[n++] = (char *)helper;
+        snprintf(numbers[0], sizeof(numbers[0]), "%d", (int)pid);
+        argv[n++] = numbers[0];
+        for (size_t i = 0; i < count && i < 2; i++) {
+                snprintf(numbers[1 + 3 * i], 16, "%u", ranges[i].inside);
+                snprintf(numbers[2 + 3 * i], 16, "%u", ranges[i].outside);
+                snprintf(numbers[3 + 3 * i], 16, "%u", ranges[i].count);
+                argv[n++] = numbers[1 + 3 * i];
+                argv[n++] = numbers[2 + 3 * i];
+                argv[n++] = numbers[3 + 3 * i];
+        }
+        argv[n] = NULL;
+        pid_t helper_pid = fork();
+        if (helper_pid < 0)
+                return err_set(e, errno, "start %s", helper);
+        if (helper_pid == 0) {
+                sigset_t none;
+                sigemptyset(&none);
+                sigprocmask(SIG_SETMASK, &none, NULL);
+                execv(helper, argv);
+                _exit(127);
+        }
+        int status;
+        while (waitpid(helper_pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return err_set(e, errno, "wait for %s", helper);
+        if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                return err_set(e, EPERM, "%s refused the mapping (check /etc/subuid and /etc/subgid)", helper);
+        return 0;
+}
+
+/* The user namespace's ID maps, written from outside (only a process there may). */
+static int write_id_maps(const struct container *c, pid_t pid, struct err *e)
+{
+        int r;
+        if (c->id_map_helpers) {
+                if ((r = run_map_helper("/usr/bin/newuidmap", pid, c->uid_map, c->uid_map_count, e)) < 0 ||
+                    (r = run_map_helper("/usr/bin/newgidmap", pid, c->gid_map, c->gid_map_count, e)) < 0)
+                        return r;
+                return 0;
+        }
+        /* An unprivileged process may map its own IDs only after giving up setgroups(). */
+        if (geteuid() != 0) {
+                char path[64];
+                snprintf(path, sizeof(path), "/proc/%d/setgroups", (int)pid);
+                if ((r = util_write_file(path, "deny")) < 0)
+                        return err_set(e, r, "write %s", path);
+        }
+        if ((r = write_map_file(pid, "uid_map", c->uid_map, c->uid_map_count, e)) < 0 ||
+            (r = write_map_file(pid, "gid_map", c->gid_map, c->gid_map_count, e)) < 0)
+                return r;
+        return 0;
 }
 
 /* Wait for the container's PID 1 to end, forwarding signals meanwhile. Returns its wait status. */
@@ -255,15 +358,28 @@ int container_run(const struct container *c)
 
         if (validate(c, &e) < 0)
                 goto teardown;
-        if (cgroup_needed(c) && cgroup_create(&s.cgroup, c, name, &e) < 0)
-                goto teardown;
-        int sync_pipe[2];
-        if (pipe2(sync_pipe, O_CLOEXEC) < 0) {
-                err_set(&e, errno, "create the sync pipe");
+        /* Rootless with --stats alone: no cgroup to create without delegation; wait4() reports. */
+        bool stats_only = c->stats && !c->memory_limit && !(c->cpus > 0) && !c->pids_limit;
+        if (cgroup_needed(c) && !(geteuid() != 0 && stats_only) && cgroup_create(&s.cgroup, c, name, &e) < 0) {
+                if (geteuid() != 0)
+                        err_wrap(&e, "cannot apply the limits rootless: they need a cgroup delegated to "
+                                     "you (cgroup v2 with the controller enabled for your user, e.g. "
+                                     "systemd's Delegate=yes); run as root or drop the limit");
                 goto teardown;
         }
-        s.sync_read = sync_pipe[0];
-        s.sync_write = sync_pipe[1];
+        /* The sync pipe, when the parent has work between the clone and the exec: ID maps for a user
+         * namespace, the bridge's veth (network_attach). Otherwise the child runs straight through. */
+        s.wait_for_id_map = c->user_namespace;
+        s.wait_for_release = c->network.mode && strcmp(c->network.mode, "bridge") == 0;
+        if (s.wait_for_id_map || s.wait_for_release) {
+                int sync_pipe[2];
+                if (pipe2(sync_pipe, O_CLOEXEC) < 0) {
+                        err_set(&e, errno, "create the sync pipe");
+                        goto teardown;
+                }
+                s.sync_read = sync_pipe[0];
+                s.sync_write = sync_pipe[1];
+        }
 
         /* Networking (issue 6): the address is taken before the clone; the child inherits the result. */
         if (network_prepare_container(&s.network, &c->network, c->hostname, &e) < 0)
@@ -271,14 +387,24 @@ int container_run(const struct container *c)
         s.pid = clone_container(c, &s);
         if (s.pid < 0) {
                 err_set(&e, errno, "create the container's namespaces (clone)");
-                if (e.code == EPERM || e.code == ENOSPC || e.code == EUSERS)
+                if (c->user_namespace && (e.code == EPERM || e.code == ENOSPC || e.code == EUSERS))
+                        err_wrap(&e, "user namespaces are not allowed here (see sysctl "
+                                     "user.max_user_namespaces, kernel.unprivileged_userns_clone)");
+                else if (e.code == EPERM || e.code == ENOSPC || e.code == EUSERS)
                         err_wrap(&e, "is the kernel built with namespaces, and are they allowed here?");
                 goto teardown;
         }
         if (s.pid == 0)
                 child_main(c, &s);
-        close(s.sync_read);
+        if (s.sync_read >= 0)
+                close(s.sync_read);
         s.sync_read = -1;
+        if (s.wait_for_id_map) {
+                if (write_id_maps(c, s.pid, &e) < 0)
+                        goto teardown;
+                if (write(s.sync_write, "m", 1) < 0 && errno != EPIPE)
+                        log_debug("release the container: %s", strerror(errno));
+        }
 
         /* The child enters its cgroups and sets up its mounts meanwhile. */
         cgroup_close_attach_fds(&s.cgroup);
@@ -289,9 +415,10 @@ int container_run(const struct container *c)
         /* ---- end of networking hook ---- */
 
         /* Release the child. If it has failed already it said why; its exit status says 125. */
-        if (write(s.sync_write, "g", 1) < 0 && errno != EPIPE)
+        if (s.wait_for_release && write(s.sync_write, "g", 1) < 0 && errno != EPIPE)
                 log_debug("release the container: %s", strerror(errno));
-        close(s.sync_write);
+        if (s.sync_write >= 0)
+                close(s.sync_write);
         s.sync_write = -1;
 
         struct rusage usage = { 0 };

@@ -82,6 +82,13 @@ struct container {
 
         /* Namespaces beyond the always-present PID, mount, UTS, IPC and cgroup ones. */
         bool user_namespace;   /* a user namespace (rootless, or --userns as root) */
+        /* Its ID mappings (as /proc/PID/uid_map lines), and whether they go through the setuid helpers
+         * newuidmap/newgidmap (an unprivileged user's subordinate IDs from /etc/subuid, /etc/subgid). */
+        struct container_id_range {
+                uint32_t inside, outside, count;
+        } uid_map[2], gid_map[2];
+        size_t uid_map_count, gid_map_count;
+        bool id_map_helpers;
 
         struct container_network network; /* see the networking section above */
 };

@@ -99,12 +99,17 @@ static int build_root(const struct container *c, int lower_fd, const char *scrat
         if (mkdir(upper, 0755) < 0 || mkdir(work, 0755) < 0)
                 return err_set(e, errno, "create the overlay's directories in %s", scratch);
         char options[3 * PATH_MAX];
-        snprintf(options, sizeof(options), "lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work);
+        /* In a user namespace overlayfs keeps its metadata in user.* xattrs (trusted.* needs host root). */
+        snprintf(options, sizeof(options), "lowerdir=%s,upperdir=%s,workdir=%s%s", lower, upper, work,
+                 c->user_namespace ? ",userxattr" : "");
         if (mount("overlay", root, "overlay", 0, options) == 0)
                 return 0;
         int overlay_errno = errno;
-        if (mount(lower, root, NULL, MS_BIND, NULL) < 0 ||
-            mount(NULL, root, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0)
+        /* In a user namespace the host's submounts are locked to their parent: only a recursive bind
+         * may take it. */
+        struct mount_attr read_only = { .attr_set = MOUNT_ATTR_RDONLY };
+        if (mount(lower, root, NULL, MS_BIND | (c->user_namespace ? MS_REC : 0), NULL) < 0 ||
+            mount_setattr(AT_FDCWD, root, AT_RECURSIVE, &read_only, sizeof(read_only)) < 0)
                 return err_set(e, overlay_errno, "mount overlayfs on %s (and a read-only bind failed too)",
                                c->rootfs ? c->rootfs : "/");
         log_warn("overlayfs unavailable for %s (%s): the root is a read-only bind instead",
@@ -126,15 +131,29 @@ static int pivot_into(const char *root, struct err *e)
         return 0;
 }
 
-static int populate_dev(const struct container *c, struct err *e)
+static const struct {
+        const char *name;
+        unsigned major, minor;
+} device_nodes[] = {
+        { "/dev/null", 1, 3 },    { "/dev/zero", 1, 5 },    { "/dev/full", 1, 7 },
+        { "/dev/random", 1, 8 },  { "/dev/urandom", 1, 9 }, { "/dev/tty", 5, 0 },
+};
+#define DEVICE_NODES ARRAY_SIZE(device_nodes)
+
+/* In a user namespace there is no mknod (and a tmpfs mounted there ignores device nodes): the host's
+ * nodes are bound instead, cloned (open_tree) while the host's /dev is still reachable. */
+static int clone_device_nodes(int *fds, struct err *e)
 {
-        static const struct {
-                const char *name;
-                unsigned major, minor;
-        } nodes[] = {
-                { "/dev/null", 1, 3 },    { "/dev/zero", 1, 5 },    { "/dev/full", 1, 7 },
-                { "/dev/random", 1, 8 },  { "/dev/urandom", 1, 9 }, { "/dev/tty", 5, 0 },
-        };
+        for (size_t i = 0; i < DEVICE_NODES; i++) {
+                fds[i] = open_tree(AT_FDCWD, device_nodes[i].name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+                if (fds[i] < 0)
+                        return err_set(e, errno, "clone the host's %s", device_nodes[i].name);
+        }
+        return 0;
+}
+
+static int populate_dev(const struct container *c, const int *node_fds, struct err *e)
+{
         static const struct {
                 const char *name, *target;
         } links[] = {
@@ -147,10 +166,19 @@ static int populate_dev(const struct container *c, struct err *e)
             (r = mount_or_fail("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k", e)) < 0)
                 return r;
         mode_t saved_umask = umask(0);
-        for (size_t i = 0; i < ARRAY_SIZE(nodes); i++) {
-                if (mknod(nodes[i].name, S_IFCHR | 0666, makedev(nodes[i].major, nodes[i].minor)) < 0) {
+        for (size_t i = 0; i < DEVICE_NODES; i++) {
+                const char *name = device_nodes[i].name;
+                if (node_fds) {
+                        int fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+                        if (fd >= 0)
+                                close(fd);
+                        if (fd < 0 || move_mount(node_fds[i], "", AT_FDCWD, name, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
+                                umask(saved_umask);
+                                return err_set(e, errno, "bind the host's %s", name);
+                        }
+                } else if (mknod(name, S_IFCHR | 0666, makedev(device_nodes[i].major, device_nodes[i].minor)) < 0) {
                         umask(saved_umask);
-                        return err_set(e, errno, "create %s", nodes[i].name);
+                        return err_set(e, errno, "create %s", name);
                 }
         }
         umask(saved_umask);
@@ -252,57 +280,106 @@ static int clone_volume(const struct container_mount *m, struct err *e)
         return fd;
 }
 
-int rootfs_enter(const struct container *c, struct err *e)
+/* /proc and /sys of the new root, mounted while the host's are still in this namespace: in a user
+ * namespace the kernel only allows them when an unobstructed instance is visible to the mounter. */
+static int mount_kernel_filesystems(const struct container *c, const char *root, struct err *e)
+{
+        char proc[PATH_MAX + 8], sys[PATH_MAX + 8];
+        int r;
+        snprintf(proc, sizeof(proc), "%s/proc", root);
+        snprintf(sys, sizeof(sys), "%s/sys", root);
+        unsigned long sys_flags = MS_NOSUID | MS_NODEV | MS_NOEXEC | (c->privileged ? 0 : MS_RDONLY);
+        if ((r = make_directories(proc, 0555, e)) < 0 ||
+            (r = mount_or_fail("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, e)) < 0 ||
+            (r = make_directories(sys, 0555, e)) < 0)
+                return r;
+        if (mount("sysfs", sys, "sysfs", sys_flags, NULL) == 0)
+                return 0;
+        /* A user namespace sharing the host's network namespace may not mount sysfs: bind the host's. */
+        if (!(errno == EPERM && c->user_namespace))
+                return err_set(e, errno, "mount sysfs on %s", sys);
+        if ((r = mount_or_fail("/sys", sys, NULL, MS_BIND | MS_REC, NULL, e)) < 0)
+                return r;
+        struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+        if (!c->privileged && mount_setattr(AT_FDCWD, sys, AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+                return err_set(e, errno, "make %s read-only", sys);
+        return 0;
+}
+
+int rootfs_open_sources(const struct container *c, struct rootfs_sources *sources, struct err *e)
 {
         int r;
+        sources->lower_fd = -1;
+        sources->volume_fds = NULL;
+        for (size_t i = 0; i < DEVICE_NODES; i++)
+                sources->node_fds[i] = -1;
         /* Nothing mounted from here on may propagate back to the host. */
         if ((r = mount_or_fail(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL, e)) < 0)
                 return r;
-
-        /* Open every host path before mounting over anything: the scratch tmpfs may hide them. */
         const char *rootfs = c->rootfs ? c->rootfs : "/";
-        _cleanup_close_ int lower_fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (lower_fd < 0)
+        sources->lower_fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (sources->lower_fd < 0)
                 return err_set(e, errno, "open root filesystem %s", rootfs);
-        _cleanup_free_ int *source_fds = calloc(c->mount_count + 1, sizeof(int));
-        if (source_fds == NULL)
+        sources->volume_fds = calloc(c->mount_count + 1, sizeof(int));
+        if (sources->volume_fds == NULL) {
+                rootfs_close_sources(c, sources);
                 return err_set(e, ENOMEM, "volumes");
-        for (size_t i = 0; i < c->mount_count; i++) {
-                source_fds[i] = -1;
-                if (c->mounts[i].kind == MOUNT_BIND && (source_fds[i] = clone_volume(&c->mounts[i], e)) < 0)
-                        return source_fds[i];
         }
+        for (size_t i = 0; i < c->mount_count; i++)
+                sources->volume_fds[i] = -1;
+        for (size_t i = 0; i < c->mount_count && r >= 0; i++)
+                if (c->mounts[i].kind == MOUNT_BIND && (sources->volume_fds[i] = clone_volume(&c->mounts[i], e)) < 0)
+                        r = sources->volume_fds[i];
+        if (r >= 0 && c->user_namespace)
+                r = clone_device_nodes(sources->node_fds, e);
+        if (r < 0)
+                rootfs_close_sources(c, sources);
+        return r < 0 ? r : 0;
+}
 
+void rootfs_close_sources(const struct container *c, struct rootfs_sources *sources)
+{
+        if (sources->lower_fd >= 0)
+                close(sources->lower_fd);
+        sources->lower_fd = -1;
+        for (size_t i = 0; sources->volume_fds && i < c->mount_count; i++)
+                if (sources->volume_fds[i] >= 0)
+                        close(sources->volume_fds[i]);
+        free(sources->volume_fds);
+        sources->volume_fds = NULL;
+        for (size_t i = 0; i < DEVICE_NODES; i++) {
+                if (sources->node_fds[i] >= 0)
+                        close(sources->node_fds[i]);
+                sources->node_fds[i] = -1;
+        }
+}
+
+int rootfs_enter(const struct container *c, const struct rootfs_sources *sources, struct err *e)
+{
+        int r;
         /* The scratch tmpfs holds the overlay's upper layer and the mount point of the new root. It goes
          * over the rootfs directory itself (or /tmp for the host's root): only this namespace sees it. */
         struct stat st;
         const char *scratch = c->rootfs && strcmp(c->rootfs, "/") != 0 ? c->rootfs
                               : stat("/tmp", &st) == 0 && S_ISDIR(st.st_mode) ? "/tmp" : "/mnt";
         r = mount_or_fail("tmpfs", scratch, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755", e);
-        if (r == 0) {
+        if (r >= 0) {
                 char root[PATH_MAX];
                 snprintf(root, sizeof(root), "%s/root", scratch);
-                r = build_root(c, lower_fd, scratch, e);
+                r = build_root(c, sources->lower_fd, scratch, e);
+                if (r >= 0)
+                        r = mount_kernel_filesystems(c, root, e);
                 if (r >= 0)
                         r = pivot_into(root, e);
         }
         if (r >= 0) {
                 int rc = 0;
-                if ((rc = make_directories("/proc", 0555, e)) < 0 ||
-                    (rc = mount_or_fail("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, e)) < 0 ||
-                    (rc = make_directories("/sys", 0555, e)) < 0 ||
-                    (rc = mount_or_fail("sysfs", "/sys", "sysfs",
-                                        MS_NOSUID | MS_NODEV | MS_NOEXEC | (c->privileged ? 0 : MS_RDONLY), NULL,
-                                        e)) < 0 ||
-                    (rc = populate_dev(c, e)) < 0 ||
+                if ((rc = populate_dev(c, c->user_namespace ? sources->node_fds : NULL, e)) < 0 ||
                     (rc = make_directories("/tmp", 01777, e)) < 0 ||
                     (rc = mount_or_fail("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", e)) < 0 ||
-                    (!c->privileged && (rc = mask_paths(e)) < 0) || (rc = mount_volumes(c, source_fds, e)) < 0)
+                    (!c->privileged && (rc = mask_paths(e)) < 0) || (rc = mount_volumes(c, sources->volume_fds, e)) < 0)
                         r = rc;
         }
-        for (size_t i = 0; i < c->mount_count; i++)
-                if (source_fds[i] >= 0)
-                        close(source_fds[i]);
         return r < 0 ? r : 0;
 }
 

@@ -7,10 +7,22 @@
 struct container;
 struct err;
 
+/* The host paths a container is built from, opened (volumes and, in a user namespace, the device nodes
+ * cloned with open_tree) before anything is mounted over them or the identity changes. */
+struct rootfs_sources {
+        int lower_fd;      /* the root directory (O_PATH) */
+        int *volume_fds;   /* one per container mount; -1 for tmpfs */
+        int node_fds[6];   /* user namespace: clones of the host's /dev nodes; else -1 */
+};
+
+/* Make every mount private to this namespace, then open the sources. 0 or -errno; on failure what was
+ * opened is closed. */
+int rootfs_open_sources(const struct container *c, struct rootfs_sources *sources, struct err *e);
+void rootfs_close_sources(const struct container *c, struct rootfs_sources *sources);
+
 /* Everything up to and including the container's own mounts; afterwards "/" is the container's root
- * and the host's root is detached. Host paths (the root, volume sources) are opened before anything is
- * mounted over them and used through their descriptors. 0 or -errno. */
-int rootfs_enter(const struct container *c, struct err *e);
+ * and the host's root is detached. 0 or -errno. */
+int rootfs_enter(const struct container *c, const struct rootfs_sources *sources, struct err *e);
 
 /* The last steps, once nothing else needs to write to the root: --read-only, --workdir. */
 int rootfs_finish(const struct container *c, struct err *e);

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,6 +83,8 @@ static const struct opt run_option_table[] = {
           "all capabilities, no seccomp, no no_new_privs" },
         { "no-init", 0, NULL, OPT_FLAG, OFF(no_init), 0, 0, 0, 0, NULL,
           "run the command as PID 1 instead of sysprim's init" },
+        { "userns", 0, NULL, OPT_FLAG, OFF(userns), 0, 0, 0, 0, NULL,
+          "as root: the container's root is an unprivileged uid" },
         /* ---- networking options (issue 6) go here, writing into OFF(network.<field>) ---- */
         { "net", 0, "MODE", OPT_CALLBACK, OFF(network.mode), 0, 0, 0, 0, network_option_mode,
           "none (only lo; default), host, or bridge" },
@@ -220,6 +223,61 @@ static enum opt_result parse_user(const struct applet *applet, const char *spec,
         return OPT_OK;
 }
 
+/* The first range of `id` (a user name or number) in /etc/subuid or /etc/subgid. */
+static bool subordinate_range(const char *file, const char *name, unsigned id, uint32_t *start, uint32_t *count)
+{
+        FILE *f = fopen(file, "re");
+        char line[256], number[16];
+        bool found = false;
+        if (f == NULL)
+                return false;
+        snprintf(number, sizeof(number), "%u", id);
+        while (!found && fgets(line, sizeof(line), f)) {
+                char *first = strtok(line, ":\n"), *second = strtok(NULL, ":\n"), *third = strtok(NULL, ":\n");
+                if (first && second && third && ((name && strcmp(first, name) == 0) || strcmp(first, number) == 0)) {
+                        uint64_t s, n;
+                        if (uint_parse(second, UINT32_MAX, &s) == 0 && uint_parse(third, UINT32_MAX, &n) == 0 && n > 0) {
+                                *start = (uint32_t)s;
+                                *count = (uint32_t)n;
+                                found = true;
+                        }
+                }
+        }
+        fclose(f);
+        return found;
+}
+
+/* The user namespace's mappings. As root (--userns): container IDs 0..65535 are root's subordinate
+ * range, or 100000..165535 without one. As an ordinary user: the user is root inside, and with
+ * subordinate ranges (and newuidmap/newgidmap installed) IDs 1.. map onto them. */
+static void describe_id_maps(struct container *c)
+{
+        uid_t uid = geteuid();
+        gid_t gid = getegid();
+        uint32_t ustart = 100000, ucount = 65536, gstart = 100000, gcount = 65536;
+        if (uid == 0) {
+                subordinate_range("/etc/subuid", "root", 0, &ustart, &ucount);
+                subordinate_range("/etc/subgid", "root", 0, &gstart, &gcount);
+                c->uid_map[0] = (struct container_id_range){ 0, ustart, ucount };
+                c->gid_map[0] = (struct container_id_range){ 0, gstart, gcount };
+                c->uid_map_count = c->gid_map_count = 1;
+                return;
+        }
+        c->uid_map[0] = (struct container_id_range){ 0, uid, 1 };
+        c->gid_map[0] = (struct container_id_range){ 0, gid, 1 };
+        c->uid_map_count = c->gid_map_count = 1;
+        struct passwd *pw = getpwuid(uid);
+        const char *name = pw ? pw->pw_name : NULL;
+        if (subordinate_range("/etc/subuid", name, uid, &ustart, &ucount) &&
+            subordinate_range("/etc/subgid", name, uid, &gstart, &gcount) &&
+            access("/usr/bin/newuidmap", X_OK) == 0 && access("/usr/bin/newgidmap", X_OK) == 0) {
+                c->uid_map[1] = (struct container_id_range){ 1, ustart, ucount };
+                c->gid_map[1] = (struct container_id_range){ 1, gstart, gcount };
+                c->uid_map_count = c->gid_map_count = 2;
+                c->id_map_helpers = true;
+        }
+}
+
 static enum opt_result apply_capability_list(const struct applet *applet, const struct opt_list *list,
                                              const char *option, bool add, uint64_t *set)
 {
@@ -252,7 +310,10 @@ static enum opt_result run_describe(const struct applet *applet, struct run_opti
         c->pids_limit = (uint64_t)o->pids_limit;
         c->stats = o->stats;
         c->privileged = o->privileged;
-        c->user_namespace = o->userns;
+        /* An ordinary user gets a user namespace in which they are root (rootless). */
+        c->user_namespace = o->userns || geteuid() != 0;
+        if (c->user_namespace)
+                describe_id_maps(c);
         c->network = o->network;
         struct network_options network_checked;
         struct err network_error = { 0 };
