@@ -3,7 +3,7 @@
 # at the container's address, the container reaches a server on 10.88.0.1, and nothing is left after.
 . "$SYSPRIM_SOURCE_ROOT/test/e2e/lib.sh"
 . "$SYSPRIM_SOURCE_ROOT/test/run-net/lib.sh"
-net_need
+net_need bridge
 # The default bridge is shared by every container on the host: a test must not disturb real ones.
 ip link show sysprim0 >/dev/null 2>&1 && skip "bridge sysprim0 exists (containers running): not touching it"
 [ -e "$STATE_DIR/sysprim0.state" ] && skip "$STATE_DIR/sysprim0.state exists: containers running"

@@ -4,7 +4,7 @@
 # written into a --rootfs-rw directory.
 . "$SYSPRIM_SOURCE_ROOT/test/e2e/lib.sh"
 . "$SYSPRIM_SOURCE_ROOT/test/run-net/lib.sh"
-net_need
+net_need files
 BUSYBOX=/bin/busybox
 ldd "$BUSYBOX" >/dev/null 2>&1 && skip "$BUSYBOX is not static (install busybox-static)"
 BR=spfile

@@ -4,7 +4,7 @@
 # killed one held.
 . "$SYSPRIM_SOURCE_ROOT/test/e2e/lib.sh"
 . "$SYSPRIM_SOURCE_ROOT/test/run-net/lib.sh"
-net_need
+net_need leftover
 BR=spleft
 NET=(--net bridge --bridge $BR --subnet 10.212.0.0/24)
 pids=()

@@ -3,12 +3,19 @@
 TCP="python3 $SYSPRIM_SOURCE_ROOT/test/run-net/tcp.py"
 STATE_DIR=/run/sysprim/net
 
+# net_need NAME: root, tools, bridges; then wait until no other run of test NAME (another build
+# directory's suite, say) is using the same bridge and subnet.
 net_need() {
         need_root
         need_cmd ip python3 busybox nsenter
         [ -e /proc/self/ns/net ] || skip "no network namespaces"
-        ip link add sptestprobe0 type bridge 2>/dev/null || skip "cannot create a bridge"
-        ip link del sptestprobe0
+        $TCP lock "$1" $$ >"$E2E_TMP/lock.out" 2>&1 &
+        local holder=$! i
+        on_exit "kill $holder 2>/dev/null"
+        for i in $(seq 500); do grep -q -e locked -e busy "$E2E_TMP/lock.out" 2>/dev/null && break; sleep 0.1; done
+        grep -q locked "$E2E_TMP/lock.out" || skip "another run of this test keeps its bridge busy"
+        ip link add "sptp$1" type bridge 2>/dev/null || skip "cannot create a bridge"
+        ip link del "sptp$1"
 }
 
 # sp_hex A.B.C: the hex prefix of the host veth names of addresses in A.B.C.0/24 (sp + 8 hex digits).

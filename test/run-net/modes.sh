@@ -3,7 +3,7 @@
 # use, a foreign bridge, another subnet for a bridge in use), each leaving nothing behind.
 . "$SYSPRIM_SOURCE_ROOT/test/e2e/lib.sh"
 . "$SYSPRIM_SOURCE_ROOT/test/run-net/lib.sh"
-net_need
+net_need modes
 BR=spmode
 NET=(--net bridge --bridge $BR --subnet 10.218.0.0/24)
 pids=()

@@ -4,7 +4,7 @@
 # gone after, ip_forward is put back; iptables is used where nft is missing; with neither, a clear error.
 . "$SYSPRIM_SOURCE_ROOT/test/e2e/lib.sh"
 . "$SYSPRIM_SOURCE_ROOT/test/run-net/lib.sh"
-net_need
+net_need nat
 need_cmd nft unshare
 BR=spnat
 NET=(--net bridge --bridge $BR --subnet 10.215.0.0/24 --nat)

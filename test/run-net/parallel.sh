@@ -3,7 +3,7 @@
 # recorded), and all of it is released afterwards.
 . "$SYSPRIM_SOURCE_ROOT/test/e2e/lib.sh"
 . "$SYSPRIM_SOURCE_ROOT/test/run-net/lib.sh"
-net_need
+net_need parallel
 BR=sppar
 pids=()
 on_exit 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait'

@@ -3,7 +3,7 @@
 # inside; the port is closed again when the container exits.
 . "$SYSPRIM_SOURCE_ROOT/test/e2e/lib.sh"
 . "$SYSPRIM_SOURCE_ROOT/test/run-net/lib.sh"
-net_need
+net_need publish
 BR=sppub
 pids=()
 on_exit 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait'

@@ -58,6 +58,30 @@ def refused(address, port):
     return 1
 
 
+def lock(name, owner, wait=45):
+    """Hold a mutex named NAME while process OWNER lives: an abstract unix socket, which the kernel
+    frees when its holder dies, so no file is left. Prints "locked", or exits 1 after WAIT seconds."""
+    import os
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    deadline = time.time() + float(wait)
+    while True:
+        try:
+            s.bind("\0sysprim-test-" + name)
+            break
+        except OSError:
+            if time.time() > deadline:
+                print("busy", flush=True)
+                return 1
+            time.sleep(0.2)
+    print("locked", flush=True)
+    while True:
+        try:
+            os.kill(int(owner), 0)
+        except ProcessLookupError:
+            return 0
+        time.sleep(0.2)
+
+
 def freeport():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -73,7 +97,9 @@ if __name__ == "__main__":
         sys.exit(get(*args))
     elif cmd == "refused":
         sys.exit(refused(*args))
+    elif cmd == "lock":
+        sys.exit(lock(*args))
     elif cmd == "freeport":
         freeport()
     else:
-        sys.exit("usage: tcp.py serve ADDR PORT MSG | get ADDR PORT | refused ADDR PORT | freeport")
+        sys.exit("usage: tcp.py serve ADDR PORT MSG | get ADDR PORT | refused ADDR PORT | lock NAME PID | freeport")

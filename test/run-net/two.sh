@@ -2,7 +2,7 @@
 # Two containers on one bridge reach each other; each sees the other's address as the peer.
 . "$SYSPRIM_SOURCE_ROOT/test/e2e/lib.sh"
 . "$SYSPRIM_SOURCE_ROOT/test/run-net/lib.sh"
-net_need
+net_need two
 BR=sptwo
 NET=(--net bridge --bridge $BR --subnet 10.213.0.0/24)
 pids=()

@@ -3,7 +3,7 @@
 # `sysprim run` gets a clear refusal for --net bridge and still its own hosts file with --net none.
 . "$SYSPRIM_SOURCE_ROOT/test/e2e/lib.sh"
 . "$SYSPRIM_SOURCE_ROOT/test/run-net/lib.sh"
-net_need
+net_need userns
 "$SYSPRIM" run --help | grep -q -- '--userns' || skip "sysprim run has no --userns yet"
 BR=spuser
 NET=(--net bridge --bridge $BR --subnet 10.209.0.0/24)
