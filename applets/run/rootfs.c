@@ -310,6 +310,7 @@ int rootfs_open_sources(const struct container *c, struct rootfs_sources *source
 {
         int r;
         sources->lower_fd = -1;
+        sources->scratch_fd = -1;
         sources->volume_fds = NULL;
         for (size_t i = 0; i < DEVICE_NODES; i++)
                 sources->node_fds[i] = -1;
@@ -320,6 +321,17 @@ int rootfs_open_sources(const struct container *c, struct rootfs_sources *source
         sources->lower_fd = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (sources->lower_fd < 0)
                 return err_set(e, errno, "open root filesystem %s", rootfs);
+        /* The scratch tmpfs holds the overlay's upper layer and the mount point of the new root. It goes
+         * over the rootfs directory itself (or /tmp for the host's root): only this namespace sees it. */
+        struct stat st;
+        const char *scratch = c->rootfs && strcmp(c->rootfs, "/") != 0 ? c->rootfs
+                              : stat("/tmp", &st) == 0 && S_ISDIR(st.st_mode) ? "/tmp" : "/mnt";
+        sources->scratch_fd = open(scratch, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (sources->scratch_fd < 0) {
+                int saved = errno;
+                rootfs_close_sources(c, sources);
+                return err_set(e, saved, "open %s", scratch);
+        }
         sources->volume_fds = calloc(c->mount_count + 1, sizeof(int));
         if (sources->volume_fds == NULL) {
                 rootfs_close_sources(c, sources);
@@ -342,6 +354,9 @@ void rootfs_close_sources(const struct container *c, struct rootfs_sources *sour
         if (sources->lower_fd >= 0)
                 close(sources->lower_fd);
         sources->lower_fd = -1;
+        if (sources->scratch_fd >= 0)
+                close(sources->scratch_fd);
+        sources->scratch_fd = -1;
         for (size_t i = 0; sources->volume_fds && i < c->mount_count; i++)
                 if (sources->volume_fds[i] >= 0)
                         close(sources->volume_fds[i]);
@@ -357,12 +372,20 @@ void rootfs_close_sources(const struct container *c, struct rootfs_sources *sour
 int rootfs_enter(const struct container *c, const struct rootfs_sources *sources, struct err *e)
 {
         int r;
-        /* The scratch tmpfs holds the overlay's upper layer and the mount point of the new root. It goes
-         * over the rootfs directory itself (or /tmp for the host's root): only this namespace sees it. */
-        struct stat st;
-        const char *scratch = c->rootfs && strcmp(c->rootfs, "/") != 0 ? c->rootfs
-                              : stat("/tmp", &st) == 0 && S_ISDIR(st.st_mode) ? "/tmp" : "/mnt";
-        r = mount_or_fail("tmpfs", scratch, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755", e);
+        /* The scratch tmpfs, made and attached through descriptors (fsopen, move_mount) and then named
+         * through /proc/self/fd: after --userns has changed the identity, the host's path to the root
+         * filesystem may not be searchable any more. */
+        _cleanup_close_ int fs_fd = fsopen("tmpfs", FSOPEN_CLOEXEC);
+        _cleanup_close_ int scratch_mount_fd = -1;
+        if (fs_fd < 0 || fsconfig(fs_fd, FSCONFIG_SET_STRING, "mode", "0755", 0) < 0 ||
+            fsconfig(fs_fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0 ||
+            (scratch_mount_fd = fsmount(fs_fd, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV)) < 0 ||
+            move_mount(scratch_mount_fd, "", sources->scratch_fd, "",
+                       MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                return err_set(e, errno, "mount the scratch tmpfs");
+        char scratch[PROC_FD_PATH_SIZE];
+        proc_fd_path(scratch, scratch_mount_fd);
+        r = 0;
         if (r >= 0) {
                 char root[PATH_MAX];
                 snprintf(root, sizeof(root), "%s/root", scratch);

@@ -13,6 +13,7 @@ struct rootfs_sources {
         int lower_fd;      /* the root directory (O_PATH) */
         int *volume_fds;   /* one per container mount; -1 for tmpfs */
         int node_fds[6];   /* user namespace: clones of the host's /dev nodes; else -1 */
+        int scratch_fd;    /* the directory the scratch tmpfs goes over (O_PATH) */
 };
 
 /* Make every mount private to this namespace, then open the sources. 0 or -errno; on failure what was

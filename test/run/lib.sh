@@ -59,7 +59,8 @@ leak_check() {
 # status. stdin is /dev/null (background job) unless SP_STDIN names a file.
 sp() {
         local rc
-        "$SYSPRIM" run "$@" <"${SP_STDIN:-/dev/null}" &
+        # SP_AS: a command prefix that changes the user (it must exec, keeping the PID).
+        ${SP_AS:-} "$SYSPRIM" run "$@" <"${SP_STDIN:-/dev/null}" &
         local pid=$!
         wait "$pid"
         rc=$?
