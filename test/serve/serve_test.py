@@ -101,7 +101,7 @@ def die_with_parent():
 
 
 class Server:
-    def __init__(self, root, *args, sandbox=None, threads=2, env=None, port=0, expect_start=True):
+    def __init__(self, root, *args, sandbox=None, threads=2, env=None, port=0, expect_start=True, fd_limit=None):
         cmd = [SYSPRIM, 'serve', '--bind', '127.0.0.1', '--port', str(port), '--root', root,
                '--threads', str(threads), *args]
         # LeakSanitizer needs ptrace at exit, which the sandbox forbids: sanitizer builds run without
@@ -113,8 +113,12 @@ class Server:
         environment = dict(os.environ)
         if env:
             environment.update(env)
+        def preexec():
+            die_with_parent()
+            if fd_limit:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (fd_limit, fd_limit))
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment,
-                                     preexec_fn=die_with_parent)
+                                     preexec_fn=preexec)
         self.port = None
         self.line = None
         if expect_start:
@@ -938,6 +942,30 @@ def max_connections(root):
         check_eq(read_response(c)[2], HELLO, 'third connection served once one closed')
         b.close()
         c.close()
+
+
+@test
+def fd_exhaustion(root):
+    # A hard limit of 48 fds: accept hits EMFILE long before 200 connections; the server must pause
+    # accepting (connections wait in the backlog), keep serving, and recover when they close.
+    with Server(root, fd_limit=48, threads=1) as s:
+        socks = [socket.create_connection(('127.0.0.1', s.port), timeout=10) for _ in range(200)]
+        time.sleep(0.5)
+        check(s.proc.poll() is None, 'server died at the fd limit')
+        for sock in socks:
+            sock.close()
+        deadline = time.monotonic() + 30
+        body = None
+        while time.monotonic() < deadline:
+            try:
+                r, body = get(s, '/hello.txt')
+                if r.status == 200:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.2)
+        check_eq(body, HELLO, 'served again after the connections closed')
+        check_eq(s.stop(), 0, 'exit status')
 
 
 # ---------------------------------------------------------------------------------------------------
