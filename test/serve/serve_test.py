@@ -945,6 +945,25 @@ def max_connections(root):
 
 
 @test
+def client_resets(root):
+    # Clients that vanish mid-response (reset while the file is being sent, or while their pipelined
+    # requests are queued) must cost the server nothing but that connection.
+    with open(os.path.join(root, 'big.bin'), 'wb') as f:
+        f.truncate(32 << 20)
+    with Server(root) as s:
+        for i in range(20):
+            sock = s.connect()
+            sock.sendall(b'GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n' +
+                         b'GET /data.bin HTTP/1.1\r\nHost: x\r\n\r\n' * (i % 3))
+            sock.recv(1000 * i + 1)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b'\x01\x00\x00\x00\x00\x00\x00\x00')
+            sock.close()  # RST
+        check(s.proc.poll() is None, 'server died')
+        check_eq(get(s, '/data.bin')[1], DATA, 'still serving')
+        check_eq(s.stop(), 0, 'exit status')
+
+
+@test
 def fd_exhaustion(root):
     # A hard limit of 48 fds: accept hits EMFILE long before 200 connections; the server must pause
     # accepting (connections wait in the backlog), keep serving, and recover when they close.
