@@ -265,10 +265,10 @@ static void test_limits(void)
         /* a target of exactly the limit is fine, one more byte is 414 */
         for (size_t target = HTTP_MAX_TARGET - 1; target <= HTTP_MAX_TARGET + 1; target++) {
                 size_t n = 0;
-                n += (size_t)sprintf(buf, "GET /");
+                n += (size_t)snprintf(buf, sizeof(buf), "GET /");
                 memset(buf + n, 'a', target - 1);
                 n += target - 1;
-                n += (size_t)sprintf(buf + n, " HTTP/1.1\r\nHost: a\r\n\r\n");
+                n += (size_t)snprintf(buf + n, sizeof(buf) - n, " HTTP/1.1\r\nHost: a\r\n\r\n");
                 ssize_t r = http_parse_request(buf, n, &req);
                 if (target <= HTTP_MAX_TARGET)
                         CHECK_EQ_INT(r, n);
@@ -282,11 +282,11 @@ static void test_limits(void)
         }
         /* a header section of exactly 8 KiB (empty line included) is fine, one more byte is 431 */
         for (size_t section = HTTP_MAX_HEADER_SECTION - 1; section <= HTTP_MAX_HEADER_SECTION + 1; section++) {
-                size_t n = (size_t)sprintf(buf, "GET / HTTP/1.1\r\nHost: a\r\nX: ");
+                size_t n = (size_t)snprintf(buf, sizeof(buf), "GET / HTTP/1.1\r\nHost: a\r\nX: ");
                 size_t fill = section - (n - 16) - 4;
                 memset(buf + n, 'v', fill);
                 n += fill;
-                n += (size_t)sprintf(buf + n, "\r\n\r\n");
+                n += (size_t)snprintf(buf + n, sizeof(buf) - n, "\r\n\r\n");
                 CHECK_EQ_INT(n - 16, section);
                 ssize_t r = http_parse_request(buf, n, &req);
                 if (section <= HTTP_MAX_HEADER_SECTION)
@@ -295,27 +295,27 @@ static void test_limits(void)
                         CHECK(r == HTTP_PARSE_ERROR && req.error_status == 431);
         }
         /* 100 KiB of headers (h2o answers 200): 431 as soon as 8 KiB are in */
-        size_t n = (size_t)sprintf(buf, "GET / HTTP/1.1\r\nHost: a\r\n");
+        size_t n = (size_t)snprintf(buf, sizeof(buf), "GET / HTTP/1.1\r\nHost: a\r\n");
         while (n < 2 * HTTP_MAX_REQUEST_HEAD)
-                n += (size_t)sprintf(buf + n, "X-Filler: %0100d\r\n", 0);
+                n += (size_t)snprintf(buf + n, sizeof(buf) - n, "X-Filler: %0100d\r\n", 0);
         CHECK_EQ_INT(http_parse_request(buf, n, &req), HTTP_PARSE_ERROR);
         CHECK_EQ_INT(req.error_status, 431);
         CHECK_EQ_INT(http_parse_request(buf, 16 + HTTP_MAX_HEADER_SECTION + 1, &req), HTTP_PARSE_ERROR);
         /* too many header fields */
-        n = (size_t)sprintf(buf, "GET / HTTP/1.1\r\nHost: a\r\n");
+        n = (size_t)snprintf(buf, sizeof(buf), "GET / HTTP/1.1\r\nHost: a\r\n");
         for (int i = 0; i < HTTP_MAX_HEADERS; i++)
-                n += (size_t)sprintf(buf + n, "X: %d\r\n", i);
-        n += (size_t)sprintf(buf + n, "\r\n");
+                n += (size_t)snprintf(buf + n, sizeof(buf) - n, "X: %d\r\n", i);
+        n += (size_t)snprintf(buf + n, sizeof(buf) - n, "\r\n");
         CHECK_EQ_INT(http_parse_request(buf, n, &req), HTTP_PARSE_ERROR);
         CHECK_EQ_INT(req.error_status, 431);
         /* HTTP_MAX_REQUEST_HEAD bytes always give a verdict: worst cases of each part */
         memset(buf, 'a', HTTP_MAX_REQUEST_HEAD);
         memcpy(buf, "GET /", 5);
         CHECK(http_parse_request(buf, HTTP_MAX_REQUEST_HEAD, &req) == HTTP_PARSE_ERROR);
-        n = (size_t)sprintf(buf, "\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\nCONNECT /");
+        n = (size_t)snprintf(buf, sizeof(buf), "\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\nCONNECT /");
         memset(buf + n, 'a', HTTP_MAX_TARGET - 1);
         n += HTTP_MAX_TARGET - 1;
-        n += (size_t)sprintf(buf + n, " HTTP/1.1\r\n");
+        n += (size_t)snprintf(buf + n, sizeof(buf) - n, " HTTP/1.1\r\n");
         memset(buf + n, 'x', HTTP_MAX_REQUEST_HEAD - n);
         CHECK(http_parse_request(buf, HTTP_MAX_REQUEST_HEAD, &req) == HTTP_PARSE_ERROR);
 }
@@ -327,13 +327,13 @@ static void test_pipelining(void)
         size_t n = 0;
         for (int i = 0; i < 100; i++) {
                 if (i % 10 == 3)
-                        n += (size_t)sprintf(buf + n, "POST /p%d HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\nbody",
+                        n += (size_t)snprintf(buf + n, sizeof(buf) - n, "POST /p%d HTTP/1.1\r\nHost: a\r\nContent-Length: 4\r\n\r\nbody",
                                              i);
                 else if (i % 10 == 7)
-                        n += (size_t)sprintf(buf + n, "POST /c%d HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked"
+                        n += (size_t)snprintf(buf + n, sizeof(buf) - n, "POST /c%d HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked"
                                                       "\r\n\r\n3\r\nabc\r\n0\r\n\r\n", i);
                 else
-                        n += (size_t)sprintf(buf + n, "GET /f%d HTTP/1.1\r\nHost: a\r\n\r\n", i);
+                        n += (size_t)snprintf(buf + n, sizeof(buf) - n, "GET /f%d HTTP/1.1\r\nHost: a\r\n\r\n", i);
         }
         size_t pos = 0;
         int seen = 0;
