@@ -42,15 +42,18 @@ static void pending_release(struct pending *p)
                 file_entry_put(p->entry);
         free(p->text_owned);
         free(p->multipart);
+        free(p->log_line_owned);
         p->entry = NULL;
         p->text_owned = NULL;
         p->multipart = NULL;
+        p->log_line_owned = NULL;
 }
 
 void conn_close(struct worker *w, struct conn *c)
 {
         timer_clear(w, c);
         if (c->pending) {
+                response_log(w, c, c->pending); /* cut off: the bytes it did get */
                 pending_release(c->pending);
                 free(c->pending);
         }
@@ -110,6 +113,7 @@ static enum send_result pending_send(struct conn *c, struct pending *p)
                         if (n > 0) {
                                 p->body_offset += (uint64_t)n;
                                 p->body_remaining -= (uint64_t)n;
+                                p->written += (uint64_t)n;
                                 continue; /* sendfile may stop short with room left: go on until EAGAIN */
                         }
                 } else if (multipart_next(p)) {
@@ -122,6 +126,7 @@ static enum send_result pending_send(struct conn *c, struct pending *p)
                                 continue;
                         return errno == EAGAIN ? SEND_BLOCKED : SEND_FAILED;
                 }
+                p->written += (uint64_t)n;
                 size_t written = (size_t)n;
                 size_t from_text = written < text_left ? written : text_left;
                 p->text_sent += from_text;
@@ -159,6 +164,16 @@ static int pending_keep(struct conn *c, struct pending *p)
                 kept->text_length = left;
                 kept->text_sent = 0;
         }
+        if (p->log_status && p->log_line_owned == NULL) {
+                /* The request line lives in a buffer that the next read reuses. */
+                kept->log_line_owned = malloc(p->log_line_length ? p->log_line_length : 1);
+                if (kept->log_line_owned == NULL) {
+                        kept->log_status = 0;
+                } else {
+                        memcpy(kept->log_line_owned, p->log_line, p->log_line_length);
+                        kept->log_line = kept->log_line_owned;
+                }
+        }
         c->pending = kept;
         return 0;
 }
@@ -181,6 +196,7 @@ static bool conn_send(struct worker *w, struct conn *c, struct pending *p)
 {
         switch (pending_send(c, p)) {
         case SEND_DONE:
+                response_log(w, c, p);
                 pending_release(p);
                 response_finished(w, c);
                 return true;
@@ -192,6 +208,7 @@ static bool conn_send(struct worker *w, struct conn *c, struct pending *p)
         case SEND_FAILED:
                 break;
         }
+        response_log(w, c, p);
         pending_release(p);
         conn_close(w, c);
         return false;
@@ -277,6 +294,7 @@ static void conn_run(struct worker *w, struct conn *c)
                                 timer_set(w, c, TIMER_SEND); /* progress renews the send timeout */
                                 break;
                         }
+                        response_log(w, c, c->pending);
                         pending_release(c->pending);
                         free(c->pending);
                         c->pending = NULL;

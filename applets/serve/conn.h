@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <time.h>
 
 /* Everything an idle connection costs us: this struct and nothing else (no buffers). */
 struct conn {
@@ -38,6 +39,14 @@ struct pending {
         struct file_entry *entry; /* the body's file (memory copy or fd); holds a reference */
         uint64_t body_offset, body_remaining;
         struct multipart *multipart;
+        /* The access log line, written when the response ends (or is cut off) with the body bytes
+         * really sent: everything written beyond head_length. */
+        int log_status;          /* 0: nothing to log */
+        time_t log_started;
+        uint64_t head_length, written;
+        const char *log_line;    /* the request line; in the request buffer, or log_line_owned */
+        size_t log_line_length;
+        char *log_line_owned;
 };
 
 struct multipart {
@@ -59,6 +68,8 @@ void conn_timeout(struct worker *w, struct conn *c);
 /* response.c: turn a parsed request into `p` (and set c->close_after when needed). */
 void response_for_request(struct worker *w, struct conn *c, const struct http_request *req,
                           struct pending *p);
+/* response.c: write the access log line of `p` (if it has one and the log is on). */
+void response_log(struct worker *w, const struct conn *c, struct pending *p);
 /* response.c: a parse error: the simple response for `status`, and the connection closes after. */
 void response_for_error(struct worker *w, struct conn *c, int status, const char *request_line,
                         size_t request_line_length, struct pending *p);

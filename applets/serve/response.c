@@ -11,15 +11,39 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
-static void log_access(struct worker *w, const struct conn *c, const char *line, size_t line_length, int status,
-                       uint64_t bytes)
+void response_log(struct worker *w, const struct conn *c, struct pending *p)
 {
-        if (server.access_log_fd < 0)
+        if (p->log_status == 0 || server.access_log_fd < 0)
                 return;
         char host[INET6_ADDRSTRLEN] = "-";
         inet_ntop(c->peer_family, c->peer, host, sizeof(host));
-        access_log_append(&w->log, server.access_log_fd, host, w->clf_date, line, line_length, status, bytes);
+        /* CLF stamps the time the request came in. */
+        char started[40];
+        const char *date = w->clf_date;
+        if (p->log_started != w->now_sec) {
+                struct tm tm;
+                gmtime_r(&p->log_started, &tm);
+                strftime(started, sizeof(started), "%d/%b/%Y:%H:%M:%S +0000", &tm);
+                date = started;
+        }
+        uint64_t body = p->written > p->head_length ? p->written - p->head_length : 0;
+        access_log_append(&w->log, server.access_log_fd, host, date, p->log_line, p->log_line_length, p->log_status,
+                          body);
+        p->log_status = 0;
+}
+
+static void log_prepare(struct worker *w, struct pending *p, const char *line, size_t line_length, int status,
+                        uint64_t head_length)
+{
+        if (server.access_log_fd < 0)
+                return;
+        p->log_status = status;
+        p->log_started = w->now_sec;
+        p->log_line = line;
+        p->log_line_length = line_length;
+        p->head_length = head_length;
 }
 
 /* The request line as sent, for the log: from the method to the end of the line. */
@@ -57,8 +81,7 @@ static void simple_response(struct worker *w, struct conn *c, const struct http_
                 request_line(req, &line, &length);
                 /* The body of these is the short HTML page after the head's empty line. */
                 const char *end = memmem(w->head + prefix, (size_t)n, "\r\n\r\n", 4);
-                uint64_t body = end ? (uint64_t)(w->head + prefix + n - (end + 4)) : 0;
-                log_access(w, c, line, length, status, body);
+                log_prepare(w, p, line, length, status, end ? (uint64_t)(end + 4 - w->head) : p->text_length);
         }
 }
 
@@ -69,7 +92,8 @@ void response_for_error(struct worker *w, struct conn *c, int status, const char
         if (status < 400 || status > 599)
                 status = 400;
         simple_response(w, c, NULL, p, 0, status, NULL);
-        log_access(w, c, line, line_length, status, 0);
+        const char *end = memmem(p->text, p->text_length, "\r\n\r\n", 4);
+        log_prepare(w, p, line, line_length, status, end ? (uint64_t)(end + 4 - p->text) : p->text_length);
 }
 
 static int errno_status(int error)
@@ -166,7 +190,7 @@ static void respond_file(struct worker *w, struct conn *c, const struct http_req
         const char *line;
         size_t line_length;
         request_line(req, &line, &line_length);
-        log_access(w, c, line, line_length, h.status, head_only ? 0 : body_length);
+        log_prepare(w, p, line, line_length, h.status, p->text_length);
         if (head_only || body_length == 0) {
                 file_entry_put(file);
                 free(multipart);
@@ -326,5 +350,5 @@ void response_for_request(struct worker *w, struct conn *c, const struct http_re
         const char *line;
         size_t line_length;
         request_line(req, &line, &line_length);
-        log_access(w, c, line, line_length, 200, head_only ? 0 : page_length);
+        log_prepare(w, p, line, line_length, 200, prefix + (size_t)n);
 }

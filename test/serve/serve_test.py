@@ -1125,6 +1125,27 @@ def access_log(root):
 
 
 @test
+def access_log_bytes_sent(root):
+    log = os.path.join(root, '..', 'access.log')
+    with open(os.path.join(root, 'big.bin'), 'wb') as f:
+        f.truncate(64 << 20)
+    with Server(root, '--access-log', log, '--send-timeout', '1s') as s:
+        r, _ = get(s, '/hello.txt', method='HEAD')
+        get(s, '/hello.txt', {'If-None-Match': r.getheader('ETag')})
+        sock = s.connect()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.sendall(b'GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n')
+        check(wait_closed(sock, 20), 'slow reader not cut off')
+        check_eq(s.stop(), 0, 'exit status')
+    lines = open(log).read().splitlines()
+    check_eq(len(lines), 3, f'log lines: {lines}')
+    check(lines[0].endswith('"HEAD /hello.txt HTTP/1.1" 200 -'), f'HEAD: {lines[0]!r}')
+    check(lines[1].endswith('"GET /hello.txt HTTP/1.1" 304 -'), f'304: {lines[1]!r}')
+    m = re.search(r'"GET /big.bin HTTP/1.1" 200 (\d+)$', lines[2])
+    check(m and 0 < int(m.group(1)) < (64 << 20), f'cut-off download must log the bytes it got: {lines[2]!r}')
+
+
+@test
 def access_log_reopen(root):
     log = os.path.join(root, '..', 'access.log')
     with Server(root, '--access-log', log) as s:
