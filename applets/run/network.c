@@ -484,46 +484,50 @@ struct bridge_state {
         char state_path[PATH_MAX];
         struct network_subnet subnet; /* prefix_length 0: no state yet */
         int nat_active;               /* the NAT rule exists */
-        int forward_restore;          /* ip_forward was 0 before our NAT: put it back */
         int bridge_created;           /* we made the bridge */
         size_t count;
         struct entry entries[NETWORK_MAX_ENTRIES];
 };
 
-/* The lock file goes away with the bridge's last container, so a waiter may end up holding a lock on
- * a file that is no longer there: after locking, check that the path still names the locked file, and
- * start again when it does not (the directory, too, may have just been removed). */
-static int state_lock(struct bridge_state *st, const char *bridge, struct err *e)
+/* Lock files go away with the last user (a bridge's last container), so a waiter may end up holding a
+ * lock on a file that is no longer there: after locking, check that the path still names the locked
+ * file, and start again when it does not (the directory, too, may have just been removed).
+ * Returns the locked fd or -errno. */
+static int lock_file(const char *lock_path, struct err *e)
 {
-        snprintf(st->lock_path, sizeof(st->lock_path), NETWORK_STATE_DIR "/%s.lock", bridge);
-        snprintf(st->state_path, sizeof(st->state_path), NETWORK_STATE_DIR "/%s.state", bridge);
         for (int attempt = 0;; attempt++) {
                 int r = make_dirs(NETWORK_STATE_DIR);
                 if (r < 0)
                         return err_set(e, r, "create %s", NETWORK_STATE_DIR);
-                st->lock_fd = open(st->lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-                if (st->lock_fd < 0) {
+                int fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+                if (fd < 0) {
                         if (errno == ENOENT && attempt < 100)
                                 continue;
-                        return err_set(e, errno, "open %s", st->lock_path);
+                        return err_set(e, errno, "open %s", lock_path);
                 }
-                while ((r = flock(st->lock_fd, LOCK_EX)) < 0 && errno == EINTR)
+                while ((r = flock(fd, LOCK_EX)) < 0 && errno == EINTR)
                         ;
                 if (r < 0) {
-                        r = err_set(e, errno, "lock %s", st->lock_path);
-                        close(st->lock_fd);
-                        st->lock_fd = -1;
+                        r = err_set(e, errno, "lock %s", lock_path);
+                        close(fd);
                         return r;
                 }
                 struct stat locked, named;
-                if (fstat(st->lock_fd, &locked) == 0 && stat(st->lock_path, &named) == 0 &&
+                if (fstat(fd, &locked) == 0 && stat(lock_path, &named) == 0 &&
                     locked.st_dev == named.st_dev && locked.st_ino == named.st_ino)
-                        return 0;
-                close(st->lock_fd);
-                st->lock_fd = -1;
+                        return fd;
+                close(fd);
                 if (attempt >= 100)
-                        return err_set(e, EAGAIN, "lock %s: it keeps being replaced", st->lock_path);
+                        return err_set(e, EAGAIN, "lock %s: it keeps being replaced", lock_path);
         }
+}
+
+static int state_lock(struct bridge_state *st, const char *bridge, struct err *e)
+{
+        snprintf(st->lock_path, sizeof(st->lock_path), NETWORK_STATE_DIR "/%s.lock", bridge);
+        snprintf(st->state_path, sizeof(st->state_path), NETWORK_STATE_DIR "/%s.state", bridge);
+        st->lock_fd = lock_file(st->lock_path, e);
+        return st->lock_fd < 0 ? st->lock_fd : 0;
 }
 
 static void state_unlock(struct bridge_state *st)
@@ -537,7 +541,7 @@ static int state_read(struct bridge_state *st, struct err *e)
 {
         st->count = 0;
         st->subnet.prefix_length = 0;
-        st->nat_active = st->forward_restore = st->bridge_created = 0;
+        st->nat_active = st->bridge_created = 0;
         _cleanup_fclose_ FILE *f = fopen(st->state_path, "re");
         if (f == NULL)
                 return errno == ENOENT ? 0 : err_set(e, errno, "open %s", st->state_path);
@@ -555,7 +559,6 @@ static int state_read(struct bridge_state *st, struct err *e)
                     parse_ipv4(a, &st->subnet.network) == 0) {
                         st->subnet.prefix_length = prefix;
                 } else if (sscanf(line, "nat %d", &st->nat_active) == 1) {
-                } else if (sscanf(line, "forward_restore %d", &st->forward_restore) == 1) {
                 } else if (sscanf(line, "bridge_created %d", &st->bridge_created) == 1) {
                 } else if (sscanf(line, "container %63s %d %llu %d", a, &pid, &start, &nat) == 4 &&
                            st->count < NETWORK_MAX_ENTRIES &&
@@ -591,8 +594,8 @@ static int state_write(struct bridge_state *st, struct err *e)
         char net_text[INET_ADDRSTRLEN];
         inet_ntop(AF_INET, &st->subnet.network, net_text, sizeof(net_text));
         fprintf(f, "# sysprim run: the containers on this bridge; changed only under its .lock\n");
-        fprintf(f, "subnet %s/%u\nnat %d\nforward_restore %d\nbridge_created %d\n", net_text,
-                st->subnet.prefix_length, st->nat_active, st->forward_restore, st->bridge_created);
+        fprintf(f, "subnet %s/%u\nnat %d\nbridge_created %d\n", net_text, st->subnet.prefix_length,
+                st->nat_active, st->bridge_created);
         for (size_t i = 0; i < st->count; i++) {
                 char a[INET_ADDRSTRLEN];
                 inet_ntop(AF_INET, &st->entries[i].address, a, sizeof(a));
@@ -650,6 +653,90 @@ static int ip_forward_get(void)
         return atoi(text);
 }
 
+/* Masquerading forwards packets, so the host must route: ip_forward is turned on with the first NAT
+ * of any bridge and put back with the last, if it was off. Which bridges need it is kept in one file
+ * for all bridges, under its own lock, always taken after a bridge's lock (never the other way
+ * round), so two bridges' containers cannot deadlock. */
+#define FORWARD_LOCK NETWORK_STATE_DIR "/forward.lock"
+#define FORWARD_STATE NETWORK_STATE_DIR "/forward.state"
+#define FORWARD_MAX_BRIDGES 64
+
+struct forward_state {
+        int restore; /* ip_forward was 0 before: write 0 when the last bridge is gone */
+        size_t count;
+        char bridges[FORWARD_MAX_BRIDGES][16];
+};
+
+static void forward_read(struct forward_state *fs)
+{
+        memset(fs, 0, sizeof(*fs));
+        _cleanup_fclose_ FILE *f = fopen(FORWARD_STATE, "re");
+        char line[64], name[16];
+        while (f && fgets(line, sizeof(line), f)) {
+                if (sscanf(line, "restore %d", &fs->restore) == 1)
+                        continue;
+                if (sscanf(line, "bridge %15s", name) == 1 && fs->count < FORWARD_MAX_BRIDGES)
+                        snprintf(fs->bridges[fs->count++], 16, "%s", name);
+        }
+}
+
+static void forward_write(const struct forward_state *fs)
+{
+        if (fs->count == 0) {
+                (void)unlink(FORWARD_STATE);
+                (void)unlink(FORWARD_LOCK);
+                return;
+        }
+        _cleanup_fclose_ FILE *f = fopen(FORWARD_STATE ".new", "we");
+        if (f == NULL) {
+                log_warn("create %s: %s", FORWARD_STATE ".new", strerror(errno));
+                return;
+        }
+        fprintf(f, "restore %d\n", fs->restore);
+        for (size_t i = 0; i < fs->count; i++)
+                fprintf(f, "bridge %s\n", fs->bridges[i]);
+        FILE *closing = steal_pointer(&f);
+        if (fclose(closing) != 0 || rename(FORWARD_STATE ".new", FORWARD_STATE) < 0)
+                log_warn("write %s: %s", FORWARD_STATE, strerror(errno));
+}
+
+static int forward_update(const char *bridge, bool needed, struct err *e)
+{
+        int fd = lock_file(FORWARD_LOCK, e);
+        if (fd < 0)
+                return fd;
+        struct forward_state fs;
+        forward_read(&fs);
+        /* A bridge whose holder was killed stays listed (ip_forward stays on, the safe side) until
+         * the next run on that bridge releases its NAT. */
+        for (size_t i = 0; i < fs.count;) {
+                if (strcmp(fs.bridges[i], bridge) == 0)
+                        memcpy(fs.bridges[i], fs.bridges[--fs.count], 16);
+                else
+                        i++;
+        }
+        int r = 0;
+        if (needed) {
+                if (fs.count == 0 && ip_forward_get() == 0) {
+                        r = util_write_file("/proc/sys/net/ipv4/ip_forward", "1");
+                        if (r < 0)
+                                r = err_set(e, r, "enable /proc/sys/net/ipv4/ip_forward for --nat");
+                        else
+                                fs.restore = 1;
+                }
+                if (r == 0 && fs.count < FORWARD_MAX_BRIDGES)
+                        snprintf(fs.bridges[fs.count++], 16, "%s", bridge);
+        } else if (fs.count == 0 && fs.restore) {
+                (void)util_write_file("/proc/sys/net/ipv4/ip_forward", "0");
+                fs.restore = 0;
+        }
+        if (fs.count == 0 && !needed)
+                fs.restore = 0;
+        forward_write(&fs);
+        close(fd);
+        return r;
+}
+
 /* Bring NAT in line with the entries: present while any container asked for it, gone otherwise. */
 static int state_sync_nat(struct bridge_state *st, const char *bridge, struct err *e)
 {
@@ -659,22 +746,16 @@ static int state_sync_nat(struct bridge_state *st, const char *bridge, struct er
                 if (r < 0)
                         return err_wrap(e, "add NAT for %s", bridge);
                 st->nat_active = 1;
-                /* Masquerading forwards packets: the host must route them. Remember to undo it. */
-                if (ip_forward_get() == 0) {
-                        r = util_write_file("/proc/sys/net/ipv4/ip_forward", "1");
-                        if (r < 0)
-                                return err_set(e, r, "enable /proc/sys/net/ipv4/ip_forward for --nat");
-                        st->forward_restore = 1;
-                }
+                r = forward_update(bridge, true, e);
+                if (r < 0)
+                        return r;
         } else if (users == 0 && st->nat_active) {
                 int r = nat_command(false, bridge, st->subnet, e);
                 if (r < 0)
                         return err_wrap(e, "remove NAT for %s", bridge);
                 st->nat_active = 0;
-                if (st->forward_restore) {
-                        (void)util_write_file("/proc/sys/net/ipv4/ip_forward", "0");
-                        st->forward_restore = 0;
-                }
+                struct err ignored = {0};
+                (void)forward_update(bridge, false, &ignored);
         }
         return 0;
 }

@@ -386,6 +386,27 @@ static void test_nat(void)
         network_release(&b);
         CHECK(!nat_table_present());
         CHECK(file_contains("/proc/sys/net/ipv4/ip_forward", "0"));
+
+        /* Two bridges with NAT: forwarding stays on until the last of them is gone. */
+        struct network_options other = {.mode = NETWORK_MODE_BRIDGE, .bridge = "tsp1", .nat = 1};
+        CHECK_EQ_INT(network_parse_subnet("10.230.0.0/24", &other.subnet), 0);
+        CHECK_EQ_INT(network_prepare(&a, &o, "a", &e), 0);
+        CHECK_EQ_INT(network_prepare(&b, &other, "b", &e), 0);
+        CHECK(file_contains("/proc/sys/net/ipv4/ip_forward", "1"));
+        network_release(&a);
+        CHECK(file_contains("/proc/sys/net/ipv4/ip_forward", "1"));
+        CHECK(system("nft list table ip sysprim_tsp1 >/dev/null 2>&1") == 0);
+        network_release(&b);
+        CHECK(file_contains("/proc/sys/net/ipv4/ip_forward", "0"));
+        CHECK(system("nft list table ip sysprim_tsp1 >/dev/null 2>&1") != 0);
+        CHECK(access("/run/sysprim/net/forward.state", F_OK) < 0);
+
+        /* Forwarding that was on before is left on. */
+        util_write_file("/proc/sys/net/ipv4/ip_forward", "1");
+        CHECK_EQ_INT(network_prepare(&a, &o, "a", &e), 0);
+        network_release(&a);
+        CHECK(file_contains("/proc/sys/net/ipv4/ip_forward", "1"));
+        util_write_file("/proc/sys/net/ipv4/ip_forward", "0");
 }
 
 static void test_publish(void)
