@@ -175,24 +175,33 @@ def get(server, path, headers=None, method='GET'):
 
 def raw(server, data, timeout=10, until_close=True, shutdown=False):
     """Send bytes, return everything the server answers until it closes (or the timeout)."""
+    return raw_closed(server, data, timeout, until_close, shutdown)[0]
+
+
+def raw_closed(server, data, timeout=10, until_close=True, shutdown=False):
+    """As raw(), and whether the server closed the connection (rather than the timeout ending it)."""
     s = server.connect(timeout)
     s.sendall(data)
     if shutdown:
         s.shutdown(socket.SHUT_WR)
     out = b''
+    closed = False
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
             chunk = s.recv(65536)
             if not chunk:
+                closed = True
                 break
             out += chunk
             if not until_close:
                 break
-    except (socket.timeout, ConnectionResetError):
+    except socket.timeout:
         pass
+    except ConnectionResetError:
+        closed = True
     s.close()
-    return out
+    return out, closed
 
 
 def read_response(sock, head_only=False):
@@ -435,9 +444,10 @@ def http10_keep_alive(root):
 @test
 def connection_close(root):
     with Server(root) as s:
-        out = raw(s, b'GET /hello.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'
-                     b'GET /data.bin HTTP/1.1\r\nHost: x\r\n\r\n')
+        out, closed = raw_closed(s, b'GET /hello.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'
+                                    b'GET /data.bin HTTP/1.1\r\nHost: x\r\n\r\n')
         check_eq(out.count(b'HTTP/1.1 '), 1, 'responses after Connection: close')
+        check(closed, 'connection not closed')
         check(b'Connection: close' in out, 'Connection: close in the response')
 
 
@@ -795,10 +805,12 @@ def smuggling(root):
         ]
         for attack in attacks:
             followed = attack + b'GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n'
-            out = raw(s, followed, timeout=10)
+            out, closed = raw_closed(s, followed, timeout=10)
             st = status_of(out)
             check(st is not None and st >= 400, f'{attack!r}: status {st}')
-            check_eq(out.count(b'HTTP/1.1 '), 1, f'{attack!r}: the connection must close after the error')
+            check_eq(out.count(b'HTTP/1.1 '), 1, f'{attack!r}: responses')
+            check(closed, f'{attack!r}: the connection must close after the error')
+            check(b'Connection: close' in out, f'{attack!r}: the error must say Connection: close')
 
 
 @test
