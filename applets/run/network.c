@@ -30,6 +30,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -1096,8 +1097,13 @@ static void connection_close(struct network_forwarder *fw, struct forward_connec
 static void forward_accept(struct network_forwarder *fw, struct forward_listener *l)
 {
         int client = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (client < 0)
+        if (client < 0) {
+                /* Out of descriptors or memory: the pending connection stays readable, so pause
+                 * instead of spinning until something is freed. */
+                if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                        nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
                 return;
+        }
         int upstream = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         struct forward_connection *c = calloc(1, sizeof(*c));
         char *b0 = malloc(FORWARD_BUFFER), *b1 = malloc(FORWARD_BUFFER);
