@@ -176,6 +176,7 @@ struct thread_cache {
 	int64_t free_ticks;     /* counts frees down to the next look at the clock */
 	size_t capacity;        /* sum of max_length x class size: what the cache may hold */
 	size_t max_capacity;
+	size_t foreign_bytes;   /* held on the foreign chains of all classes */
 	uint64_t last_scavenge_ms;
 	struct tc_list lists[NUM_CLASSES];
 	struct tc_list_state state[NUM_CLASSES];

@@ -89,6 +89,7 @@ static void flush_foreign(struct thread_cache *tc, unsigned c)
 	struct tc_list_state *st = &tc->state[c];
 	if (!st->foreign)
 		return;
+	tc->foreign_bytes -= (size_t)st->foreign_count * alloc_class_size[c];
 	void *tail = st->foreign;
 	while (*(void **)tail)
 		tail = *(void **)tail;
@@ -108,12 +109,13 @@ static void set_max_length(struct thread_cache *tc, unsigned c, uint32_t max_len
 }
 
 /* The budget is on capacity (what the lists may hold), so the fast paths need not count bytes.
- * Every list may grow to one batch; beyond that only while the whole cache stays in budget. */
+ * Growth beyond it is refused; idle lists hand capacity back at every tick. A list may always
+ * hold one small object, so that it caches at all. */
 static bool grow_max_length(struct thread_cache *tc, unsigned c, uint32_t by)
 {
 	struct tc_list *l = &tc->lists[c];
-	if (l->max_length + by > alloc_class_batch[c] &&
-	    tc->capacity + (size_t)by * alloc_class_size[c] > tc->max_capacity)
+	if (tc->capacity + (size_t)by * alloc_class_size[c] > tc->max_capacity &&
+	    !(l->max_length == 0 && by == 1 && alloc_class_size[c] <= 4096))
 		return false;
 	set_max_length(tc, c, l->max_length + by);
 	return true;
@@ -143,6 +145,10 @@ static void tick(struct thread_cache *tc)
 		if (!st->slow_events) {
 			if (l->length)
 				release_in_batches(tc, c, (l->length + 1) / 2);
+			/* Give budget back too, so lists that are busy now can grow. */
+			if (l->max_length > alloc_class_batch[c])
+				set_max_length(tc, c, l->max_length / 2 > alloc_class_batch[c] ? l->max_length / 2
+												: alloc_class_batch[c]);
 			flush_foreign(tc, c);
 		}
 		st->slow_events = 0;
@@ -215,7 +221,10 @@ void tc_free_slow(struct thread_cache *tc, unsigned c)
 		l->length--;
 		*(void **)p = st->foreign;
 		st->foreign = p;
-		if (++st->foreign_count >= batch)
+		tc->foreign_bytes += alloc_class_size[c];
+		/* Pass a chain on when it makes a batch, or when foreign objects of all classes
+		 * together would take more than an eighth of the budget. */
+		if (++st->foreign_count >= batch || tc->foreign_bytes > tc->max_capacity / 8)
 			flush_foreign(tc, c);
 	} else if (l->length > l->max_length) {
 		st->slow_events++;

@@ -192,7 +192,8 @@ static void test_churn(void)
 	/* Every exited thread handed its cache back. */
 	sysprim_malloc_stats(&st);
 	CHECK_EQ_INT(st.thread_caches, 1);
-	CHECK(st.bytes_thread_caches <= st.thread_cache_limit);
+	/* Within its budget, plus one small object per class and the foreign chains' eighth. */
+	CHECK(st.bytes_thread_caches <= st.thread_cache_limit + st.thread_cache_limit / 8 + (256 << 10));
 }
 
 /* ---- fork while other threads hammer the allocator ---- */
