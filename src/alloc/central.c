@@ -15,16 +15,20 @@ struct central {
 	struct span nonempty;         /* spans with free or never-used objects */
 	unsigned transfer_count;
 	unsigned transfer_low_water;  /* fewest full slots since the last idle drain */
-	unsigned transfer_max;
 	size_t handed_out;            /* objects out of spans: in caches or with the program */
 	size_t spans;
 	struct transfer_slot transfer[MAX_TRANSFER_SLOTS];
 } __attribute__((aligned(64)));
 
+/* Zero-initialised (a valid unlocked mutex, an empty list): a class's page stays untouched
+ * until the program uses the class. */
 static struct central centrals[NUM_CLASSES];
+static unsigned transfer_max[NUM_CLASSES];
 
 static void nonempty_push(struct central *ce, struct span *s)
 {
+	if (!ce->nonempty.next)
+		ce->nonempty.next = ce->nonempty.prev = &ce->nonempty;
 	s->next = ce->nonempty.next;
 	s->prev = &ce->nonempty;
 	ce->nonempty.next->prev = s;
@@ -72,7 +76,7 @@ static unsigned take_from_spans(struct central *ce, unsigned c, void **head, voi
 	char *h = NULL, *t = NULL;
 	while (count < want) {
 		struct span *s = ce->nonempty.next;
-		if (s == &ce->nonempty) {
+		if (!s || s == &ce->nonempty) {
 			s = new_span(ce, c);
 			if (!s)
 				break;
@@ -162,7 +166,7 @@ void central_release(unsigned c, void *head, void *tail, unsigned count)
 {
 	struct central *ce = &centrals[c];
 	pthread_mutex_lock(&ce->lock);
-	if (count == alloc_class_batch[c] && ce->transfer_count < ce->transfer_max) {
+	if (count == alloc_class_batch[c] && ce->transfer_count < transfer_max[c]) {
 		struct transfer_slot *slot = &ce->transfer[ce->transfer_count++];
 		slot->head = head;
 		slot->tail = tail;
@@ -307,12 +311,7 @@ void central_print_debug_leaks(int fd)
 
 void central_init(void)
 {
-	for (unsigned c = 0; c < NUM_CLASSES; c++) {
-		struct central *ce = &centrals[c];
-		pthread_mutex_init(&ce->lock, NULL);
-		ce->nonempty.next = ce->nonempty.prev = &ce->nonempty;
-		if (c == 0)
-			continue;
+	for (unsigned c = 1; c < NUM_CLASSES; c++) {
 		/* Keep at most ~512 KiB per class in batches, but always room for two. */
 		size_t batch_bytes = (size_t)alloc_class_batch[c] * alloc_class_size[c];
 		size_t slots = (512 * 1024) / batch_bytes;
@@ -320,7 +319,7 @@ void central_init(void)
 			slots = 2;
 		if (slots > MAX_TRANSFER_SLOTS)
 			slots = MAX_TRANSFER_SLOTS;
-		ce->transfer_max = (unsigned)slots;
+		transfer_max[c] = (unsigned)slots;
 	}
 }
 
