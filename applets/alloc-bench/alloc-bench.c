@@ -38,6 +38,7 @@ struct alloc_bench_config {
         int list;
         const char *svg;
         const char *html;
+        const char *clock;
 };
 
 /* "100000", "100k", "2M", "1g": decimal thousands, since these are counts, not bytes. */
@@ -76,6 +77,8 @@ static const struct opt alloc_bench_options[] = {
           "run each workload for TIME instead of --ops" },
         { "seed", 's', "S", OPT_INT, offsetof(struct alloc_bench_config, seed), 0, INT64_MAX, 0, 0, NULL,
           "seed of the random sizes (default 1)" },
+        { "clock", 0, "wall|cpu", OPT_STRING, offsetof(struct alloc_bench_config, clock), 0, 0, 0, 0, NULL,
+          "cpu: count CPU-seconds, not wall time" },
         { "timeout", 0, "TIME", OPT_DURATION, offsetof(struct alloc_bench_config, timeout), 0, 0, 0, 0, NULL,
           "stop a worker running longer (default 120s)" },
         { "json", 0, NULL, OPT_FLAG, offsetof(struct alloc_bench_config, json), 0, 0, 0, 0, NULL,
@@ -240,6 +243,9 @@ static enum opt_result plan(const struct alloc_bench_config *c, struct bench *b)
                                                outputs[i][1], strerror(errno));
                 close(fd);
         }
+        if (c->clock && strcmp(c->clock, "wall") != 0 && strcmp(c->clock, "cpu") != 0)
+                return opt_usage_error(&alloc_bench_applet, "--clock: invalid value '%s' (wall or cpu)", c->clock);
+        b->cpu_clock = c->clock && strcmp(c->clock, "cpu") == 0;
         b->runs = (unsigned)c->runs;
         b->ops = c->ops;
         b->duration_ns = have_duration ? c->duration : 0;
@@ -393,13 +399,17 @@ static bool run_all(struct bench *b)
                                                 snprintf(cell->error, sizeof(cell->error), "%s", e.msg);
                                         } else if (!allocator_identity_ok(alloc, &out, why, sizeof(why))) {
                                                 snprintf(cell->error, sizeof(cell->error), "result refused: %s", why);
-                                        } else if (!out.has_result || out.ops == 0 || out.seconds <= 0) {
+                                        } else if (!out.has_result || out.ops == 0 || out.seconds <= 0 ||
+                                                   (b->cpu_clock && out.cpu_seconds <= 0)) {
                                                 snprintf(cell->error, sizeof(cell->error), "the worker reported no result");
                                         } else {
                                                 cell->samples[cell->sample_count++] = (struct sample){
-                                                        .mops = (double)out.ops / out.seconds / 1e6,
+                                                        .mops = (double)out.ops /
+                                                                (b->cpu_clock ? out.cpu_seconds : out.seconds) / 1e6,
                                                         .ops = out.ops,
                                                         .seconds = out.seconds,
+                                                        .cpu_seconds = out.cpu_seconds,
+                                                        .process_cpu_seconds = out.process_cpu_seconds,
                                                         .peak_rss_bytes = out.peak_rss_bytes,
                                                         .live_bytes = out.live_bytes,
                                                         .rss_at_live_bytes = out.rss_at_live_bytes,

@@ -45,12 +45,16 @@ struct worker_output {
         uint64_t peak_rss_bytes;
         uint64_t live_bytes;
         uint64_t rss_at_live_bytes;
+        double cpu_seconds;        /* CPU time of the timed stretch, all threads */
+        double process_cpu_seconds; /* user + system time of the whole worker process (wait4) */
 };
 
 struct sample {
         double mops;
         uint64_t ops;
         double seconds;
+        double cpu_seconds;
+        double process_cpu_seconds;
         uint64_t peak_rss_bytes;
         uint64_t live_bytes;
         uint64_t rss_at_live_bytes;
@@ -86,6 +90,7 @@ struct bench {
         uint64_t duration_ns;  /* per run; 0: count operations */
         uint64_t seed;
         uint64_t timeout_ns;   /* a worker running longer is killed */
+        bool cpu_clock;        /* Mops per CPU-second instead of per wall-clock second */
         bool progress;         /* progress lines on stderr */
         char worker[PATH_MAX];
         /* what was measured: workload-major, then threads, then allocator */

@@ -219,7 +219,8 @@ void report_table(const struct bench *b, FILE *out)
                 }
                 fprintf(out, "\n%-*s", nw, "allocator");
                 for (size_t t = 0; t < b->thread_count; t++)
-                        fprintf(out, "  %9s %4s %7s %9s%s", "Mops/s", "+-%", "x glibc", "peak RSS", live ? " RSS/live" : "");
+                        fprintf(out, "  %9s %4s %7s %9s%s", b->cpu_clock ? "Mops/cpus" : "Mops/s", "+-%", "x glibc", "peak RSS",
+                                live ? " RSS/live" : "");
                 fputc('\n', out);
                 for (size_t a = 0; a < b->allocator_count; a++) {
                         if (b->allocators[a].status != ALLOCATOR_OK)
@@ -251,6 +252,9 @@ void report_table(const struct bench *b, FILE *out)
                 }
         }
         fputc('\n', out);
+        if (b->cpu_clock)
+                fprintf(out, "Mops/cpus = operations per CPU-second of all threads (--clock cpu): time spent "
+                             "waiting is not counted.\n");
         fprintf(out, "* best in its column. +-%% = half the range of the runs around the median.\n"
                      "peak RSS = VmHWM of the worker process; RSS/live = RSS growth at peak live data / bytes live.\n");
         print_skipped(b, out);
@@ -298,8 +302,9 @@ void report_json(const struct bench *b, FILE *out)
         fprintf(out, ", \"glibc\": ");
         json_string(out, b->glibc_version);
         fprintf(out, "},\n  \"config\": {\"runs\": %u, \"seed\": %llu, \"ops\": %llu, \"duration_s\": %.6g, "
-                     "\"threads\": [",
-                b->runs, (unsigned long long)b->seed, (unsigned long long)b->ops, (double)b->duration_ns / 1e9);
+                     "\"clock\": \"%s\", \"threads\": [",
+                b->runs, (unsigned long long)b->seed, (unsigned long long)b->ops, (double)b->duration_ns / 1e9,
+                b->cpu_clock ? "cpu" : "wall");
         for (size_t t = 0; t < b->thread_count; t++)
                 fprintf(out, "%s%u", t ? ", " : "", b->threads[t]);
         fprintf(out, "]},\n  \"allocators\": [\n");
@@ -360,8 +365,11 @@ void report_json(const struct bench *b, FILE *out)
                                 fprintf(out, ", \"runs\": [");
                                 for (size_t k = 0; k < c->sample_count; k++) {
                                         const struct sample *s = &c->samples[k];
-                                        fprintf(out, "%s{\"ops\": %llu, \"seconds\": %.6f, \"mops\": %.6g, \"peak_rss_bytes\": %llu}",
-                                                k ? ", " : "", (unsigned long long)s->ops, s->seconds, s->mops,
+                                        fprintf(out,
+                                                "%s{\"ops\": %llu, \"seconds\": %.6f, \"cpu_seconds\": %.6f, \"mops\": %.6g, "
+                                                "\"process_cpu_seconds\": %.6f, \"peak_rss_bytes\": %llu}",
+                                                k ? ", " : "", (unsigned long long)s->ops, s->seconds, s->cpu_seconds, s->mops,
+                                                s->process_cpu_seconds,
                                                 (unsigned long long)s->peak_rss_bytes);
                                 }
                                 fprintf(out, "]}");
@@ -468,8 +476,8 @@ static void report_markdown_builtin(const struct bench *b, FILE *out)
 
 void report_markdown(const struct bench *b, FILE *out)
 {
-        fprintf(out, "Throughput, ratio to glibc (Mops/s in brackets; median of %u interleaved runs; best in bold):\n\n",
-                b->runs);
+        fprintf(out, "Throughput, ratio to glibc (%s in brackets; median of %u interleaved runs; best in bold):\n\n",
+                b->cpu_clock ? "million operations per CPU-second" : "Mops/s", b->runs);
         fprintf(out, "| workload | threads |");
         for (size_t a = 0; a < b->allocator_count; a++)
                 if (b->allocators[a].status == ALLOCATOR_OK)

@@ -89,6 +89,8 @@ static void parse_line(char *line, struct worker_output *out)
                 out->has_result = true;
         } else if (strcmp(key, "seconds") == 0) {
                 out->seconds = strtod(value, NULL);
+        } else if (strcmp(key, "cpu_seconds") == 0) {
+                out->cpu_seconds = strtod(value, NULL);
         } else if (strcmp(key, "peak_rss_kib") == 0) {
                 out->peak_rss_bytes = strtoull(value, NULL, 10) * 1024;
         } else if (strcmp(key, "live_bytes") == 0) {
@@ -198,8 +200,11 @@ int runner_run(const struct bench *b, const struct allocator *a, const char *con
         if (timed_out)
                 kill(pid, SIGKILL);
         int status = 0;
-        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        struct rusage usage = { 0 };
+        while (wait4(pid, &status, 0, &usage) < 0 && errno == EINTR)
                 ;
+        out->process_cpu_seconds = (double)usage.ru_utime.tv_sec + (double)usage.ru_utime.tv_usec * 1e-6 +
+                                   (double)usage.ru_stime.tv_sec + (double)usage.ru_stime.tv_usec * 1e-6;
 
         if (timed_out)
                 return err_set(e, ETIMEDOUT, "the worker ran longer than %.0f s and was stopped (see --timeout)",

@@ -158,6 +158,7 @@ int main(int argc, char **argv)
         }
         printf("ops\t%llu\n", (unsigned long long)result.ops);
         printf("seconds\t%.9f\n", result.seconds);
+        printf("cpu_seconds\t%.9f\n", result.cpu_seconds);
         printf("peak_rss_kib\t%llu\n", peak_rss_kib());
         printf("live_bytes\t%llu\n", (unsigned long long)result.live_bytes);
         printf("rss_at_live_bytes\t%llu\n", (unsigned long long)result.rss_at_live_bytes);

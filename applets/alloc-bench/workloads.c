@@ -711,7 +711,14 @@ static const struct workload_def workload_defs[] = {
 };
 
 /* Start every lane, open the gate, wait for the duration (if any) and for every lane to finish. */
-static int harness_run(struct harness *h, double *seconds)
+static double process_cpu_seconds(void)
+{
+        struct timespec t;
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+        return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+static int harness_run(struct harness *h, double *seconds, double *cpu_seconds)
 {
         unsigned created = 0;
         for (; created < h->lane_count; created++) {
@@ -730,6 +737,7 @@ static int harness_run(struct harness *h, double *seconds)
 
         h->rss_start = workload_rss_bytes();
         struct timespec start;
+        double cpu_start = process_cpu_seconds();
         clock_gettime(CLOCK_MONOTONIC, &start);
         pthread_mutex_lock(&h->gate_lock);
         h->open = true;
@@ -755,6 +763,7 @@ static int harness_run(struct harness *h, double *seconds)
                 while (sem_wait(&h->finished) < 0 && errno == EINTR)
                         ;
         *seconds = seconds_since(&start);
+        *cpu_seconds = process_cpu_seconds() - cpu_start;
         for (unsigned i = 0; i < created; i++)
                 pthread_join(h->lanes[i].thread, NULL);
         return harness_failed(h) ? -1 : 0;
@@ -788,13 +797,13 @@ int workload_run(const struct workload_params *params, struct workload_result *r
                 h.lanes[i] = (struct lane){ .harness = &h, .index = i, .rng = rng_seed(params->seed, i) };
 
         int rc = 0;
-        double seconds = 0;
+        double seconds = 0, cpu_seconds = 0;
         if (def->setup && def->setup(&h) < 0) {
                 if (!harness_failed(&h))
                         harness_fail(&h, "%s: setup failed: out of memory", def->name);
                 rc = -1;
         } else {
-                rc = harness_run(&h, &seconds);
+                rc = harness_run(&h, &seconds, &cpu_seconds);
         }
         if (def->teardown)
                 def->teardown(&h);
@@ -805,6 +814,7 @@ int workload_run(const struct workload_params *params, struct workload_result *r
                 for (unsigned i = 0; i < h.lane_count; i++)
                         result->ops += h.lanes[i].ops;
                 result->seconds = seconds;
+                result->cpu_seconds = cpu_seconds;
                 result->live_bytes = h.live_bytes;
                 result->rss_at_live_bytes = h.rss_at_live_bytes;
         }

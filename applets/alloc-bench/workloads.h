@@ -17,6 +17,7 @@ struct workload_params {
 struct workload_result {
         uint64_t ops;               /* operations done by all threads */
         double seconds;             /* from the start signal until the last thread finished */
+        double cpu_seconds;         /* CPU time of all threads over the same stretch */
         uint64_t live_bytes;        /* fragment: bytes requested and live at the measuring point */
         uint64_t rss_at_live_bytes; /* fragment: RSS growth over the start at that point */
 };

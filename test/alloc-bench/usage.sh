@@ -33,6 +33,7 @@ usage_error "--ops negative" --ops -5
 usage_error "--ops and --duration" --ops 100 --duration 1s
 usage_error "--duration 0" --duration 0
 usage_error "--json and --csv" --json --csv
+usage_error "--clock unknown" --clock tsc
 usage_error "unknown option" --bogus
 usage_error "stray operand" seed
 usage_error "--svg into a missing directory" --svg /nonexistent/dir/chart.svg -w seed -a glibc --ops 10
