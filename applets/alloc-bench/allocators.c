@@ -144,12 +144,15 @@ int allocator_resolve(const char *request, struct allocator *a, struct err *e)
                 return 0;
         }
         if (!looks_like_path(request))
-                return err_set(e, EINVAL,
+                return err_set(e, 0, /* no errno text: the message says it all */
                                "--allocator: unknown allocator '%s' (builtin, glibc, jemalloc, tcmalloc, mimalloc, "
                                "or the path of a malloc library)",
                                request);
         if (!is_file(request) || realpath(request, a->library) == NULL)
                 return err_set(e, ENOENT, "--allocator: cannot use '%s'", request);
+        if (strpbrk(a->library, " :\t") != NULL) /* LD_PRELOAD splits its value there */
+                return err_set(e, 0, "--allocator: '%s' cannot be preloaded (its path has a space or a colon)",
+                               a->library);
         char copy[PATH_MAX];
         snprintf(copy, sizeof(copy), "%s", a->library);
         snprintf(a->name, sizeof(a->name), "%s", basename(copy));

@@ -102,7 +102,7 @@ struct bench {
 
 /* allocators.c */
 /* Fill `a` for a name (builtin, glibc, jemalloc, tcmalloc, mimalloc) or a path to a library. 0, or
- * -EINVAL (unknown name) / -ENOENT (no such file) with a message in `e` for a usage error. A known
+ * negative (unknown name, missing or unusable file) with a message in `e` for a usage error. A known
  * allocator that is not installed is returned with status ALLOCATOR_SKIPPED and a reason. */
 int allocator_resolve(const char *request, struct allocator *a, struct err *e);
 /* The names `sysprim alloc-bench` runs when --allocator is not given, in order. */
