@@ -308,8 +308,9 @@ struct http_response_head {
 ssize_t http_format_response_head(char *out, size_t out_size, const struct http_response_head *head);
 
 /* A complete small response for an error or redirect status: the head (Content-Type text/html,
- * Content-Length) and, unless head_only, a tiny HTML body naming the status. Returns the length or
- * -1 if it does not fit; 1 KiB is always enough when `extra` is short. */
+ * Content-Length) and, unless head_only, a tiny HTML body naming the status (1xx, 204 and 304 get
+ * neither body nor Content-Length). Returns the length or -1 if it does not fit; 1 KiB is always
+ * enough when `extra` is short. */
 ssize_t http_format_simple_response(char *out, size_t out_size, int status, const char *date,
                                     bool keep_alive, bool head_only, const char *extra);
 

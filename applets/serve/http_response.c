@@ -157,19 +157,21 @@ ssize_t http_format_simple_response(char *buf, size_t buf_size, int status, cons
         size_t body_len = http_out_finish(&b);
         if (body_len == (size_t)-1)
                 return -1;
+        /* These statuses never carry content (RFC 9110 6.4.1), so no body and no length either. */
+        bool no_content = (status >= 100 && status < 200) || status == 204 || status == 304;
 
         struct http_response_head head = {
                 .status = status,
                 .version_minor = 1,
                 .keep_alive = keep_alive,
                 .date = date,
-                .content_type = "text/html; charset=utf-8",
-                .has_content_length = true,
+                .content_type = no_content ? NULL : "text/html; charset=utf-8",
+                .has_content_length = !no_content,
                 .content_length = body_len,
                 .extra = extra,
         };
         ssize_t n = http_format_response_head(buf, buf_size, &head);
-        if (n < 0 || head_only)
+        if (n < 0 || head_only || no_content)
                 return n;
         if ((size_t)n + body_len >= buf_size)
                 return -1;

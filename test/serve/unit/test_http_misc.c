@@ -211,6 +211,9 @@ static void test_response(void)
         CHECK(head_only > 0 && head_only < n);
         CHECK(strstr(buf, "</html>") == NULL);
         CHECK_EQ_INT(http_format_simple_response(buf, 100, 404, date, true, false, NULL), -1);
+        n = http_format_simple_response(buf, sizeof(buf), 304, date, true, false, NULL);
+        CHECK_EQ_INT(n, strlen(buf));
+        CHECK_STREQ(buf, "HTTP/1.1 304 Not Modified\r\nServer: sysprim\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n\r\n");
         CHECK_STREQ(http_status_reason(431), "Request Header Fields Too Large");
         CHECK_STREQ(http_status_reason(299), "Unknown");
 

@@ -48,6 +48,9 @@ int main(void)
         check_ok("/.well-known/acme-challenge/x", ".well-known/acme-challenge/x", false);
         check_ok("/%2e/a", "a", false);
         check_ok("/a+b", "a+b", false); /* '+' is not a space in a path */
+        /* overlong UTF-8 for '.' and '/' are just bytes to Linux: names, not separators */
+        check_ok("/%c0%ae%c0%ae/etc", "\xc0\xae\xc0\xae/etc", false);
+        check_refused("/..%c0%afetc", HTTP_PATH_HIDDEN, 403); /* a name starting with a dot */
 
         /* the traversal list */
         check_refused("/../etc/passwd", HTTP_PATH_TRAVERSAL, 400);
