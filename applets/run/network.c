@@ -1407,6 +1407,8 @@ int network_attach(struct network *net, pid_t child, struct err *e)
         char path[64];
         snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)child);
         _cleanup_close_ int netns = open(path, O_RDONLY | O_CLOEXEC);
+        if (netns < 0 && errno == ENOENT)
+                return err_plain(e, ESRCH, "--net bridge: the container ended before its network was set up");
         if (netns < 0)
                 return err_set(e, errno, "open %s", path);
         struct netlink host = {.fd = -1}, inside = {.fd = -1};
