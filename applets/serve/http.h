@@ -67,7 +67,7 @@ struct http_request {
         struct http_slice target;      /* the request target as sent (origin-form or absolute-form) */
         /* The origin-form part of the target: for "GET http://h/x?y HTTP/1.1" this is "/x?y"; for an
          * origin-form target it equals `target`. Feed this to http_path_from_target(). For the asterisk
-         * form ("OPTIONS * HTTP/1.1") it is "*". */
+         * form ("OPTIONS * HTTP/1.1") it is "*", for CONNECT's authority-form the target itself. */
         struct http_slice path;
         int version_minor; /* 0: HTTP/1.0, 1: HTTP/1.1 (and HTTP/1.x, x > 1, treated as 1.1) */
 

@@ -255,6 +255,17 @@ static void test_smuggling(void)
               req.body == HTTP_BODY_CHUNKED);
         CHECK(parse("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: ,chunked\r\n\r\n") > 0 &&
               req.body == HTTP_BODY_CHUNKED);
+        /* spellings front ends and back ends have disagreed on */
+        check_error("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\x0b\r\n\r\n", 400);
+        check_error("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length : 5\r\n\r\n", 400);
+        check_error("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding\r\n: chunked\r\n\r\n", 400);
+        check_error("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1_0\r\n\r\n", 400);
+        CHECK(parse("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\tchunked \r\n\r\n") > 0 &&
+              req.body == HTTP_BODY_CHUNKED);
+        CHECK(parse("POST / HTTP/1.1\r\nHost: a\r\nContent-Length:   42  \r\n\r\n") > 0 && req.content_length == 42);
+        /* an underscore spelling is a different (unknown) field: no body, the bytes after are the next request */
+        CHECK(parse("POST / HTTP/1.1\r\nHost: a\r\nTransfer_Encoding: chunked\r\n\r\n") > 0 &&
+              req.body == HTTP_BODY_NONE);
         /* on error the connection must close */
         CHECK(parse("GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n") == HTTP_PARSE_ERROR && !req.keep_alive);
 }
