@@ -226,10 +226,11 @@ static void *realloc_large(void *ptr, size_t size, void *caller)
 		page_heap_free(s);
 		return p;
 	}
-	if (npages == s->npages)
-		return ptr;
-	if (npages < s->npages) {
-		page_heap_shrink(s, npages);
+	if (npages <= s->npages) {
+		/* Shrink only by more than a quarter: the slack left by generous growth (below) must
+		 * survive the next small step of a growing buffer. */
+		if (npages < s->npages - s->npages / 4)
+			page_heap_shrink(s, npages);
 		return ptr;
 	}
 	/* Growing: take a quarter more than asked when it is free right behind the block, so a

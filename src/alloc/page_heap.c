@@ -47,15 +47,25 @@ static void list_push_back(struct span *head, struct span *s)
 	head->prev = s;
 }
 
+/* Span structs are recycled here, under the heap lock, so carving and coalescing do not take
+ * the metadata lock as well. */
+static struct span *spare_spans;
+
 static struct span *span_new(void)
 {
-	return meta_alloc(sizeof(struct span));
+	struct span *s = spare_spans;
+	if (!s)
+		return meta_alloc(sizeof(struct span));
+	spare_spans = s->next;
+	memset(s, 0, sizeof(*s));
+	return s;
 }
 
 static void span_delete(struct span *s)
 {
 	s->state = SPAN_DEAD;
-	meta_free(s, sizeof(*s));
+	s->next = spare_spans;
+	spare_spans = s;
 }
 
 static size_t list_index(size_t npages)
