@@ -46,16 +46,23 @@ int main(int argc, char **argv)
         if (strcmp(argv[1], "keyctl") == 0) /* KEYCTL_GET_KEYRING_ID of the session keyring, creating it */
                 return report(syscall(SYS_keyctl, 0, -3, 1, 0, 0));
         if (strcmp(argv[1], "alloc") == 0 && argc > 2) {
+                /* Blocks are chained and read back, so no compiler may elide the allocations. */
                 long mib = atol(argv[2]);
+                char **head = NULL;
                 for (long i = 0; i < mib; i++) {
-                        char *p = malloc(1 << 20);
-                        if (p == NULL) {
+                        char **block = malloc(1 << 20);
+                        if (block == NULL) {
                                 puts("malloc failed");
                                 return 1;
                         }
-                        memset(p, 1, 1 << 20);
+                        memset(block, (int)i, 1 << 20);
+                        *block = (char *)head;
+                        head = block;
                 }
-                puts("survived");
+                unsigned long sum = 0;
+                for (char **block = head; block; block = (char **)*block)
+                        sum += (unsigned char)((char *)block)[4096];
+                printf("survived%s\n", sum == (unsigned long)-1 ? " (checksum)" : "");
                 return 0;
         }
         if (strcmp(argv[1], "burn") == 0 && argc > 2) {
