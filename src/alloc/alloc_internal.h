@@ -73,6 +73,7 @@ struct span {
 	uint32_t in_use;              /* small span: objects handed out */
 	uint32_t capacity;            /* small span: objects in total */
 	void *freelist;               /* small span: objects given back */
+	uint32_t free_count;          /* small span: objects on freelist */
 	uintptr_t bump, end;          /* small span: never-used objects [bump, end) */
 	uint64_t free_time_ms;        /* free span: when it became free (dirty part) */
 	uint64_t *debug_bits;         /* debug mode: one bit per allocated object */
@@ -142,6 +143,8 @@ void meta_fork_lock(void);
 void meta_fork_unlock(bool child);
 
 /* ---- central free lists and transfer caches (central.c) ---- */
+/* Returns how many objects (at least 1, or 0 when out of memory), possibly more than want;
+ * *tail may be NULL when the chain was handed over without walking it. */
 unsigned central_fetch(unsigned size_class, void **head, void **tail, unsigned want);
 void central_release(unsigned size_class, void *head, void *tail, unsigned count);
 void *central_alloc_one(unsigned size_class);

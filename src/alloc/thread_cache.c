@@ -108,15 +108,42 @@ static void set_max_length(struct thread_cache *tc, unsigned c, uint32_t max_len
 		release_in_batches(tc, c, l->length - max_length);
 }
 
+/* Make room for `need` bytes of capacity by halving the largest lists beyond one batch. */
+static void steal_capacity(struct thread_cache *tc, unsigned except, size_t need)
+{
+	while (tc->capacity + need > tc->max_capacity) {
+		unsigned victim = 0;
+		size_t most = 0;
+		for (unsigned k = 1; k < NUM_CLASSES; k++) {
+			size_t cap = (size_t)tc->lists[k].max_length * alloc_class_size[k];
+			if (k != except && tc->lists[k].max_length > alloc_class_batch[k] && cap > most) {
+				most = cap;
+				victim = k;
+			}
+		}
+		if (!victim)
+			return;
+		uint32_t half = tc->lists[victim].max_length / 2;
+		set_max_length(tc, victim, half > alloc_class_batch[victim] ? half : alloc_class_batch[victim]);
+	}
+}
+
 /* The budget is on capacity (what the lists may hold), so the fast paths need not count bytes.
- * Growth beyond it is refused; idle lists hand capacity back at every tick. A list may always
- * hold one small object, so that it caches at all. */
+ * Up to one batch a list takes capacity from the largest lists when the budget is spent (a
+ * class in use must be able to refill by whole batches); beyond that it grows only within the
+ * budget, and idle lists hand capacity back at every tick. A list may always hold one small
+ * object, so that it caches at all. */
 static bool grow_max_length(struct thread_cache *tc, unsigned c, uint32_t by)
 {
 	struct tc_list *l = &tc->lists[c];
-	if (tc->capacity + (size_t)by * alloc_class_size[c] > tc->max_capacity &&
-	    !(l->max_length == 0 && by == 1 && alloc_class_size[c] <= 4096))
-		return false;
+	size_t add = (size_t)by * alloc_class_size[c];
+	if (tc->capacity + add > tc->max_capacity && !(l->max_length == 0 && by == 1 && alloc_class_size[c] <= 4096)) {
+		if (l->max_length + by > alloc_class_batch[c])
+			return false;
+		steal_capacity(tc, c, add);
+		if (tc->capacity + add > tc->max_capacity)
+			return false;
+	}
 	set_max_length(tc, c, l->max_length + by);
 	return true;
 }
