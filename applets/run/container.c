@@ -82,11 +82,16 @@ static int drop_privileges(const struct container *c, struct err *e)
         if (c->set_user) {
                 if (setgroups(0, NULL) < 0 && errno != EPERM)
                         return err_set(e, errno, "clear supplementary groups");
+                /* EINVAL: the ID has no mapping in the container's user namespace. */
+                const char *unmapped = "; in a user namespace only mapped IDs exist (give the user a "
+                                       "range in /etc/subuid and /etc/subgid)";
                 if (setresgid(c->gid, c->gid, c->gid) < 0)
-                        return err_set(e, errno, "switch to group %u", (unsigned)c->gid);
+                        return err_set(e, errno, "switch to group %u%s", (unsigned)c->gid,
+                                       errno == EINVAL && c->user_namespace ? unmapped : "");
                 /* Leaving uid 0 clears the permitted and effective sets, as for any non-root user. */
                 if (setresuid(c->uid, c->uid, c->uid) < 0)
-                        return err_set(e, errno, "switch to user %u", (unsigned)c->uid);
+                        return err_set(e, errno, "switch to user %u%s", (unsigned)c->uid,
+                                       errno == EINVAL && c->user_namespace ? unmapped : "");
         }
         if (!c->privileged && (!c->set_user || c->uid == 0) && (r = capability_set(c->capabilities, e)) < 0)
                 return r;

@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -48,6 +49,7 @@ noreturn void init_run(const struct container *c)
         }
         if (command == 0)
                 init_exec_command(c);
+        prctl(PR_SET_NAME, "sysprim-init"); /* what `ps` shows for PID 1 inside */
 
         sigset_t all;
         sigfillset(&all);
