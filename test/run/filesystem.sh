@@ -14,6 +14,10 @@ check "the host's /etc/hostname still exists" [ -e /etc/hostname ]
 check "no new file on the host" [ ! -e /usr/sysprim-new ]
 expect "a second container does not see the first one's writes" 0 "absent" \
         sp /bin/sh -c 'test -e /usr/sysprim-new && echo present || echo absent'
+# Mounts made inside (allowed with --privileged) stay inside: the leak check compares the host's.
+expect "mounts inside do not reach the host" 0 "mounted" \
+        sp --privileged /bin/sh -c 'mount -t tmpfs inside /mnt && umount -l /proc && echo mounted'
+check "the host's /mnt is unchanged" [ "$(awk '$5 == "/mnt"' /proc/self/mountinfo)" = "" ]
 # The same with --rootfs: the directory is the lower layer, untouched.
 expect "--rootfs is copy-on-write too" 0 "done" spr sh -c 'echo x > /bin/new && rm /bin/ls && echo done'
 check "--rootfs directory untouched" [ -e "$ROOTFS/bin/ls" ]
