@@ -961,31 +961,48 @@ static int files_prepare(struct network *net, const char *hostname, struct err *
         return 0;
 }
 
-/* Put `content` over /etc/NAME read-only: written to a file on the container's private /dev tmpfs,
- * bound over the target and unlinked (the bind keeps it), so the root itself is never written to
- * (it may be a --rootfs-rw directory) and nothing remains on the host. */
-static int mount_file(const char *name, const char *content, bool may_create, struct err *e)
+/* In a copy-on-write root, simply write /etc/NAME: the write lands in the container's private upper
+ * layer and vanishes with it, and costs no mount. 1 when done, 0 when the root refuses (a read-only
+ * fallback root), -errno otherwise. */
+static int write_in_root(const char *target, const char *content)
+{
+        struct stat st;
+        if (lstat(target, &st) == 0 && !S_ISREG(st.st_mode)) {
+                /* A symlink (Debian's resolv.conf often is one) would send the write elsewhere. */
+                if (!S_ISLNK(st.st_mode) || unlink(target) < 0)
+                        return errno == EROFS ? 0 : -EEXIST;
+        }
+        int fd = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0 && errno == ENOENT && mkdir("/etc", 0755) == 0) /* a minimal root may have none */
+                fd = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0)
+                return errno == EROFS ? 0 : -errno;
+        int r = util_write_all(fd, content, strlen(content));
+        close(fd);
+        return r < 0 ? r : 1;
+}
+
+/* Put `content` over /etc/NAME. In a copy-on-write root it is written there; otherwise (a
+ * --rootfs-rw directory must never be written, a read-only root cannot be) it is written to a file on
+ * the container's private /dev tmpfs, bound over the target read-only and unlinked (the bind keeps
+ * it), so nothing remains on the host. A target missing there is left out. */
+static int mount_file(const char *name, const char *content, bool copy_on_write, struct err *e)
 {
         char target[64], staging[64];
         snprintf(target, sizeof(target), "/etc/%s", name);
         snprintf(staging, sizeof(staging), "/dev/.sysprim-%s", name);
+        if (copy_on_write) {
+                int r = write_in_root(target, content);
+                if (r > 0)
+                        return 0;
+                if (r < 0)
+                        return err_set(e, r, "write %s", target);
+        }
         struct stat st;
         if (lstat(target, &st) < 0 || !S_ISREG(st.st_mode)) {
-                /* Missing, or a symlink a bind would follow (Debian's resolv.conf often is one): make a
-                 * plain file where the root may change (copy-on-write), leave it out otherwise. */
-                bool missing = errno == ENOENT || (lstat(target, &st) == 0 && S_ISLNK(st.st_mode));
-                if (!missing || !may_create) {
-                        log_debug("leaving /etc/%s as it is in the container's root", name);
-                        return 0;
-                }
-                (void)unlink(target);
-                (void)mkdir("/etc", 0755); /* a minimal root may have none */
-                int fd = open(target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-                if (fd < 0) {
-                        log_debug("no /etc/%s in the container: %s", name, strerror(errno));
-                        return 0;
-                }
-                close(fd);
+                /* A bind would follow a symlink out of the root, and a missing file cannot be made. */
+                log_debug("leaving /etc/%s as it is in the container's root", name);
+                return 0;
         }
         int fd = open(staging, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
         if (fd < 0)
@@ -1008,13 +1025,13 @@ static int mount_file(const char *name, const char *content, bool may_create, st
         return 0;
 }
 
-int network_mount_files(const struct network *net, bool may_create, struct err *e)
+int network_mount_files(const struct network *net, bool copy_on_write, struct err *e)
 {
         if (!net->active || net->hosts == NULL)
                 return 0;
-        int r = mount_file("hosts", net->hosts, may_create, e);
+        int r = mount_file("hosts", net->hosts, copy_on_write, e);
         if (r == 0)
-                r = mount_file("resolv.conf", net->resolv_conf, may_create, e);
+                r = mount_file("resolv.conf", net->resolv_conf, copy_on_write, e);
         return r < 0 ? err_wrap(e, "container network files") : 0;
 }
 

@@ -107,9 +107,10 @@ int network_prepare_container(struct network *net, const struct container_networ
 int network_attach(struct network *net, pid_t child, struct err *e);
 
 /* In the child, after pivot_root, before the command (the child has a copy of `net` from before the
- * clone): put the prepared hosts and resolv.conf over /etc/hosts and /etc/resolv.conf, read-only.
- * A missing file (or a symlink) is replaced only when `may_create` (a copy-on-write root). */
-int network_mount_files(const struct network *net, bool may_create, struct err *e);
+ * clone): the prepared hosts and resolv.conf become /etc/hosts and /etc/resolv.conf. In a
+ * copy-on-write root (`copy_on_write`) they are written there (created if missing); otherwise they are
+ * bound read-only over the root's files, which are never written, and left out where missing. */
+int network_mount_files(const struct network *net, bool copy_on_write, struct err *e);
 
 /* Undo everything network_prepare and network_attach did. Idempotent; safe after a failure at any
  * step and from a fresh NETWORK_INIT. Problems are logged, never fatal. */

@@ -492,6 +492,28 @@ static void test_files(void)
         waitpid(child, &status, 0);
         CHECK(WIFEXITED(status));
         CHECK_EQ_INT(WEXITSTATUS(status), 0);
+        /* A copy-on-write root (here: an empty tmpfs over /etc) gets the files written, /etc/hosts
+         * created where it was missing. */
+        child = fork();
+        if (child == 0) {
+                if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+                    mount("tmpfs", "/etc", "tmpfs", 0, "mode=0755") < 0 || symlink("../nowhere", "/etc/resolv.conf") < 0)
+                        _exit(2);
+                struct err ce = {0};
+                if (network_mount_files(&net, true, &ce) < 0) {
+                        fprintf(stderr, "%s\n", ce.msg);
+                        _exit(3);
+                }
+                struct stat st;
+                if (!file_contains("/etc/hosts", "127.0.1.1\tbox\n") || lstat("/etc/resolv.conf", &st) < 0 ||
+                    !S_ISREG(st.st_mode) || !file_contains("/etc/resolv.conf", "# sysprim run"))
+                        _exit(4);
+                _exit(0);
+        }
+        status = -1;
+        waitpid(child, &status, 0);
+        CHECK(WIFEXITED(status));
+        CHECK_EQ_INT(WEXITSTATUS(status), 0);
         _cleanup_free_ char *after = NULL;
         CHECK_EQ_INT(util_read_file("/etc/hosts", &after, &len), 0);
         CHECK_STREQ(after, before); /* the host's file is untouched */
