@@ -646,11 +646,17 @@ def file_change_seen(root):
             time.sleep(0.2)
         check_eq(body, b'second, longer version\n', 'new content')
         check(r.getheader('ETag') != old_etag, 'ETag changed')
+        # Each thread has its own cache: a second later, every one of them has seen the change.
+        time.sleep(1.2)
+        for _ in range(6):
+            check_eq(get(s, '/changing.txt')[1], b'second, longer version\n', 'new content from every thread')
         os.unlink(path)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and get(s, '/changing.txt')[0].status != 404:
             time.sleep(0.2)
-        check_eq(get(s, '/changing.txt')[0].status, 404, 'deleted file')
+        time.sleep(1.2)
+        for _ in range(6):
+            check_eq(get(s, '/changing.txt')[0].status, 404, 'deleted file, from every thread')
 
 
 @test
