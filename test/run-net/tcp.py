@@ -58,7 +58,7 @@ def refused(address, port):
     return 1
 
 
-def lock(name, owner, wait=45):
+def lock(name, owner, wait=30):
     """Hold a mutex named NAME while process OWNER lives: an abstract unix socket, which the kernel
     frees when its holder dies, so no file is left. Prints "locked", or exits 1 after WAIT seconds."""
     import os
