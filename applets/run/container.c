@@ -33,6 +33,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+extern char **environ;
+
 #ifndef CLONE_INTO_CGROUP
 #define CLONE_INTO_CGROUP 0x200000000ULL
 #endif
@@ -125,6 +127,10 @@ static noreturn void child_main(const struct container *c, struct container_stat
         char go;
         if (s->sync_write >= 0)
                 close(s->sync_write);
+        /* The caller's environment stays in this process's memory, and PID 1's memory is readable in
+         * the container through /proc/1/environ: wipe it (the command's environment is a copy). */
+        for (char **variable = environ; variable && *variable; variable++)
+                memset(*variable, 0, strlen(*variable));
         /* The container does not outlive the runtime, however the runtime ends. */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         umask(022); /* what the command starts with, whatever the caller's was */

@@ -3,6 +3,8 @@
 . "$SYSPRIM_SOURCE_ROOT/test/run/lib.sh"
 expect "a clean environment" 0 "HOME=/root HOSTNAME=sysprim PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
         env -u TERM SECRET=1 "$SYSPRIM" run --rootfs "$ROOTFS" sh -c 'env | grep -v "^PWD=\|^SHLVL=\|^_=" | sort | tr "\n" " " | sed "s/ \$//"'
+expect "the caller's environment cannot be read from PID 1" 0 "0" \
+        env SYSPRIM_TEST_SECRET=do-not-leak "$SYSPRIM" run --rootfs "$ROOTFS" sh -c 'grep -c do-not-leak /proc/1/environ || true'
 expect "TERM passes through" 0 "xterm-test" env TERM=xterm-test "$SYSPRIM" run --rootfs "$ROOTFS" sh -c 'echo $TERM'
 expect "-e KEY=VALUE" 0 "v1 v2" spr -e K1=v1 --env K2=v2 sh -c 'echo $K1 $K2'
 expect "-e overrides a default" 0 "/bin" spr -e PATH=/bin sh -c 'echo $PATH'
