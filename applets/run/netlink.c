@@ -252,8 +252,8 @@ static int link_query(struct netlink *nl, const char *name, struct link_reply *r
         return transact(nl, &rq, reply->buf, sizeof(reply->buf), e, what);
 }
 
-int netlink_link_get(struct netlink *nl, const char *name, unsigned *flags, int *master_index,
-                     struct err *e)
+static int link_info(struct netlink *nl, const char *name, unsigned *flags, int *master_index,
+                     uint8_t *mac, struct err *e)
 {
         struct link_reply reply;
         int r = link_query(nl, name, &reply, e);
@@ -265,15 +265,30 @@ int netlink_link_get(struct netlink *nl, const char *name, unsigned *flags, int 
         const struct ifinfomsg *ifi = NLMSG_DATA(h);
         if (flags)
                 *flags = ifi->ifi_flags;
-        if (master_index) {
+        if (master_index)
                 *master_index = 0;
-                size_t len = h->nlmsg_len > sizeof(reply.buf) ? sizeof(reply.buf) : h->nlmsg_len;
-                len -= NLMSG_LENGTH(sizeof(*ifi));
-                for (const struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, len); a = RTA_NEXT(a, len))
-                        if (a->rta_type == IFLA_MASTER && RTA_PAYLOAD(a) >= sizeof(uint32_t))
-                                memcpy(master_index, RTA_DATA(a), sizeof(*master_index));
+        if (mac)
+                memset(mac, 0, 6);
+        size_t len = h->nlmsg_len > sizeof(reply.buf) ? sizeof(reply.buf) : h->nlmsg_len;
+        len -= NLMSG_LENGTH(sizeof(*ifi));
+        for (const struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+                if (master_index && a->rta_type == IFLA_MASTER && RTA_PAYLOAD(a) >= sizeof(uint32_t))
+                        memcpy(master_index, RTA_DATA(a), sizeof(*master_index));
+                if (mac && a->rta_type == IFLA_ADDRESS && RTA_PAYLOAD(a) == 6)
+                        memcpy(mac, RTA_DATA(a), 6);
         }
         return ifi->ifi_index;
+}
+
+int netlink_link_get(struct netlink *nl, const char *name, unsigned *flags, int *master_index,
+                     struct err *e)
+{
+        return link_info(nl, name, flags, master_index, NULL, e);
+}
+
+int netlink_link_mac(struct netlink *nl, const char *name, uint8_t mac[6], struct err *e)
+{
+        return link_info(nl, name, NULL, NULL, mac, e);
 }
 
 int netlink_link_index(struct netlink *nl, const char *name, struct err *e)

@@ -52,6 +52,8 @@ int netlink_link_set_up(struct netlink *nl, const char *name, bool up, struct er
 /* Flags (IFF_*) and master index (0: none) of `name`, for checks and tests. */
 int netlink_link_get(struct netlink *nl, const char *name, unsigned *flags, int *master_index,
                      struct err *e);
+/* The hardware address of `name` (zeros when it has none of 6 bytes); returns its index. */
+int netlink_link_mac(struct netlink *nl, const char *name, uint8_t mac[6], struct err *e);
 /* Add `address`/`prefix_length` to `name`, with the subnet's broadcast address. */
 int netlink_address_add_ipv4(struct netlink *nl, const char *name, struct in_addr address,
                              unsigned prefix_length, struct err *e);

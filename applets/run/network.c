@@ -791,16 +791,25 @@ static int bridge_ensure(struct bridge_state *st, struct netlink *nl, const char
                 /* Recorded but gone (deleted by hand): make it again below with the recorded subnet. */
                 if (st->subnet.prefix_length)
                         want = st->subnet;
-        } else {
-                int index = netlink_link_index(nl, bridge, e);
-                if (index > 0)
-                        return err_plain(e, EEXIST,
-                                       "bridge %s exists but was not made by sysprim; delete it or pick "
-                                       "another with --bridge", bridge);
         }
         struct in_addr gateway = {.s_addr = htonl(ntohl(want.network.s_addr) + 1)};
-        uint8_t mac[6];
+        uint8_t mac[6], have[6];
         mac_for(gateway, mac);
+        if (st->count == 0 && !st->bridge_created && netlink_link_mac(nl, bridge, have, e) > 0) {
+                /* Unrecorded, yet carrying the MAC we give this subnet's bridge: ours, from a run
+                 * killed between making it and recording it (or whose state was removed). Adopt it;
+                 * anything else of that name is not ours to take. */
+                if (memcmp(have, mac, sizeof(mac)) != 0)
+                        return err_plain(e, EEXIST,
+                                         "bridge %s exists but was not made by sysprim; delete it or pick "
+                                         "another with --bridge", bridge);
+                st->bridge_created = 1;
+                st->subnet = want;
+                int r = netlink_address_add_ipv4(nl, bridge, gateway, want.prefix_length, e);
+                if (r == -EEXIST)
+                        r = 0;
+                return r == 0 ? netlink_link_set_up(nl, bridge, true, e) : r;
+        }
         int r = netlink_bridge_create(nl, bridge, mac, e);
         if (r < 0)
                 return r;

@@ -336,6 +336,31 @@ static void test_parallel_allocation(void)
 }
 
 /* A `sysprim run` that dies without releasing: the next one reclaims its address and veth. */
+/* A bridge left by a run killed before it could record it is recognised by its MAC and adopted; any
+ * other bridge of that name is refused. */
+static void test_unrecorded_bridge(void)
+{
+        struct netlink nl;
+        struct err e = {0};
+        CHECK_EQ_INT(netlink_open(&nl, &e), 0);
+        const uint8_t ours[6] = {0x02, 0x73, 0x0a, 0xd2, 0x00, 0x01}, foreign[6] = {0x02, 0, 0, 0, 0, 1};
+        struct network_options o = bridge_options();
+        struct network net = NETWORK_INIT;
+        CHECK_EQ_INT(netlink_bridge_create(&nl, "tsp0", foreign, &e), 0);
+        CHECK_EQ_INT(network_prepare(&net, &o, "x", &e), -EEXIST);
+        CHECK(strstr(e.msg, "not made by sysprim") != NULL);
+        CHECK(link_exists("tsp0")); /* left alone */
+        CHECK_EQ_INT(netlink_link_delete(&nl, "tsp0", &e), 0);
+        CHECK_EQ_INT(netlink_bridge_create(&nl, "tsp0", ours, &e), 0);
+        CHECK_EQ_INT(network_prepare(&net, &o, "x", &e), 0);
+        uint8_t mac[6];
+        CHECK(netlink_link_mac(&nl, "tsp0", mac, &e) > 0);
+        CHECK_EQ_INT(memcmp(mac, ours, 6), 0);
+        network_release(&net);
+        CHECK(!link_exists("tsp0")); /* adopted, so removed with its last container */
+        netlink_close(&nl);
+}
+
 static void test_stale_owner(void)
 {
         struct fake_container c = container_start();
@@ -547,6 +572,7 @@ int main(void)
 
         test_bridge();
         test_parallel_allocation();
+        test_unrecorded_bridge();
         test_stale_owner();
         test_nat();
         test_publish();
