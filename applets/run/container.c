@@ -171,6 +171,12 @@ static noreturn void child_main(const struct container *c, struct container_stat
 
         if (rootfs_finish(c, &e) < 0 || drop_privileges(c, &e) < 0)
                 goto fail;
+        /* Descriptors the caller left open (a directory of the host's, say) would be a way out of the
+         * container: only stdin, stdout and stderr go in. */
+        if (close_range(3, ~0U, 0) < 0) {
+                err_set(&e, errno, "close inherited file descriptors");
+                goto fail;
+        }
         if (c->use_init)
                 init_run(c);
         init_exec_command(c);
