@@ -109,7 +109,8 @@ int listing_render(const char *path, size_t path_length, char **out, size_t *out
         closedir(dir);
         struct page page = { 0 };
         if (rc == 0) {
-                qsort(names, count, sizeof(*names), compare_names);
+                if (count > 1)
+                        qsort(names, count, sizeof(*names), compare_names);
                 bool root = strcmp(path, ".") == 0;
                 char title[8];
                 strcpy(title, "/");

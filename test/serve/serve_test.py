@@ -111,8 +111,12 @@ class Server:
         if not sandbox and '--no-sandbox' not in cmd:
             cmd.append('--no-sandbox')
         environment = dict(os.environ)
+        if SANITIZED:
+            # Undefined behaviour stops the server, so the test that caused it fails.
+            environment.setdefault('UBSAN_OPTIONS', 'halt_on_error=1:print_stacktrace=1')
         if env:
             environment.update(env)
+
         def preexec():
             die_with_parent()
             if fd_limit:
