@@ -165,7 +165,10 @@ static noreturn void child_main(const struct container *c, struct container_stat
         if (s->sync_read >= 0)
                 close(s->sync_read);
         /* ---- networking hook, inside the container (issue 6): /etc/hosts, /etc/resolv.conf ---- */
-        if (network_mount_files(&s->network, c->rootfs_mode != ROOTFS_WRITE_THROUGH, &e) < 0)
+        /* (run: in a user namespace the root's /etc may belong to a host ID the container does not
+         * have, so no writing into it there: the files are bound instead.) */
+        if (network_mount_files(&s->network, c->rootfs_mode != ROOTFS_WRITE_THROUGH && !c->user_namespace,
+                                &e) < 0)
                 goto fail;
         /* ---- end of networking hook ---- */
 

@@ -22,12 +22,18 @@ expect "--userns: the host's root-owned files are not root's inside" 0 "65534" s
 expect "--userns: the default capability set, within the namespace" 0 "00000000a80425fb" \
         spr --userns sh -c "awk '/^CapEff/ { print \$2 }' /proc/self/status"
 
-# Rootless: nobody must reach the binary and the root filesystem.
+# Rootless: nobody must reach the binary and the root filesystem. Where they cannot, or the kernel
+# refuses unprivileged user namespaces, this half is left out (and said so); failures above still count.
 chmod 755 "$E2E_TMP"
 SP_AS="setpriv --reuid=65534 --regid=65534 --clear-groups"
-$SP_AS test -x "$SYSPRIM" || skip "nobody cannot execute $SYSPRIM (build directory not world-readable)"
+if ! $SP_AS test -x "$SYSPRIM"; then
+        echo "SKIP (rootless half): nobody cannot execute $SYSPRIM"
+        run_done
+fi
 if ! $SP_AS "$SYSPRIM" run --rootfs "$ROOTFS" true </dev/null >/dev/null 2>"$E2E_TMP/err"; then
-        skip "rootless containers unavailable here: $(cat "$E2E_TMP/err")"
+        echo "SKIP (rootless half): rootless containers unavailable here: $(cat "$E2E_TMP/err")"
+        [ "$E2E_FAILED" -eq 0 ] && [ "$E2E_PASSED" -eq 0 ] && skip "rootless containers unavailable here"
+        run_done
 fi
 echo host >"$vol/host-file"
 chmod 644 "$vol/host-file"
