@@ -7,7 +7,7 @@ in_terminal() { script -qec "$1" /dev/null </dev/null | tr -d '\r'; }
 out=$(in_terminal "'$SYSPRIM' run --rootfs '$ROOTFS' sh -c 'test -t 0 && test -t 1 && echo terminal'")
 check "the command's stdin and stdout are the terminal" [ "$out" = terminal ]
 # Job control: a shell with -m puts a job in its own process group, in the foreground and back.
-out=$(in_terminal "'$SYSPRIM' run --rootfs '$ROOTFS' sh -c 'set -m; sleep 0.1 & jobs; fg >/dev/null; echo fg-status=\$?' 2>&1")
+out=$(in_terminal "'$SYSPRIM' run --rootfs '$ROOTFS' sh -c 'set -m; sleep 1 & jobs; fg >/dev/null; echo fg-status=\$?' 2>&1")
 echo "$out"
 check "job control is on (no 'job control turned off')" eval '! echo "$out" | grep -q "job control turned off"'
 check "a background job is listed and brought to the foreground" eval 'echo "$out" | grep -q "fg-status=0"'
