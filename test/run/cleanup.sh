@@ -20,4 +20,17 @@ for sig in INT TERM; do
         leak_check "$pid"
         check "SIG$sig to the runtime: the container ends (status $rc)" [ "$rc" -gt 128 ]
 done
+# SIGTERM at once, during set-up: the container, if there is one yet, ends, and nothing is left. The
+# signal goes as soon as the runtime has been exec'd (before that it would hit the forked shell, whose
+# traps would run), so it lands in set-up, wherever the scheduler puts it.
+for sig in TERM HUP; do  # not INT: a script's background job starts with SIGINT ignored
+        "$SYSPRIM" run --rootfs "$ROOTFS" --mem 64M sleep 30 </dev/null >/dev/null 2>&1 &
+        pid=$!
+        for _ in $(seq 2000); do [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$SYSPRIM" ] && break; done
+        kill "-$sig" "$pid"
+        wait "$pid"
+        rc=$?
+        leak_check "$pid"
+        check "SIG$sig during set-up: the container ends (status $rc)" [ "$rc" -gt 128 ]
+done
 run_done
