@@ -84,7 +84,7 @@ static const struct opt run_option_table[] = {
         { "no-init", 0, NULL, OPT_FLAG, OFF(no_init), 0, 0, 0, 0, NULL,
           "run the command as PID 1 instead of sysprim's init" },
         { "userns", 0, NULL, OPT_FLAG, OFF(userns), 0, 0, 0, 0, NULL,
-          "as root: the container's root is an unprivileged uid" },
+          "root inside is an unprivileged uid outside" },
         /* ---- networking options (issue 6) go here, writing into OFF(network.<field>) ---- */
         { "net", 0, "MODE", OPT_CALLBACK, OFF(network.mode), 0, 0, 0, 0, network_option_mode,
           "none (only lo; default), host, or bridge" },
