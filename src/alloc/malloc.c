@@ -170,6 +170,18 @@ static ALLOC_NOINLINE void free_slow(void *ptr, void *caller)
 	alloc_periodic(os_now_ms());
 }
 
+/* Not visibly noreturn (noipa), so free() reaches it by a tail jump and its fast path needs no
+ * stack frame. */
+#if defined(__clang__)
+#define ALLOC_OPAQUE __attribute__((noinline, optnone))
+#else
+#define ALLOC_OPAQUE __attribute__((noinline, noipa))
+#endif
+static ALLOC_OPAQUE void report_double_free(void *ptr, void *caller)
+{
+	alloc_fatal("free(): double free", ptr, caller);
+}
+
 ALLOC_EXPORT void free(void *ptr)
 {
 	uintptr_t a = (uintptr_t)ptr;
@@ -181,8 +193,10 @@ ALLOC_EXPORT void free(void *ptr)
 			struct tc_list *l = &tc->lists[c];
 			void *head = l->head;
 			/* Catches the commonest double free (twice in a row) for one compare. */
-			if (ALLOC_UNLIKELY(head == ptr))
-				alloc_fatal("free(): double free", ptr, __builtin_return_address(0));
+			if (ALLOC_UNLIKELY(head == ptr)) {
+				report_double_free(ptr, __builtin_return_address(0));
+				return;
+			}
 			*(void **)ptr = head;
 			l->head = ptr;
 			l->length++;
