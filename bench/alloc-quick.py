@@ -4,6 +4,7 @@ applets/alloc-bench with plain gcc, linked against libc only) under LD_PRELOAD o
 interleaved, several rounds; prints median throughput ratios to glibc and peak RSS.
 
 usage: bench/alloc-quick.py LIBSYSPRIM_MALLOC_SO [--rounds N] [--workloads a,b] [--threads 1,4]
+       bench/alloc-quick.py LIBSYSPRIM_MALLOC_SO --rss   (memory given back without a call)
 """
 import argparse, os, statistics, subprocess, sys, tempfile
 
@@ -47,9 +48,23 @@ def main():
     ap.add_argument("--workloads", default=",".join(OPS))
     ap.add_argument("--threads", default="1,4")
     ap.add_argument("--only", default="")
+    ap.add_argument("--rss", action="store_true")
     a = ap.parse_args()
     allocs = dict(PEERS)
     allocs["sysprim"] = os.path.abspath(a.lib)
+    if a.rss:
+        with tempfile.TemporaryDirectory() as tmp:
+            prog = os.path.join(tmp, "rss")
+            subprocess.run(["gcc", "-O2", "-fno-builtin", os.path.join(ROOT, "bench", "alloc-quick-rss.c"),
+                            "-o", prog], check=True)
+            for k, lib in allocs.items():
+                env = dict(os.environ)
+                env.pop("LD_PRELOAD", None)
+                if lib:
+                    env["LD_PRELOAD"] = lib
+                out = subprocess.run([prog], env=env, capture_output=True, text=True).stdout.strip()
+                print(f"{k:<10} {out}", flush=True)
+        return 0
     if a.only:
         allocs = {k: v for k, v in allocs.items() if k in a.only.split(",") or k == "glibc"}
     with tempfile.TemporaryDirectory() as tmp:
