@@ -3,9 +3,10 @@
 . "$SYSPRIM_SOURCE_ROOT/test/run/lib.sh"
 expect "only lo" 0 "lo" spr ls /sys/class/net
 expect "lo is up" 0 "0x9" spr cat /sys/class/net/lo/flags
-# The client retries until the listener is up (bounded), so there is no race with its start.
-expect "loopback works" 0 "hello" spr sh -c 'nc -l -p 7777 -w 10 127.0.0.1 & i=0
-        until echo hello | nc -w 2 127.0.0.1 7777 2>/dev/null; do
+# A server on 127.0.0.1 inside, and a client that retries (bounded) until the server is up.
+expect "loopback works" 0 "hello" spr sh -c 'mkdir /tmp/www && echo hello > /tmp/www/f
+        httpd -f -p 127.0.0.1:8080 -h /tmp/www & i=0
+        until wget -q -O - http://127.0.0.1:8080/f 2>/dev/null; do
                 i=$((i + 1)); [ $i -gt 200 ] && break; usleep 50000
-        done; wait'
+        done; kill $!'
 run_done
