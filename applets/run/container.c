@@ -207,13 +207,15 @@ static int validate(const struct container *c, struct err *e)
         struct stat st;
         if (c->rootfs) {
                 if (stat(c->rootfs, &st) < 0)
-                        return err_set(e, errno, "root filesystem %s", c->rootfs);
+                        return err_set(e, errno, "root filesystem %s (--rootfs takes an existing directory)",
+                                       c->rootfs);
                 if (!S_ISDIR(st.st_mode))
-                        return err_set(e, ENOTDIR, "root filesystem %s", c->rootfs);
+                        return err_set(e, ENOTDIR, "root filesystem %s (--rootfs takes a directory)", c->rootfs);
         }
         for (size_t i = 0; i < c->mount_count; i++)
                 if (c->mounts[i].kind == MOUNT_BIND && stat(c->mounts[i].source, &st) < 0)
-                        return err_set(e, errno, "volume source %s", c->mounts[i].source);
+                        return err_set(e, errno, "volume source %s (the HOST part of -v must exist)",
+                                       c->mounts[i].source);
         return 0;
 }
 
