@@ -337,8 +337,7 @@ static int wait_container(pid_t pid, const sigset_t *forwarded, struct rusage *u
         }
 }
 
-static void print_stats(const struct container *c, const struct container_state *s,
-                        const struct cgroup_stats *st, const struct rusage *usage)
+static void print_stats(const struct cgroup_stats *st, const struct rusage *usage)
 {
         char size[32];
         double user = (double)usage->ru_utime.tv_sec + (double)usage->ru_utime.tv_usec / 1e6;
@@ -355,8 +354,6 @@ static void print_stats(const struct container *c, const struct container_state 
                 fprintf(stderr, "sysprim run: stats: oom killer %s\n", st->oom_kills ? "fired" : "not fired");
         else
                 fprintf(stderr, "sysprim run: stats: oom killer unknown (no memory cgroup)\n");
-        (void)c;
-        (void)s;
 }
 
 int container_run(const struct container *c)
@@ -460,7 +457,7 @@ int container_run(const struct container *c)
                         log_error("killed: out of memory");
         }
         if (c->stats)
-                print_stats(c, &s, &stats, &usage);
+                print_stats(&stats, &usage);
 
 teardown:
         if (failed)
