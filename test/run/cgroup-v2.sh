@@ -5,6 +5,7 @@
 need_root
 if [ -z "${SYSPRIM_TEST_PRIVATE_MOUNTS:-}" ]; then
         need_cmd unshare
+        rm -rf "$E2E_TMP" # exec skips the exit trap; the re-run makes its own
         SYSPRIM_TEST_PRIVATE_MOUNTS=1 exec unshare -m --propagation private bash "$0" "$@"
 fi
 mount -t tmpfs none /sys/fs/cgroup 2>/dev/null || skip "cannot mount a tmpfs on /sys/fs/cgroup"

@@ -5,6 +5,7 @@
 need_root
 need_cmd setpriv newuidmap newgidmap unshare
 if [ -z "${SYSPRIM_TEST_PRIVATE_MOUNTS:-}" ]; then
+        rm -rf "$E2E_TMP" # exec skips the exit trap; the re-run makes its own
         SYSPRIM_TEST_PRIVATE_MOUNTS=1 exec unshare -m --propagation private bash "$0" "$@"
 fi
 . "$SYSPRIM_SOURCE_ROOT/test/run/lib.sh"
