@@ -366,7 +366,7 @@ void report_json(const struct bench *b, FILE *out)
                                 for (size_t k = 0; k < c->sample_count; k++) {
                                         const struct sample *s = &c->samples[k];
                                         fprintf(out,
-                                                "%s{\"ops\": %llu, \"seconds\": %.6f, \"cpu_seconds\": %.6f, \"mops\": %.6g, "
+                                                "%s{\"ops\": %llu, \"seconds\": %.9f, \"cpu_seconds\": %.9f, \"mops\": %.9g, "
                                                 "\"process_cpu_seconds\": %.6f, \"peak_rss_bytes\": %llu}",
                                                 k ? ", " : "", (unsigned long long)s->ops, s->seconds, s->cpu_seconds, s->mops,
                                                 s->process_cpu_seconds,
