@@ -169,7 +169,7 @@ enum http_path_result {
 struct http_path {
         size_t len;             /* strlen(out) */
         bool trailing_slash;    /* the target named a directory ("/docs/"); root is always one */
-        size_t raw_path_len;    /* length of the target's path before '?': for the 301 Location */
+        size_t raw_path_len;    /* length of the target's path before '?' (never used to build a Location) */
         struct http_slice query; /* after '?', without it; absent: ptr == NULL */
 };
 

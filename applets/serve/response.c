@@ -276,18 +276,18 @@ void response_for_request(struct worker *w, struct conn *c, const struct http_re
         }
         file_entry_put(file);
         if (!info.trailing_slash) {
-                /* "/docs" -> "/docs/": relative links inside the page need the slash. */
-                int n;
-                if (info.query.ptr)
-                        n = snprintf(w->aux, LOOP_PATH_SIZE, "Location: %.*s/?%.*s\r\n", (int)info.raw_path_len,
-                                     req->path.ptr, (int)info.query.len, info.query.ptr);
-                else
-                        n = snprintf(w->aux, LOOP_PATH_SIZE, "Location: %.*s/\r\n", (int)info.raw_path_len,
-                                     req->path.ptr);
-                if (n < 0 || n >= LOOP_PATH_SIZE) {
+                /* "/docs" -> "/docs/": relative links inside the page need the slash. The Location is
+                 * built from the normalised path, never the raw target: "GET //evil.example" must not
+                 * become a protocol-relative redirect to another site. */
+                static const char name[] = "Location: ";
+                size_t n = http_redirect_location(w->path, &info, w->aux + sizeof(name) - 1,
+                                                  LOOP_PATH_SIZE - (sizeof(name) - 1) - 2);
+                if (n == 0) {
                         simple_response(w, c, req, p, prefix, 414, NULL);
                         return;
                 }
+                memcpy(w->aux, name, sizeof(name) - 1);
+                memcpy(w->aux + sizeof(name) - 1 + n, "\r\n", 3);
                 simple_response(w, c, req, p, prefix, 301, w->aux);
                 return;
         }

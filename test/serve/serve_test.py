@@ -573,6 +573,15 @@ def directory_redirect(root):
         check_eq(r.getheader('Location'), '/sub/', 'Location')
         r, _ = get(s, '/sub?x=1')
         check_eq(r.getheader('Location'), '/sub/?x=1', 'Location keeps the query')
+        # Built from the normalised path: "//sub" must not become a protocol-relative
+        # redirect ("Location: //sub/" would send the browser to the host "sub").
+        for target in ('//sub', '///sub', '/./sub', '//sub?y=2'):
+            out = raw(s, f'GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'.encode())
+            check_eq(status_of(out), 301, f'{target}: status')
+            location = re.search(rb'\r\nLocation: ([^\r]*)\r\n', out)
+            check(location is not None, f'{target}: no Location')
+            want = b'/sub/?y=2' if '?' in target else b'/sub/'
+            check_eq(location.group(1), want, f'{target}: Location')
 
 
 @test
