@@ -70,7 +70,14 @@ static struct span *new_span(struct central *ce, unsigned c)
 	return s;
 }
 
-static unsigned take_from_spans(struct central *ce, unsigned c, void **head, void **tail, unsigned want)
+/* Objects never share a cache line with another thread's when runs from the bump region end on a
+ * line boundary: the next run then starts on a fresh line. */
+#define CACHE_LINE 64
+
+/* whole_lines: the caller takes every object it is given (a thread cache), so a run from the bump
+ * region is extended to the end of its last cache line. */
+static unsigned take_from_spans(struct central *ce, unsigned c, void **head, void **tail, unsigned want,
+				bool whole_lines)
 {
 	size_t size = alloc_class_size[c];
 	unsigned count = 0;
@@ -85,9 +92,18 @@ static unsigned take_from_spans(struct central *ce, unsigned c, void **head, voi
 		/* Never-used objects first, as one contiguous run: a batch from the bump region gives a
 		 * thread whole cache lines of its own instead of objects freed next to another
 		 * thread's (false sharing). Freed objects are reused once the region runs out. */
-		size_t run = (s->end - s->bump) / size;
-		if (run > want - count)
-			run = want - count;
+		size_t avail = (s->end - s->bump) / size;
+		size_t run = avail < want - count ? avail : want - count;
+		if (run && whole_lines) {
+			/* At most three more objects (sizes are multiples of 16), fewer for larger sizes;
+			 * without this the first objects of a fresh span go to several threads one or two
+			 * at a time, and those threads then write to one line for as long as they live. */
+			uintptr_t end = s->bump + run * size;
+			while ((end & (CACHE_LINE - 1)) && run < avail) {
+				end += size;
+				run++;
+			}
+		}
 		if (run) {
 			char *first = (char *)s->bump, *p = first;
 			for (size_t i = 1; i < run; i++, p += size)
@@ -174,7 +190,7 @@ unsigned central_fetch(unsigned c, void **head, void **tail, unsigned want)
 		if (ce->transfer_count < ce->transfer_low_water)
 			ce->transfer_low_water = ce->transfer_count;
 	} else {
-		count = take_from_spans(ce, c, head, tail, want);
+		count = take_from_spans(ce, c, head, tail, want, true);
 	}
 	pthread_mutex_unlock(&ce->lock);
 	return count;
@@ -216,7 +232,7 @@ void *central_alloc_one(unsigned c)
 	struct central *ce = &centrals[c];
 	void *head, *tail;
 	pthread_mutex_lock(&ce->lock);
-	unsigned n = take_from_spans(ce, c, &head, &tail, 1);
+	unsigned n = take_from_spans(ce, c, &head, &tail, 1, false);
 	if (n && alloc_config.debug) {
 		struct span *s = pagemap_span((uintptr_t)head);
 		if (!debug_test_and_flip(s, head, false))

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -254,10 +255,67 @@ static void test_fork(void)
 	CHECK_EQ_INT(atomic_load(&corrupt_blocks), 0);
 }
 
+/* ---- false sharing: Hoard's cache-scratch pattern. The main thread allocates one small object per
+ * thread; each thread frees it and allocates one of the same size. The objects the threads get
+ * must not share a cache line with each other's (they would be written by two CPUs at once). ---- */
+#define LINE_THREADS 4
+
+struct line_lane {
+	void *given;
+	void *got;
+	size_t size;
+	pthread_barrier_t *barrier;
+};
+
+static void *line_worker(void *arg)
+{
+	struct line_lane *lane = arg;
+	pthread_barrier_wait(lane->barrier);
+	free(lane->given);
+	lane->got = malloc(lane->size);
+	pthread_barrier_wait(lane->barrier);
+	return NULL;
+}
+
+static void test_lines(void)
+{
+	static const size_t sizes[] = { 8, 24, 40, 56, 72, 88, 136, 200 };
+	for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		pthread_barrier_t barrier;
+		struct line_lane lanes[LINE_THREADS];
+		pthread_t t[LINE_THREADS];
+		CHECK(pthread_barrier_init(&barrier, NULL, LINE_THREADS) == 0);
+		for (int i = 0; i < LINE_THREADS; i++) {
+			lanes[i] = (struct line_lane){ .given = malloc(sizes[k]), .size = sizes[k], .barrier = &barrier };
+			CHECK(lanes[i].given != NULL);
+		}
+		for (int i = 0; i < LINE_THREADS; i++)
+			CHECK(pthread_create(&t[i], NULL, line_worker, &lanes[i]) == 0);
+		for (int i = 0; i < LINE_THREADS; i++)
+			pthread_join(t[i], NULL);
+		for (int i = 0; i < LINE_THREADS; i++) {
+			uintptr_t a = (uintptr_t)lanes[i].got;
+			CHECK(a != 0);
+			for (int j = 0; j < i; j++) {
+				uintptr_t b = (uintptr_t)lanes[j].got;
+				/* First and last line of each object: the ranges must not meet. */
+				bool apart = (a + sizes[k] - 1) / 64 < b / 64 || (b + sizes[k] - 1) / 64 < a / 64;
+				if (!apart)
+					fprintf(stderr, "lines: %zu-byte objects of threads %d and %d share a cache line: %p %p\n",
+						sizes[k], j, i, lanes[j].got, lanes[i].got);
+				CHECK(apart);
+			}
+		}
+		for (int i = 0; i < LINE_THREADS; i++)
+			free(lanes[i].got);
+		pthread_barrier_destroy(&barrier);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
-		fprintf(stderr, "usage: %s prodcons|larson|churn|fork\n", argv[0]);
+		fprintf(stderr, "usage: %s prodcons|larson|churn|fork|lines\n", argv[0]);
 		return 2;
 	}
 	if (strcmp(argv[1], "prodcons") == 0)
@@ -268,6 +326,8 @@ int main(int argc, char **argv)
 		test_churn();
 	else if (strcmp(argv[1], "fork") == 0)
 		test_fork();
+	else if (strcmp(argv[1], "lines") == 0)
+		test_lines();
 	else
 		return 2;
 	TEST_DONE();
