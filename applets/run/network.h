@@ -72,7 +72,7 @@ int network_options_check(const struct network_options *options, struct err *e);
 /* Whether the container gets its own network namespace (everything but --net host). */
 bool network_wants_namespace(const struct network_options *options);
 
-struct network_forwarder;
+struct publish_forwarder;
 
 /* One container's network, from network_prepare to network_release. Zero-initialise it
  * (NETWORK_INIT) so that network_release is safe at any point. */
@@ -87,7 +87,7 @@ struct network {
         bool recorded;            /* our address is in the bridge's state file */
         char *hosts;              /* the container's /etc/hosts */
         char *resolv_conf;        /* the container's /etc/resolv.conf */
-        struct network_forwarder *forwarder;
+        struct publish_forwarder *forwarder;
 };
 
 #define NETWORK_INIT {.active = false}

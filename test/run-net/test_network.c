@@ -1,6 +1,7 @@
-/* Unit test of run's networking layer (applets/run/network.c): option parsing, address allocation
- * under the bridge's lock, veth set-up, NAT, --publish and release. It runs in a private network and
- * mount namespace (with its own /run), so the host's links, rules and state are never touched. */
+/* Unit test of run's networking layer (applets/run/network.c and its parts): option parsing, address
+ * allocation under the bridge's lock, veth set-up, NAT, --publish and release. It runs in a private
+ * network and mount namespace (with its own /run), so the host's links, rules and state are never
+ * touched. */
 #include "../../applets/run/container.h"
 #include "../../applets/run/netlink.h"
 #include "../../applets/run/network.h"

@@ -1,0 +1,122 @@
+/* The bridge and the containers' veth pairs (see bridge.h). Part of the `run` applet. */
+#include "bridge.h"
+#include "bridge_record.h"
+#include "err_plain.h"
+#include "netlink.h"
+#include "subnet.h"
+
+#include "sysprim/err.h"
+#include "sysprim/log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+void bridge_veth_name(struct in_addr address, char name[16])
+{
+        /* Derived from the address, which the lock makes unique: a stale pair can be found again. */
+        snprintf(name, 16, "sp%08x", ntohl(address.s_addr));
+}
+
+/* A locally administered MAC derived from the address: a reused address keeps its MAC, so the
+ * neighbours' ARP caches stay right when containers come and go quickly. */
+void bridge_mac(struct in_addr address, uint8_t mac[6])
+{
+        uint32_t a = ntohl(address.s_addr);
+        mac[0] = 0x02;
+        mac[1] = 0x73;
+        mac[2] = (uint8_t)(a >> 24);
+        mac[3] = (uint8_t)(a >> 16);
+        mac[4] = (uint8_t)(a >> 8);
+        mac[5] = (uint8_t)a;
+}
+
+int bridge_ensure(struct bridge_record *st, struct netlink *nl, const char *bridge, struct network_subnet want,
+                  bool subnet_given, struct err *e)
+{
+        char want_text[INET_ADDRSTRLEN], have_text[INET_ADDRSTRLEN];
+        inet_ntop(AF_INET, &want.network, want_text, sizeof(want_text));
+        if (st->count > 0 || st->bridge_created) {
+                if (st->subnet.prefix_length && subnet_given &&
+                    (st->subnet.network.s_addr != want.network.s_addr ||
+                     st->subnet.prefix_length != want.prefix_length)) {
+                        inet_ntop(AF_INET, &st->subnet.network, have_text, sizeof(have_text));
+                        return err_plain(e, EEXIST,
+                                       "bridge %s is in use with subnet %s/%u, not --subnet %s/%u; use another "
+                                       "--bridge", bridge, have_text, st->subnet.prefix_length, want_text,
+                                       want.prefix_length);
+                }
+                if (netlink_link_index(nl, bridge, e) > 0)
+                        return 0;
+                /* Recorded but gone (deleted by hand): make it again below with the recorded subnet. */
+                if (st->subnet.prefix_length)
+                        want = st->subnet;
+        }
+        struct in_addr gateway = subnet_gateway(want);
+        uint8_t mac[6], have[6];
+        bridge_mac(gateway, mac);
+        if (st->count == 0 && !st->bridge_created && netlink_link_mac(nl, bridge, have, e) > 0) {
+                /* Unrecorded, yet carrying the MAC we give this subnet's bridge: ours, from a run
+                 * killed between making it and recording it (or whose state was removed). Adopt it;
+                 * anything else of that name is not ours to take. */
+                if (memcmp(have, mac, sizeof(mac)) != 0)
+                        return err_plain(e, EEXIST,
+                                         "bridge %s exists but was not made by sysprim; delete it or pick "
+                                         "another with --bridge", bridge);
+                st->bridge_created = 1;
+                st->subnet = want;
+                int r = netlink_address_add_ipv4(nl, bridge, gateway, want.prefix_length, e);
+                if (r == -EEXIST)
+                        r = 0;
+                return r == 0 ? netlink_link_set_up(nl, bridge, true, e) : r;
+        }
+        int r = netlink_bridge_create(nl, bridge, mac, e);
+        if (r < 0)
+                return r;
+        st->bridge_created = 1;
+        st->subnet = want;
+        r = netlink_address_add_ipv4(nl, bridge, gateway, want.prefix_length, e);
+        if (r == 0)
+                r = netlink_link_set_up(nl, bridge, true, e);
+        return r;
+}
+
+void bridge_delete_unused(struct bridge_record *st, struct netlink *nl, const char *bridge)
+{
+        if (st->count > 0 || !st->bridge_created)
+                return;
+        struct err e = {0};
+        if (netlink_link_delete(nl, bridge, &e) < 0 && e.code != ENODEV)
+                log_warn("%s", e.msg);
+        st->bridge_created = 0;
+}
+
+int bridge_connect(const char *bridge, const char *host_veth, int netns, struct in_addr address,
+                   unsigned prefix_length, struct in_addr gateway, struct err *e)
+{
+        struct netlink host = {.fd = -1}, inside = {.fd = -1};
+        uint8_t mac[6];
+        bridge_mac(address, mac);
+        int r = netlink_open(&host, e);
+        if (r == 0)
+                r = netlink_veth_create(&host, host_veth, "eth0", (struct netlink_netns){.pid = 0, .fd = netns},
+                                        mac, e);
+        if (r == 0)
+                r = netlink_link_set_master(&host, host_veth, bridge, e);
+        if (r == 0)
+                r = netlink_link_set_up(&host, host_veth, true, e);
+        if (r == 0)
+                r = netlink_open_in_netns(&inside, netns, e);
+        if (r == 0)
+                r = netlink_link_set_up(&inside, "lo", true, e);
+        if (r == 0)
+                r = netlink_address_add_ipv4(&inside, "eth0", address, prefix_length, e);
+        if (r == 0)
+                r = netlink_link_set_up(&inside, "eth0", true, e);
+        if (r == 0)
+                r = netlink_route_add_default_ipv4(&inside, "eth0", gateway, e);
+        netlink_close(&inside);
+        netlink_close(&host);
+        return r;
+}

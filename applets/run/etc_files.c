@@ -1,0 +1,197 @@
+/* The container's /etc/hosts and /etc/resolv.conf (see etc_files.h). Part of the `run` applet. */
+#include "etc_files.h"
+
+#include "sysprim/err.h"
+#include "sysprim/log.h"
+#include "sysprim/util.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* A growing string for the files' contents; on allocation failure it stays NULL and is reported. */
+struct text {
+        char *data;
+        size_t length, capacity;
+        bool failed;
+};
+
+static void text_append(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void text_append(struct text *t, const char *fmt, ...)
+{
+        if (t->failed)
+                return;
+        for (;;) {
+                va_list ap;
+                va_start(ap, fmt);
+                size_t room = t->capacity - t->length;
+                int n = vsnprintf(t->data ? t->data + t->length : NULL, t->data ? room : 0, fmt, ap);
+                va_end(ap);
+                if (n < 0) {
+                        t->failed = true;
+                        return;
+                }
+                if (t->data && (size_t)n < room) {
+                        t->length += (size_t)n;
+                        return;
+                }
+                size_t capacity = t->capacity ? t->capacity * 2 : 1024;
+                while (capacity - t->length <= (size_t)n)
+                        capacity *= 2;
+                char *grown = realloc(t->data, capacity);
+                if (grown == NULL) {
+                        t->failed = true;
+                        return;
+                }
+                t->data = grown;
+                t->capacity = capacity;
+        }
+}
+
+static bool is_loopback_nameserver(const char *line)
+{
+        char address[64];
+        if (sscanf(line, " nameserver %63s", address) != 1)
+                return false;
+        return strncmp(address, "127.", 4) == 0 || strcmp(address, "::1") == 0;
+}
+
+/* The host's resolvers. A loopback resolver (a local stub like systemd-resolved's 127.0.0.53)
+ * cannot be reached from a private namespace: use the stub's upstream list when there is one,
+ * otherwise leave the loopback servers out. */
+static void build_resolv_conf(struct text *t, bool private_netns)
+{
+        const char *source = "/etc/resolv.conf";
+        _cleanup_fclose_ FILE *in = fopen(source, "re");
+        char line[512];
+        if (private_netns && in) {
+                bool loopback = false;
+                while (fgets(line, sizeof(line), in))
+                        loopback |= is_loopback_nameserver(line);
+                rewind(in);
+                FILE *upstream = loopback ? fopen("/run/systemd/resolve/resolv.conf", "re") : NULL;
+                if (upstream) {
+                        fclose(in);
+                        in = upstream;
+                        source = "/run/systemd/resolve/resolv.conf";
+                }
+        }
+        text_append(t, "# sysprim run: the host's %s\n", source);
+        while (in && fgets(line, sizeof(line), in))
+                if (!(private_netns && is_loopback_nameserver(line)))
+                        text_append(t, "%s", line);
+}
+
+static void build_hosts(struct text *t, enum network_mode mode, struct in_addr address, struct in_addr gateway,
+                        const char *hostname)
+{
+        if (mode == NETWORK_MODE_HOST) {
+                /* The host's names, as the host sees them, plus the container's own. */
+                _cleanup_fclose_ FILE *in = fopen("/etc/hosts", "re");
+                char line[512];
+                while (in && fgets(line, sizeof(line), in))
+                        text_append(t, "%s%s", line, strchr(line, '\n') ? "" : "\n");
+                if (hostname && hostname[0])
+                        text_append(t, "127.0.1.1\t%s\n", hostname);
+                return;
+        }
+        text_append(t, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+        if (hostname && hostname[0]) {
+                char a[INET_ADDRSTRLEN] = "127.0.1.1";
+                if (address.s_addr)
+                        inet_ntop(AF_INET, &address, a, sizeof(a));
+                text_append(t, "%s\t%s\n", a, hostname);
+        }
+        if (gateway.s_addr) {
+                char g[INET_ADDRSTRLEN];
+                inet_ntop(AF_INET, &gateway, g, sizeof(g));
+                text_append(t, "%s\thost.sysprim.internal\n", g);
+        }
+}
+
+int etc_files_compose(enum network_mode mode, struct in_addr address, struct in_addr gateway,
+                      const char *hostname, char **hosts_out, char **resolv_conf_out, struct err *e)
+{
+        struct text hosts = {0}, resolv = {0};
+        build_hosts(&hosts, mode, address, gateway, hostname);
+        build_resolv_conf(&resolv, mode != NETWORK_MODE_HOST);
+        if (hosts.failed || resolv.failed || !hosts.data || !resolv.data) {
+                free(hosts.data);
+                free(resolv.data);
+                return err_set(e, ENOMEM, "prepare /etc/hosts and /etc/resolv.conf");
+        }
+        *hosts_out = hosts.data;
+        *resolv_conf_out = resolv.data;
+        return 0;
+}
+
+/* In a copy-on-write root, simply write /etc/NAME: the write lands in the container's private upper
+ * layer and vanishes with it, and costs no mount. 1 when done, 0 when the root refuses (a read-only
+ * fallback root), -errno otherwise. */
+static int write_in_root(const char *target, const char *content)
+{
+        struct stat st;
+        if (lstat(target, &st) == 0 && !S_ISREG(st.st_mode)) {
+                /* A symlink (Debian's resolv.conf often is one) would send the write elsewhere. */
+                if (!S_ISLNK(st.st_mode) || unlink(target) < 0)
+                        return errno == EROFS ? 0 : -EEXIST;
+        }
+        int fd = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0 && errno == ENOENT && mkdir("/etc", 0755) == 0) /* a minimal root may have none */
+                fd = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0)
+                return errno == EROFS ? 0 : -errno;
+        int r = util_write_all(fd, content, strlen(content));
+        close(fd);
+        return r < 0 ? r : 1;
+}
+
+/* Put `content` over /etc/NAME. In a copy-on-write root it is written there; otherwise (a
+ * --rootfs-rw directory must never be written, a read-only root cannot be) it is written to a file on
+ * the container's private /dev tmpfs, bound over the target read-only and unlinked (the bind keeps
+ * it), so nothing remains on the host. A target missing there is left out. */
+int etc_files_install(const char *name, const char *content, bool copy_on_write, struct err *e)
+{
+        char target[64], staging[64];
+        snprintf(target, sizeof(target), "/etc/%s", name);
+        snprintf(staging, sizeof(staging), "/dev/.sysprim-%s", name);
+        if (copy_on_write) {
+                int r = write_in_root(target, content);
+                if (r > 0)
+                        return 0;
+                if (r < 0)
+                        return err_set(e, r, "write %s", target);
+        }
+        struct stat st;
+        if (lstat(target, &st) < 0 || !S_ISREG(st.st_mode)) {
+                /* A bind would follow a symlink out of the root, and a missing file cannot be made. */
+                log_debug("leaving /etc/%s as it is in the container's root", name);
+                return 0;
+        }
+        int fd = open(staging, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0)
+                return err_set(e, errno, "create %s", staging);
+        int r = util_write_all(fd, content, strlen(content));
+        close(fd);
+        if (r < 0) {
+                unlink(staging);
+                return err_set(e, r, "write %s", staging);
+        }
+        if (mount(staging, target, NULL, MS_BIND, NULL) < 0) {
+                r = err_set(e, errno, "bind %s on %s", staging, target);
+                unlink(staging);
+                return r;
+        }
+        unlink(staging);
+        if (mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                  NULL) < 0)
+                return err_set(e, errno, "make %s read-only", target);
+        return 0;
+}

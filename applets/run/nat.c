@@ -1,0 +1,225 @@
+/* Outbound NAT through nft or iptables, and ip_forward (see nat.h). Part of the `run` applet. */
+#include "nat.h"
+#include "err_plain.h"
+#include "state_lock.h"
+
+#include "sysprim/err.h"
+#include "sysprim/log.h"
+#include "sysprim/util.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+/* Find PROGRAM in PATH and the sbin directories root's PATH sometimes lacks. */
+static bool find_program(const char *program, char *out, size_t out_size)
+{
+        const char *path = getenv("PATH");
+        char dirs[PATH_MAX * 2];
+        snprintf(dirs, sizeof(dirs), "%s:/usr/sbin:/sbin:/usr/local/sbin", path ? path : "/usr/bin:/bin");
+        char *save = NULL;
+        for (char *dir = strtok_r(dirs, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+                if (snprintf(out, out_size, "%s/%s", dir, program) >= (int)out_size)
+                        continue;
+                if (access(out, X_OK) == 0)
+                        return true;
+        }
+        return false;
+}
+
+/* Run argv with `input` on stdin; stderr is captured into the error message. 0 or -errno/-EIO. */
+static int run_tool(char *const argv[], const char *input, struct err *e)
+{
+        int in[2] = {-1, -1}, errpipe[2] = {-1, -1};
+        if (pipe2(in, O_CLOEXEC) < 0 || pipe2(errpipe, O_CLOEXEC) < 0) {
+                int r = err_set(e, errno, "pipe");
+                for (int i = 0; i < 2; i++) {
+                        if (in[i] >= 0)
+                                close(in[i]);
+                }
+                return r;
+        }
+        posix_spawn_file_actions_t fa;
+        posix_spawn_file_actions_init(&fa);
+        posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+        posix_spawn_file_actions_adddup2(&fa, errpipe[1], 2);
+        posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+        pid_t pid;
+        int r = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+        posix_spawn_file_actions_destroy(&fa);
+        close(in[0]);
+        close(errpipe[1]);
+        if (r != 0) {
+                close(in[1]);
+                close(errpipe[0]);
+                return err_set(e, r, "run %s", argv[0]);
+        }
+        if (input)
+                (void)util_write_all(in[1], input, strlen(input));
+        close(in[1]);
+        char message[256];
+        size_t used = 0;
+        for (;;) {
+                ssize_t n = read(errpipe[0], message + used, sizeof(message) - 1 - used);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        break;
+                used += (size_t)n;
+                if (used == sizeof(message) - 1) {
+                        char sink[512];
+                        while (read(errpipe[0], sink, sizeof(sink)) > 0)
+                                ;
+                        break;
+                }
+        }
+        close(errpipe[0]);
+        message[used] = '\0';
+        char *nl = strchr(message, '\n');
+        if (nl)
+                *nl = '\0';
+        int status;
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return err_set(e, errno, "wait for %s", argv[0]);
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+                return 0;
+        return err_set(e, EIO, "%s failed%s%s", argv[0], message[0] ? ": " : "", message);
+}
+
+/* Outbound NAT for one bridge's subnet: an nft table of our own (one delete removes it all), or
+ * one iptables rule tagged with a comment when nft is not installed. */
+int nat_rule(bool add, const char *bridge, struct network_subnet s, struct err *e)
+{
+        char subnet[32], net_text[INET_ADDRSTRLEN], tool[PATH_MAX];
+        inet_ntop(AF_INET, &s.network, net_text, sizeof(net_text));
+        snprintf(subnet, sizeof(subnet), "%s/%u", net_text, s.prefix_length);
+        if (find_program("nft", tool, sizeof(tool))) {
+                char script[512];
+                if (add)
+                        snprintf(script, sizeof(script),
+                                 "table ip sysprim_%s {\n"
+                                 "  chain postrouting {\n"
+                                 "    type nat hook postrouting priority srcnat; policy accept;\n"
+                                 "    ip saddr %s ip daddr != %s masquerade\n"
+                                 "  }\n"
+                                 "}\n",
+                                 bridge, subnet, subnet);
+                else
+                        snprintf(script, sizeof(script), "delete table ip sysprim_%s\n", bridge);
+                char *argv[] = {tool, "-f", "-", NULL};
+                return run_tool(argv, script, e);
+        }
+        if (find_program("iptables", tool, sizeof(tool))) {
+                char comment[48];
+                snprintf(comment, sizeof(comment), "sysprim %s", bridge);
+                char *argv[] = {tool, "-w", "-t", "nat", add ? "-A" : "-D", "POSTROUTING", "-s", subnet,
+                                "!", "-d", subnet, "-m", "comment", "--comment", comment, "-j", "MASQUERADE",
+                                NULL};
+                return run_tool(argv, NULL, e);
+        }
+        return err_plain(e, ENOENT, "--nat needs nftables or iptables: install one (apt-get install nftables)");
+}
+
+static int ip_forward_get(void)
+{
+        _cleanup_free_ char *text = NULL;
+        size_t len;
+        if (util_read_file("/proc/sys/net/ipv4/ip_forward", &text, &len) < 0)
+                return -1;
+        return atoi(text);
+}
+
+/* Masquerading forwards packets, so the host must route: ip_forward is turned on with the first NAT
+ * of any bridge and put back with the last, if it was off. Which bridges need it is kept in one file
+ * for all bridges, under its own lock, always taken after a bridge's lock (never the other way
+ * round), so two bridges' containers cannot deadlock. */
+#define IP_FORWARD_LOCK NETWORK_STATE_DIR "/forward.lock"
+#define IP_FORWARD_STATE NETWORK_STATE_DIR "/forward.state"
+#define IP_FORWARD_MAX_BRIDGES 64
+
+struct ip_forward_state {
+        int restore; /* ip_forward was 0 before: write 0 when the last bridge is gone */
+        size_t count;
+        char bridges[IP_FORWARD_MAX_BRIDGES][16];
+};
+
+static void ip_forward_read(struct ip_forward_state *fs)
+{
+        memset(fs, 0, sizeof(*fs));
+        _cleanup_fclose_ FILE *f = fopen(IP_FORWARD_STATE, "re");
+        char line[64], name[16];
+        while (f && fgets(line, sizeof(line), f)) {
+                if (sscanf(line, "restore %d", &fs->restore) == 1)
+                        continue;
+                if (sscanf(line, "bridge %15s", name) == 1 && fs->count < IP_FORWARD_MAX_BRIDGES)
+                        snprintf(fs->bridges[fs->count++], 16, "%s", name);
+        }
+}
+
+static void ip_forward_write(const struct ip_forward_state *fs)
+{
+        if (fs->count == 0) {
+                (void)unlink(IP_FORWARD_STATE);
+                (void)unlink(IP_FORWARD_LOCK);
+                return;
+        }
+        _cleanup_fclose_ FILE *f = fopen(IP_FORWARD_STATE ".new", "we");
+        if (f == NULL) {
+                log_warn("create %s: %s", IP_FORWARD_STATE ".new", strerror(errno));
+                return;
+        }
+        fprintf(f, "restore %d\n", fs->restore);
+        for (size_t i = 0; i < fs->count; i++)
+                fprintf(f, "bridge %s\n", fs->bridges[i]);
+        FILE *closing = steal_pointer(&f);
+        if (fclose(closing) != 0 || rename(IP_FORWARD_STATE ".new", IP_FORWARD_STATE) < 0)
+                log_warn("write %s: %s", IP_FORWARD_STATE, strerror(errno));
+}
+
+int nat_ip_forward_update(const char *bridge, bool needed, struct err *e)
+{
+        int fd = state_lock_take(IP_FORWARD_LOCK, e);
+        if (fd < 0)
+                return fd;
+        struct ip_forward_state fs;
+        ip_forward_read(&fs);
+        /* A bridge whose holder was killed stays listed (ip_forward stays on, the safe side) until
+         * the next run on that bridge releases its NAT. */
+        for (size_t i = 0; i < fs.count;) {
+                if (strcmp(fs.bridges[i], bridge) == 0)
+                        memcpy(fs.bridges[i], fs.bridges[--fs.count], 16);
+                else
+                        i++;
+        }
+        int r = 0;
+        if (needed) {
+                if (fs.count == 0 && ip_forward_get() == 0) {
+                        r = util_write_file("/proc/sys/net/ipv4/ip_forward", "1");
+                        if (r < 0)
+                                r = err_set(e, r, "enable /proc/sys/net/ipv4/ip_forward for --nat");
+                        else
+                                fs.restore = 1;
+                }
+                if (r == 0 && fs.count < IP_FORWARD_MAX_BRIDGES)
+                        snprintf(fs.bridges[fs.count++], 16, "%s", bridge);
+        } else if (fs.count == 0 && fs.restore) {
+                (void)util_write_file("/proc/sys/net/ipv4/ip_forward", "0");
+                fs.restore = 0;
+        }
+        if (fs.count == 0 && !needed)
+                fs.restore = 0;
+        ip_forward_write(&fs);
+        close(fd);
+        return r;
+}
+

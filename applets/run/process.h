@@ -1,0 +1,16 @@
+/* A process named by its pid and start time, so that a record of it outlives neither the process nor
+ * a later one that reuses the pid. Part of the `run` applet. */
+#ifndef SYSPRIM_RUN_PROCESS_H
+#define SYSPRIM_RUN_PROCESS_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+/* The start time of process `pid` (field 22 of /proc/PID/stat, clock ticks since boot); 0 when there
+ * is no such process. */
+unsigned long long process_start_time(pid_t pid);
+
+/* Whether the process recorded as (`pid`, `start_time`) is still running. */
+bool process_alive(pid_t pid, unsigned long long start_time);
+
+#endif
