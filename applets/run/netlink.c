@@ -231,6 +231,18 @@ static int check_name(const char *name, struct err *e)
         return 0;
 }
 
+/* A request about the link `name`, addressed by IFLA_IFNAME (RTM_GETLINK, RTM_DELLINK, a new link). */
+static int link_request(struct request *rq, uint16_t type, uint16_t flags, const char *name, struct err *e)
+{
+        int r = check_name(name, e);
+        if (r < 0)
+                return r;
+        struct ifinfomsg *ifi = request_start(rq, type, flags, sizeof(*ifi));
+        ifi->ifi_family = AF_UNSPEC;
+        request_put_string(rq, IFLA_IFNAME, name);
+        return 0;
+}
+
 /* The RTM_GETLINK reply for `name`: header, ifinfomsg and attributes. */
 struct link_reply {
         alignas(struct nlmsghdr) unsigned char buf[4096];
@@ -238,13 +250,10 @@ struct link_reply {
 
 static int link_query(struct netlink *nl, const char *name, struct link_reply *reply, struct err *e)
 {
-        int r = check_name(name, e);
+        struct request rq;
+        int r = link_request(&rq, RTM_GETLINK, 0, name, e);
         if (r < 0)
                 return r;
-        struct request rq;
-        struct ifinfomsg *ifi = request_start(&rq, RTM_GETLINK, 0, sizeof(*ifi));
-        ifi->ifi_family = AF_UNSPEC;
-        request_put_string(&rq, IFLA_IFNAME, name);
         /* Skip statistics and the like: the answer stays small. */
         request_put_u32(&rq, IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
         char what[64];
@@ -298,13 +307,10 @@ int netlink_link_index(struct netlink *nl, const char *name, struct err *e)
 
 int netlink_bridge_create(struct netlink *nl, const char *name, const uint8_t *mac, struct err *e)
 {
-        int r = check_name(name, e);
+        struct request rq;
+        int r = link_request(&rq, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, name, e);
         if (r < 0)
                 return r;
-        struct request rq;
-        struct ifinfomsg *ifi = request_start(&rq, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, sizeof(*ifi));
-        ifi->ifi_family = AF_UNSPEC;
-        request_put_string(&rq, IFLA_IFNAME, name);
         if (mac)
                 request_put(&rq, IFLA_ADDRESS, mac, 6);
         struct rtattr *info = request_nest(&rq, IFLA_LINKINFO);
@@ -326,15 +332,14 @@ static void put_netns(struct request *rq, struct netlink_netns netns)
 int netlink_veth_create(struct netlink *nl, const char *name, const char *peer_name,
                         struct netlink_netns peer_netns, const uint8_t *peer_mac, struct err *e)
 {
+        struct request rq;
         int r = check_name(name, e);
         if (r == 0)
                 r = check_name(peer_name, e);
+        if (r == 0)
+                r = link_request(&rq, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, name, e);
         if (r < 0)
                 return r;
-        struct request rq;
-        struct ifinfomsg *ifi = request_start(&rq, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, sizeof(*ifi));
-        ifi->ifi_family = AF_UNSPEC;
-        request_put_string(&rq, IFLA_IFNAME, name);
         struct rtattr *info = request_nest(&rq, IFLA_LINKINFO);
         request_put_string(&rq, IFLA_INFO_KIND, "veth");
         struct rtattr *data = request_nest(&rq, IFLA_INFO_DATA);
@@ -356,13 +361,10 @@ int netlink_veth_create(struct netlink *nl, const char *name, const char *peer_n
 
 int netlink_link_delete(struct netlink *nl, const char *name, struct err *e)
 {
-        int r = check_name(name, e);
+        struct request rq;
+        int r = link_request(&rq, RTM_DELLINK, 0, name, e);
         if (r < 0)
                 return r;
-        struct request rq;
-        struct ifinfomsg *ifi = request_start(&rq, RTM_DELLINK, 0, sizeof(*ifi));
-        ifi->ifi_family = AF_UNSPEC;
-        request_put_string(&rq, IFLA_IFNAME, name);
         char what[64];
         snprintf(what, sizeof(what), "delete link %s", name);
         return transact(nl, &rq, NULL, 0, e, what);
