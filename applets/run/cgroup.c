@@ -25,6 +25,7 @@ void cgroup_init(struct cgroup *cg)
 {
         memset(cg, 0, sizeof(*cg));
         cg->v2_fd = -1;
+        cgroup_record_init(&cg->record);
         for (int i = 0; i < CGROUP_CONTROLLERS; i++)
                 cg->v1_tasks_fd[i] = -1;
 }
@@ -154,11 +155,13 @@ static int write_limits(const struct container *c, enum cgroup_controller which,
         }
 }
 
-static int make_directory(char **out, const char *mount, const char *parent, const char *name, struct err *e)
+static int make_directory(struct cgroup *cg, char **out, const char *mount, const char *parent, const char *name,
+                          struct err *e)
 {
         char *path = NULL;
         if (asprintf(&path, "%s%s%s/%s", mount, strcmp(parent, "/") == 0 ? "" : parent, "", name) < 0)
                 return err_set(e, ENOMEM, "cgroup path");
+        cgroup_record_add(&cg->record, path);
         if (mkdir(path, 0755) < 0) {
                 int saved = errno;
                 err_set(e, saved, "create cgroup %s", path);
@@ -226,7 +229,7 @@ int cgroup_create(struct cgroup *cg, const struct container *c, const char *name
                                 return err_wrap(e, "cgroup v2 %s controller not delegated to %s (needed for "
                                                    "%s)", controller_names[i], parent, limit_options[i]);
                 }
-                if ((r = make_directory(&cg->v2_path, v2_mount, v2_parent, name, e)) < 0)
+                if ((r = make_directory(cg, &cg->v2_path, v2_mount, v2_parent, name, e)) < 0)
                         return r;
                 for (int i = 0; i < CGROUP_CONTROLLERS; i++)
                         if (cg->wanted[i] && cg->in_v2[i] && (r = write_limits(c, i, cg->v2_path, true, e)) < 0)
@@ -250,7 +253,7 @@ int cgroup_create(struct cgroup *cg, const struct container *c, const char *name
                                        "mounted as v1 at %s (enable the controller or drop the option)",
                                        limit_options[i], controller_names[i], mount);
                 }
-                if ((r = make_directory(&cg->v1_path[i], mount, parent, name, e)) < 0)
+                if ((r = make_directory(cg, &cg->v1_path[i], mount, parent, name, e)) < 0)
                         return r;
                 if ((r = write_limits(c, i, cg->v1_path[i], false, e)) < 0)
                         return r;
@@ -362,5 +365,7 @@ int cgroup_remove(struct cgroup *cg, struct err *e)
         for (int i = 0; i < CGROUP_CONTROLLERS; i++)
                 if ((r = remove_directory(&cg->v1_path[i], first ? NULL : e)) < 0 && first == 0)
                         first = r;
+        /* A cgroup that could not be removed stays recorded, for a later run to try again. */
+        cgroup_record_close(&cg->record, first == 0);
         return first;
 }

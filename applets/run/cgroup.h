@@ -4,6 +4,8 @@
 #ifndef SYSPRIM_RUN_CGROUP_H
 #define SYSPRIM_RUN_CGROUP_H
 
+#include "cgroup_record.h"
+
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -22,6 +24,7 @@ struct cgroup {
         int v1_tasks_fd[CGROUP_CONTROLLERS]; /* each v1 cgroup's "tasks" file, open for the child */
         char *v2_path;
         int v2_fd;                        /* O_DIRECTORY fd of v2_path for CLONE_INTO_CGROUP, or -1 */
+        struct cgroup_record record;      /* what was made, for a later run should this one be killed */
 };
 
 struct cgroup_stats {

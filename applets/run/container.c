@@ -4,8 +4,10 @@
 #include "container.h"
 #include "capability.h"
 #include "cgroup.h"
+#include "cgroup_record.h"
 #include "init.h"
 #include "network.h"
+#include "process.h"
 #include "rootfs.h"
 #include "seccomp.h"
 
@@ -364,7 +366,9 @@ int container_run(const struct container *c)
         bool failed = true;
         char name[64];
         cgroup_init(&s.cgroup);
-        snprintf(name, sizeof(name), "sysprim-run-%d", (int)getpid());
+        /* Named after this process by pid and start time: never the name of a killed run's leftover
+         * cgroup whose pid this process now has. */
+        snprintf(name, sizeof(name), "sysprim-run-%d-%llu", (int)getpid(), process_start_time(getpid()));
 
         /* From here to the end the forwarded signals are taken synchronously: a SIGINT or SIGTERM during
          * set-up waits until there is a container to pass it to, or until everything is undone. They
@@ -379,6 +383,9 @@ int container_run(const struct container *c)
                 goto teardown;
         /* Rootless with --stats alone: no cgroup to create without delegation; wait4() reports. */
         bool stats_only = c->stats && !c->memory_limit && !(c->cpus > 0) && !c->pids_limit;
+        /* A run killed with SIGKILL cannot remove its cgroups: the first run after it does. (Its veth
+         * and address go with the next run on its bridge: network_prepare.) */
+        cgroup_record_remove_stale();
         if (cgroup_needed(c) && !(geteuid() != 0 && stats_only) && cgroup_create(&s.cgroup, c, name, &e) < 0) {
                 if (geteuid() != 0)
                         err_wrap(&e, "cannot apply the limits rootless: they need a cgroup delegated to "

@@ -3,6 +3,8 @@
 
 #include "sysprim/util.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,9 +30,15 @@ unsigned long long process_start_time(pid_t pid)
         return p ? strtoull(p, NULL, 10) : 0;
 }
 
+bool process_exists(pid_t pid)
+{
+        /* EPERM: it exists, but belongs to someone we may not signal. */
+        return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+}
+
 bool process_alive(pid_t pid, unsigned long long start_time)
 {
-        if (pid <= 0)
+        if (!process_exists(pid))
                 return false;
         unsigned long long now = process_start_time(pid);
         return now != 0 && now == start_time;

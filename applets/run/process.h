@@ -10,7 +10,11 @@
  * is no such process. */
 unsigned long long process_start_time(pid_t pid);
 
-/* Whether the process recorded as (`pid`, `start_time`) is still running. */
+/* Whether a process `pid` exists (whoever it is: the pid may have been reused). */
+bool process_exists(pid_t pid);
+
+/* Whether the process recorded as (`pid`, `start_time`) is still running: a process of that pid
+ * exists and started at that time (not a later one that reuses the pid). */
 bool process_alive(pid_t pid, unsigned long long start_time);
 
 #endif

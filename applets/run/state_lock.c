@@ -38,6 +38,8 @@ int state_lock_take(const char *lock_path, struct err *e)
 {
         for (int attempt = 0;; attempt++) {
                 int r = make_dirs(NETWORK_STATE_DIR);
+                if (r == -ENOENT && attempt < 100)
+                        continue; /* a parent was removed as we went (it is removed when empty) */
                 if (r < 0)
                         return err_set(e, r, "create %s", NETWORK_STATE_DIR);
                 int fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Release on every exit path: SIGTERM and SIGINT to `sysprim run` (forwarded to the container, then
 # everything undone), and SIGKILL, which cannot be caught: the next run on the bridge reclaims what the
-# killed one held.
+# killed one held (its address, veth and, with a limit, its cgroup).
 . "$SYSPRIM_SOURCE_ROOT/test/e2e/lib.sh"
 . "$SYSPRIM_SOURCE_ROOT/test/run-net/lib.sh"
 net_need leftover
@@ -9,9 +9,11 @@ BR=spleft
 NET=(--net bridge --bridge $BR --subnet 10.212.0.0/24)
 pids=()
 on_exit 'for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null; done; wait'
-start_waiting() {   # start_waiting NAME: a container that says it is up and then sleeps
-        start_bg "$1" "${NET[@]}" -p 127.0.0.1:$port:80 -- busybox sh -c "$UP_AND_WAIT"
-        wait_for_line up "$E2E_TMP/$1.out"
+start_waiting() {   # start_waiting NAME [RUN-ARGS...]: a container that says it is up and then sleeps
+        local name=$1
+        shift
+        start_bg "$name" "${NET[@]}" "$@" -p 127.0.0.1:$port:80 -- busybox sh -c "$UP_AND_WAIT"
+        wait_for_line up "$E2E_TMP/$name.out"
 }
 
 for sig in TERM INT; do
@@ -27,7 +29,9 @@ for sig in TERM INT; do
 done
 
 port=$($TCP freeport)
-start_waiting KILL
+start_waiting KILL --pids 50
+check "SIGKILL: the container has a cgroup while it runs" \
+        test -n "$(find /sys/fs/cgroup -maxdepth 6 -type d -name "sysprim-run-$pid-*" 2>/dev/null)"
 kill -9 "$pid"
 wait "$pid" 2>/dev/null
 # The container dies with its runtime (parent-death signal); the bridge and the state entry stay
@@ -36,4 +40,6 @@ for i in $(seq 100); do ip -o link show master $BR 2>/dev/null | grep -q . || br
 testing "SIGKILL: the next run gets the dead one's address" \
         "'$SYSPRIM' run ${NET[*]} -- busybox ip -4 -o addr show eth0 | busybox awk '{print \$4}'" "10.212.0.2/24"
 net_clean_check "SIGKILL: nothing left after the next run" $BR 10.212.0
+check "SIGKILL: its cgroup is gone after the next run" \
+        test -z "$(find /sys/fs/cgroup -maxdepth 6 -type d -name "sysprim-run-$pid-*" 2>/dev/null)"
 e2e_done

@@ -23,7 +23,7 @@ mkdir -p "$shared"
         </dev/null >"$E2E_TMP/out" 2>"$E2E_TMP/err" &
 pid=$!
 if wait_for '[ -e "$shared/ready" ]'; then
-        check "the container runs in its own v2 cgroup" [ -n "$(cat "$v2dir/sysprim-run-$pid/cgroup.procs")" ]
+        check "the container runs in its own v2 cgroup" [ -n "$(cat "$v2dir/sysprim-run-$pid"-*/cgroup.procs)" ]
 else
         fail "the container did not start" "$(cat "$E2E_TMP/err")"
 fi
@@ -34,7 +34,7 @@ leak_check "$pid"
 check "it exits normally" [ "$rc" = 0 ]
 check "inside, its cgroup is the namespace's root" [ "$(cat "$E2E_TMP/out")" = "0::/" ]
 check "--stats reports CPU time" grep -q "stats: cpu time" "$E2E_TMP/err"
-check "v2 cgroup removed" [ ! -e "$v2dir/sysprim-run-$pid" ]
+check "v2 cgroup removed" [ -z "$(ls -d "$v2dir/sysprim-run-$pid"-* 2>/dev/null)" ]
 
 for limit in "memory --mem 64M" "pids --pids 10" "cpu --cpus 0.5"; do
         set -- $limit

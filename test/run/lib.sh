@@ -34,9 +34,14 @@ exec 3>&2
 LEAKS=0
 leak_check() {
         local pid=$1 found
-        found=$(find /sys/fs/cgroup -maxdepth 6 -type d -name "sysprim-run-$pid" 2>/dev/null)
+        found=$(find /sys/fs/cgroup -maxdepth 6 -type d -name "sysprim-run-$pid-*" 2>/dev/null)
         if [ -n "$found" ]; then
                 fail "leak: cgroup left behind" "$found" 2>&3
+                LEAKS=$((LEAKS + 1))
+        fi
+        found=$(ls -d /run/sysprim/cgroup/"$pid"-* 2>/dev/null)
+        if [ -n "$found" ]; then
+                fail "leak: cgroup record left behind" "$found" 2>&3
                 LEAKS=$((LEAKS + 1))
         fi
         if [ "$(host_mounts)" != "$HOST_MOUNTS" ]; then
