@@ -245,7 +245,7 @@ static int keep_input(struct conn *c, char *buf, size_t pos, size_t len)
 static void linger_read(struct worker *w, struct conn *c)
 {
         for (;;) {
-                ssize_t n = read(c->fd, w->scratch, LOOP_SCRATCH_SIZE);
+                ssize_t n = recv(c->fd, w->scratch, LOOP_SCRATCH_SIZE, 0);
                 if (n > 0) {
                         /* Bound the work a client can make us do here. */
                         if (c->in_length + (uint64_t)n > LINGER_MAX_BYTES)
@@ -401,7 +401,8 @@ static void conn_run(struct worker *w, struct conn *c)
                 }
                 if (len == capacity)
                         goto close; /* cannot happen: the parser decides within HTTP_MAX_REQUEST_HEAD */
-                ssize_t n = read(c->fd, buf + len, capacity - len);
+                /* recv, not read: the socket call skips the VFS layer. */
+                ssize_t n = recv(c->fd, buf + len, capacity - len, 0);
                 if (n > 0) {
                         /* A short read drained the socket (nginx's rule): the next edge tells us of more. */
                         if ((size_t)n < capacity - len)

@@ -107,6 +107,7 @@ static void entry_free(struct file_entry *entry)
         if (entry->fd >= 0)
                 close(entry->fd);
         free(entry->content);
+        free(entry->head);
         free(entry);
 }
 

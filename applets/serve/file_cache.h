@@ -35,6 +35,12 @@ struct file_entry {
         uint8_t etag_length;
         char etag[HTTP_MAX_ETAG];
         char last_modified[HTTP_DATE_LEN + 1];
+        /* The head of this file's plain 200 answer (HTTP/1.1, keep-alive), formatted by the first such
+         * response; later ones copy it and rewrite only its Date, at most once a second. */
+        char *head;
+        time_t head_date;
+        uint16_t head_length, head_date_offset;
+        bool head_vary;
         size_t path_length;
         char path[];       /* NUL-terminated key */
 };

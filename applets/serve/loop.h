@@ -32,8 +32,9 @@ struct timer_list {
 
 /* Receive buffer for every read of this thread; leftovers move to the connection's own buffer. */
 #define LOOP_SCRATCH_SIZE 65536
-/* Room for one response head, including a Location of HTTP_MAX_TARGET bytes. */
-#define LOOP_HEAD_SIZE (HTTP_MAX_TARGET * 2 + 2048)
+/* Room for one response head, including a Location of HTTP_MAX_TARGET bytes, and the in-memory body
+ * of a small file copied after its head, so the whole response goes out in one send(). */
+#define LOOP_HEAD_SIZE (HTTP_MAX_TARGET * 2 + 2048 + FILE_CACHE_SMALL_FILE)
 
 #define LOOP_PATH_SIZE (HTTP_MAX_TARGET + 512)
 

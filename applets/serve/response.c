@@ -114,6 +114,36 @@ static int errno_status(int error)
         }
 }
 
+/* Format `h` into buf, or copy it from the file's cached head when `h` is that plain 200 answer. */
+static ssize_t cached_head(struct worker *w, struct file_entry *file, const struct http_response_head *h, char *buf,
+                           size_t size)
+{
+        bool plain = h->status == 200 && h->version_minor == 1 && h->keep_alive && h->content_encoding == NULL &&
+                     h->content_type == file->mime && h->content_length == file->size;
+        if (plain && file->head && file->head_vary == h->vary_accept_encoding && file->head_length < size) {
+                if (file->head_date != w->now_sec) {
+                        memcpy(file->head + file->head_date_offset, w->date, HTTP_DATE_LEN);
+                        file->head_date = w->now_sec;
+                }
+                memcpy(buf, file->head, file->head_length);
+                return file->head_length;
+        }
+        ssize_t n = http_format_response_head(buf, size, h);
+        if (!plain || n < 0 || n > UINT16_MAX)
+                return n;
+        const char *date = memmem(buf, (size_t)n, h->date, HTTP_DATE_LEN);
+        char *copy = date ? realloc(file->head, (size_t)n) : NULL;
+        if (copy) {
+                memcpy(copy, buf, (size_t)n);
+                file->head = copy;
+                file->head_length = (uint16_t)n;
+                file->head_date_offset = (uint16_t)(date - buf);
+                file->head_date = w->now_sec;
+                file->head_vary = h->vary_accept_encoding;
+        }
+        return n;
+}
+
 /* Serve a regular file (or its .gz sibling): conditional, ranges, the head; takes over `file`. */
 static void respond_file(struct worker *w, struct conn *c, const struct http_request *req, struct pending *p,
                          size_t prefix, struct file_entry *file, const char *content_type, bool gzip, bool vary)
@@ -177,7 +207,7 @@ static void respond_file(struct worker *w, struct conn *c, const struct http_req
                         body_length = h.content_length = file->size;
                 }
         }
-        ssize_t n = http_format_response_head(w->head + prefix, LOOP_HEAD_SIZE - prefix, &h);
+        ssize_t n = cached_head(w, file, &h, w->head + prefix, LOOP_HEAD_SIZE - prefix);
         if (n < 0) {
                 file_entry_put(file);
                 free(multipart);
@@ -196,6 +226,14 @@ static void respond_file(struct worker *w, struct conn *c, const struct http_req
                 free(multipart);
                 return;
         }
+        if (multipart == NULL && file->content && body_length <= LOOP_HEAD_SIZE - p->text_length) {
+                /* A small file's bytes right after the head: one send() of one buffer, no iovec, and no
+                 * reference to the entry while the response is in flight. */
+                memcpy(w->head + p->text_length, file->content + body_offset, body_length);
+                p->text_length += body_length;
+                file_entry_put(file);
+                return;
+        }
         p->entry = file;
         if (multipart) {
                 p->multipart = multipart; /* its parts follow the head (conn.c: multipart_next) */
@@ -209,10 +247,15 @@ static void respond_file(struct worker *w, struct conn *c, const struct http_req
 static bool derived_path(struct worker *w, const char *path, size_t length, const char *separator,
                          const char *suffix, size_t *out_length)
 {
-        int n = snprintf(w->aux, LOOP_PATH_SIZE, "%.*s%s%s", (int)length, path, separator, suffix);
-        if (n < 0 || (size_t)n >= LOOP_PATH_SIZE)
+        /* memcpy, not snprintf: this runs for the .gz sibling of every file served. */
+        size_t separator_length = strlen(separator), suffix_length = strlen(suffix);
+        size_t n = length + separator_length + suffix_length;
+        if (n >= LOOP_PATH_SIZE)
                 return false;
-        *out_length = (size_t)n;
+        memmove(w->aux, path, length);
+        memcpy(w->aux + length, separator, separator_length);
+        memcpy(w->aux + length + separator_length, suffix, suffix_length + 1);
+        *out_length = n;
         return true;
 }
 

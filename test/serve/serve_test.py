@@ -3,6 +3,7 @@
 # of 127.0.0.1 and drives it with clients nobody here wrote (python's http.client, curl) and raw
 # sockets for the malformed cases. One test per behaviour:  serve_test.py NAME  runs one,
 # serve_test.py --list  names them all (meson makes one test() of each). Exit 0 pass, 1 fail, 77 skip.
+import email.utils
 import hashlib
 import http.client
 import os
@@ -443,6 +444,54 @@ def http10_keep_alive(root):
             check_eq((status, body), (200, HELLO), 'HTTP/1.0 keep-alive response')
             check_eq(headers.get('connection', '').lower(), 'keep-alive', 'Connection header')
         sock.close()
+
+
+@test
+def cached_head(root):
+    # The head of a plain 200 is formatted once per file and copied after that: its Date still moves
+    # on, and requests that need another head (HTTP/1.0, close, range, a .gz appearing) never get it.
+    path = os.path.join(root, 'cached.txt')
+    with open(path, 'wb') as f:
+        f.write(b'cached\n')
+    with Server(root, threads=1) as s:
+        sock = s.connect()
+        f = sock.makefile('rb')
+        heads = []
+        for _ in range(2):
+            sock.sendall(b'GET /cached.txt HTTP/1.1\r\nHost: x\r\n\r\n')
+            status, headers, body = read_response_file(f)
+            check_eq((status, body), (200, b'cached\n'), 'keep-alive response')
+            heads.append(headers)
+            time.sleep(1.1)
+        check(heads[0]['date'] != heads[1]['date'], f'Date did not move on: {heads[0]["date"]}')
+        check_eq(email.utils.parsedate_to_datetime(heads[1]['date']).year >= 2024, True, 'Date parses')
+        check_eq({k: v for k, v in heads[0].items() if k != 'date'},
+                 {k: v for k, v in heads[1].items() if k != 'date'}, 'other headers')
+        sock.sendall(b'GET /cached.txt HTTP/1.0\r\nConnection: keep-alive\r\n\r\n')
+        status, headers, _ = read_response_file(f)
+        check_eq(headers.get('connection', '').lower(), 'keep-alive', 'HTTP/1.0 keep-alive after a cached head')
+        sock.sendall(b'GET /cached.txt HTTP/1.1\r\nHost: x\r\nRange: bytes=0-1\r\n\r\n')
+        status, headers, body = read_response_file(f)
+        check_eq((status, body, headers.get('content-length')), (206, b'ca', '2'), 'range after a cached head')
+        sock.sendall(b'HEAD /cached.txt HTTP/1.1\r\nHost: x\r\n\r\n')
+        status, headers, _ = read_response_file(f, head_only=True)
+        check_eq((status, headers.get('content-length')), (200, '7'), 'HEAD after a cached head')
+        sock.sendall(b'GET /cached.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+        status, headers, _ = read_response_file(f)
+        check_eq(headers.get('connection', '').lower(), 'close', 'Connection: close after a cached head')
+        sock.close()
+        with open(path + '.gz', 'wb') as g:
+            import gzip
+            g.write(gzip.compress(b'cached\n'))
+        time.sleep(1.2)  # the cache trusts what it saw for a second
+        r, body = get(s, '/cached.txt')
+        check_eq((r.status, body, r.getheader('Vary')), (200, b'cached\n', 'Accept-Encoding'),
+                 'Vary once a .gz exists')
+        os.unlink(path + '.gz')
+        time.sleep(1.2)
+        r, body = get(s, '/cached.txt')
+        check_eq((r.status, r.getheader('Vary')), (200, None), 'no Vary once the .gz is gone')
+    os.unlink(path)
 
 
 @test
