@@ -10,6 +10,7 @@
 #include "process.h"
 #include "rootfs.h"
 #include "seccomp.h"
+#include "user.h"
 
 #include "sysprim/err.h"
 #include "sysprim/log.h"
@@ -78,7 +79,7 @@ static void loopback_up(void)
         close(fd);
 }
 
-static int drop_privileges(const struct container *c, struct err *e)
+static int drop_privileges(const struct container *c, const struct user_identity *user, struct err *e)
 {
         int r;
         if (!c->privileged && (r = capability_limit_bounding(c->capabilities, e)) < 0)
@@ -89,15 +90,15 @@ static int drop_privileges(const struct container *c, struct err *e)
                 /* EINVAL: the ID has no mapping in the container's user namespace. */
                 const char *unmapped = "; in a user namespace only mapped IDs exist (give the user a "
                                        "range in /etc/subuid and /etc/subgid)";
-                if (setresgid(c->gid, c->gid, c->gid) < 0)
-                        return err_set(e, errno, "switch to group %u%s", (unsigned)c->gid,
+                if (setresgid(user->gid, user->gid, user->gid) < 0)
+                        return err_set(e, errno, "switch to group %u%s", (unsigned)user->gid,
                                        errno == EINVAL && c->user_namespace ? unmapped : "");
                 /* Leaving uid 0 clears the permitted and effective sets, as for any non-root user. */
-                if (setresuid(c->uid, c->uid, c->uid) < 0)
-                        return err_set(e, errno, "switch to user %u%s", (unsigned)c->uid,
+                if (setresuid(user->uid, user->uid, user->uid) < 0)
+                        return err_set(e, errno, "switch to user %u%s", (unsigned)user->uid,
                                        errno == EINVAL && c->user_namespace ? unmapped : "");
         }
-        if (!c->privileged && (!c->set_user || c->uid == 0) && (r = capability_set(c->capabilities, e)) < 0)
+        if (!c->privileged && (!c->set_user || user->uid == 0) && (r = capability_set(c->capabilities, e)) < 0)
                 return r;
         /* A change of identity clears the parent-death signal: arm it again. */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -122,10 +123,25 @@ static int become_namespace_root(struct err *e)
         return 0;
 }
 
+/* HOME for a user given by name: its home directory ("/" when the entry has none). This is the child's
+ * copy of the environment, so the parent's stays as it was. */
+static void set_home(const struct container *c, const char *home)
+{
+        for (char **variable = c->env; *variable; variable++) {
+                if (strncmp(*variable, "HOME=", 5) == 0) {
+                        char *entry = NULL;
+                        if (asprintf(&entry, "HOME=%s", home[0] ? home : "/") >= 0)
+                                *variable = entry;
+                        return;
+                }
+        }
+}
+
 static noreturn void child_main(const struct container *c, struct container_state *s)
 {
         struct err e = { 0 };
         struct rootfs_sources sources;
+        struct user_identity user;
         char go;
         if (s->sync_write >= 0)
                 close(s->sync_write);
@@ -174,7 +190,12 @@ static noreturn void child_main(const struct container *c, struct container_stat
                 goto fail;
         /* ---- end of networking hook ---- */
 
-        if (rootfs_finish(c, &e) < 0 || drop_privileges(c, &e) < 0)
+        /* -u names are the container's: looked up in its /etc now that its root is in place. */
+        if (rootfs_finish(c, &e) < 0 || user_resolve(c, &user, &e) < 0)
+                goto fail;
+        if (c->home_from_user)
+                set_home(c, user.home);
+        if (drop_privileges(c, &user, &e) < 0)
                 goto fail;
         /* Descriptors the caller left open (a directory of the host's, say) would be a way out of the
          * container: only stdin, stdout and stderr go in. */

@@ -60,6 +60,13 @@ struct container {
         bool set_user;        /* -u given: switch to uid/gid */
         uid_t uid;
         gid_t gid;
+        /* -u NAME[:GROUP]: names looked up in the container's /etc/passwd and /etc/group once its root
+         * is in place (user.c); they take the place of uid (and gid: the user's primary group unless
+         * GROUP is given) and gid. NULL: the number above. */
+        const char *user_name;
+        const char *group_name;
+        bool primary_group;   /* -u NAME without GROUP: gid is the user's primary group */
+        bool home_from_user;  /* HOME is the named user's home directory (no -e HOME given) */
         bool use_init;        /* our init as PID 1 (default), or the command itself (--no-init) */
 
         /* The root filesystem. rootfs NULL: the host's root. */

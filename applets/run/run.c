@@ -10,6 +10,7 @@
 #include "sysprim/opt.h"
 #include "sysprim/size.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <pwd.h>
@@ -63,8 +64,8 @@ static const struct opt run_option_table[] = {
           "set a variable (KEY alone: the caller's value)" },
         { "hostname", 0, "NAME", OPT_STRING, OFF(hostname), 0, 0, 0, 0, NULL,
           "the container's hostname (default sysprim)" },
-        { "user", 'u', "UID[:GID]", OPT_STRING, OFF(user), 0, 0, 0, 0, NULL,
-          "run the command as this user (numeric)" },
+        { "user", 'u', "USER[:GROUP]", OPT_STRING, OFF(user), 0, 0, 0, 0, NULL,
+          "as this user: number, or name in the container" },
         { "mem", 'm', "SIZE", OPT_SIZE, OFF(memory_limit), 4096, (long long)(UINT64_C(1) << 50), 0, 0, NULL,
           "memory limit (the OOM killer acts past it)" },
         { "cpus", 0, "N.N", OPT_DOUBLE, OFF(cpus), 0, 0, 0.001, 4096, NULL,
@@ -203,23 +204,45 @@ static enum opt_result parse_tmpfs(const struct applet *applet, char *spec, stru
         return OPT_OK;
 }
 
-static enum opt_result parse_user(const struct applet *applet, const char *spec, struct container *c)
+/* A user or group name as useradd allows: letters, digits, '.', '_', '-' (not first), perhaps '$' last. */
+static bool is_account_name(const char *name)
 {
-        uint64_t uid, gid;
-        char buf[64];
-        if (strlen(spec) >= sizeof(buf))
-                return opt_usage_error(applet, "--user: invalid value '%s' (expected UID[:GID])", spec);
-        strcpy(buf, spec);
-        char *colon = strchr(buf, ':');
-        if (colon)
-                *colon = '\0';
-        if (uint_parse(buf, UINT32_MAX - 1, &uid) < 0 ||
-            (colon && uint_parse(colon + 1, UINT32_MAX - 1, &gid) < 0))
-                return opt_usage_error(applet, "--user: invalid value '%s' (expected numeric UID[:GID])",
+        size_t length = strlen(name);
+        if (length == 0 || length > 32 || name[0] == '-')
+                return false;
+        for (size_t i = 0; i < length; i++) {
+                unsigned char ch = (unsigned char)name[i];
+                bool last_dollar = ch == '$' && i == length - 1 && i > 0;
+                if (!isalnum(ch) && ch != '.' && ch != '_' && ch != '-' && !last_dollar)
+                        return false;
+        }
+        return true;
+}
+
+/* UID[:GID] or NAME[:GROUP] (or a mix). Numbers are taken as they are; names are looked up in the
+ * container's /etc/passwd and /etc/group when its root is in place (user.c). The spec is split in
+ * place. */
+static enum opt_result parse_user(const struct applet *applet, char *spec, struct container *c)
+{
+        char *group = strchr(spec, ':');
+        if (group)
+                *group++ = '\0';
+        uint64_t uid = 0, gid = 0;
+        bool user_number = uint_parse(spec, UINT32_MAX - 1, &uid) == 0;
+        bool group_number = group && uint_parse(group, UINT32_MAX - 1, &gid) == 0;
+        if ((!user_number && !is_account_name(spec)) || (group && !group_number && !is_account_name(group))) {
+                if (group)
+                        group[-1] = ':';
+                return opt_usage_error(applet, "--user: invalid value '%s' (expected UID[:GID] or NAME[:GROUP])",
                                        spec);
+        }
         c->set_user = true;
+        c->user_name = user_number ? NULL : spec;
+        c->group_name = group && !group_number ? group : NULL;
+        c->primary_group = c->user_name && !group;
         c->uid = (uid_t)uid;
-        c->gid = colon ? (gid_t)gid : (gid_t)uid;
+        /* Without a group: a number's group is the same number, a name's is its primary group. */
+        c->gid = group_number ? (gid_t)gid : (gid_t)uid;
         return OPT_OK;
 }
 
@@ -330,7 +353,7 @@ static enum opt_result run_describe(const struct applet *applet, struct run_opti
                 return opt_usage_error(applet, "--workdir: '%s' must be an absolute path", o->workdir);
         if (o->hostname && (strlen(o->hostname) == 0 || strlen(o->hostname) > 64))
                 return opt_usage_error(applet, "--hostname: '%s' must have 1 to 64 characters", o->hostname);
-        if (o->user && (r = parse_user(applet, o->user, c)) != OPT_OK)
+        if (o->user && (r = parse_user(applet, (char *)o->user, c)) != OPT_OK)
                 return r;
 
         if (o->seccomp == NULL || strcmp(o->seccomp, "default") == 0)
@@ -369,10 +392,12 @@ static enum opt_result run_describe(const struct applet *applet, struct run_opti
         size_t count = 0;
         const char *term = getenv("TERM");
         if (env_put(&c->env, &count, string_printf("PATH=%s", default_path)) < 0 ||
-            env_put(&c->env, &count, string_printf("HOME=%s", c->set_user && c->uid != 0 ? "/" : "/root")) < 0 ||
+            env_put(&c->env, &count, string_printf("HOME=%s", c->set_user && (c->user_name || c->uid != 0) ? "/" : "/root")) < 0 ||
             (term && env_put(&c->env, &count, string_printf("TERM=%s", term)) < 0) ||
             env_put(&c->env, &count, string_printf("HOSTNAME=%s", c->hostname)) < 0)
                 return opt_usage_error(applet, "out of memory");
+        /* A named user's HOME is its home directory in the container's /etc/passwd, unless -e says. */
+        c->home_from_user = c->user_name != NULL;
         for (size_t i = 0; i < o->env.count; i++) {
                 const char *item = o->env.items[i];
                 char *entry;
@@ -386,6 +411,8 @@ static enum opt_result run_describe(const struct applet *applet, struct run_opti
                                 continue; /* as docker: KEY alone passes the caller's value, if any */
                         entry = string_printf("%s=%s", item, value);
                 }
+                if (entry && strncmp(entry, "HOME=", 5) == 0)
+                        c->home_from_user = false;
                 if (env_put(&c->env, &count, entry) < 0)
                         return opt_usage_error(applet, "out of memory");
         }

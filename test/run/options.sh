@@ -1,4 +1,4 @@
-# run: the process options: a clean environment, -e, -w, -u, and --help.
+# run: the process options: a clean environment, -e, -w, -u (numeric; names: user.sh), and --help.
 . "$SYSPRIM_SOURCE_ROOT/test/e2e/lib.sh"
 . "$SYSPRIM_SOURCE_ROOT/test/run/lib.sh"
 expect "a clean environment" 0 "HOME=/root HOSTNAME=sysprim PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
@@ -16,7 +16,7 @@ expect "-w must be absolute" 2 "" spr -w relative pwd
 expect "-u UID:GID" 0 "1000 1001" spr -u 1000:1001 sh -c 'echo $(id -u) $(id -g)'
 expect "-u UID (group = UID)" 0 "1000 1000" spr -u 1000 sh -c 'echo $(id -u) $(id -g)'
 expect "-u 1000 has no supplementary groups" 0 "1000" spr -u 1000 id -G
-expect "-u name is a usage error" 2 "" spr -u alice true
+expect "-u with a malformed name is a usage error" 2 "" spr -u "al ice" true
 expect "--help exits 0" 0 "" sh -c '"$SYSPRIM" run --help >/dev/null'
 "$SYSPRIM" run --help >"$E2E_TMP/help"
 for option in rootfs rootfs-rw read-only volume tmpfs workdir env hostname user mem cpus pids stats seccomp \
