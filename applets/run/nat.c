@@ -143,8 +143,9 @@ static int ip_forward_get(void)
  * of any bridge and put back with the last, if it was off. Which bridges need it is kept in one file
  * for all bridges, under its own lock, always taken after a bridge's lock (never the other way
  * round), so two bridges' containers cannot deadlock. */
-#define IP_FORWARD_LOCK NETWORK_STATE_DIR "/forward.lock"
-#define IP_FORWARD_STATE NETWORK_STATE_DIR "/forward.state"
+/* With a '-', which bridge names never have: "forward.state" was also bridge forward's record. */
+#define IP_FORWARD_LOCK NETWORK_STATE_DIR "/ip-forward.lock"
+#define IP_FORWARD_STATE NETWORK_STATE_DIR "/ip-forward.state"
 #define IP_FORWARD_MAX_BRIDGES 64
 
 struct ip_forward_state {

@@ -74,5 +74,10 @@ if command -v iptables >/dev/null; then
                 "1" 125
 fi
 net_clean_check "nothing left behind" $BR 10.215.0
+# A bridge named "forward": its record once shared the files of the ip_forward bookkeeping, and NAT
+# then waited forever on a lock it held itself.
+testing "--nat on a bridge named forward" \
+        "timeout 20 '$SYSPRIM' run --net bridge --bridge forward --subnet 10.232.0.0/24 --nat -- busybox echo ok" "ok"
+net_clean_check "nothing left of bridge forward" forward 10.232.0
 testing "ip_forward is as it was at the end" "cat /proc/sys/net/ipv4/ip_forward" "$forward_before"
 e2e_done

@@ -425,7 +425,7 @@ static void test_nat(void)
         network_release(&b);
         CHECK(file_contains("/proc/sys/net/ipv4/ip_forward", "0"));
         CHECK(system("nft list table ip sysprim_tsp1 >/dev/null 2>&1") != 0);
-        CHECK(access("/run/sysprim/net/forward.state", F_OK) < 0);
+        CHECK(access("/run/sysprim/net/ip-forward.state", F_OK) < 0);
 
         /* Forwarding that was on before is left on. */
         util_write_file("/proc/sys/net/ipv4/ip_forward", "1");
