@@ -19,10 +19,15 @@
 #include <string.h>
 #include <unistd.h>
 
-int bridge_record_lock(struct bridge_record *st, const char *bridge, struct err *e)
+static void record_paths(struct bridge_record *st, const char *bridge)
 {
         snprintf(st->lock_path, sizeof(st->lock_path), NETWORK_STATE_DIR "/%s.lock", bridge);
         snprintf(st->state_path, sizeof(st->state_path), NETWORK_STATE_DIR "/%s.state", bridge);
+}
+
+int bridge_record_lock(struct bridge_record *st, const char *bridge, struct err *e)
+{
+        record_paths(st, bridge);
         st->lock_fd = state_lock_take(st->lock_path, e);
         return st->lock_fd < 0 ? st->lock_fd : 0;
 }
@@ -70,6 +75,21 @@ int bridge_record_read(struct bridge_record *st, struct err *e)
                 }
         }
         return 0;
+}
+
+int bridge_record_peek(struct bridge_record *st, const char *bridge, struct err *e)
+{
+        st->lock_fd = -1;
+        record_paths(st, bridge);
+        return bridge_record_read(st, e);
+}
+
+bool bridge_record_has_gone_owner(const struct bridge_record *st)
+{
+        for (size_t i = 0; i < st->count; i++)
+                if (!process_exists(st->entries[i].owner))
+                        return true;
+        return false;
 }
 
 int bridge_record_write(struct bridge_record *st, struct err *e)

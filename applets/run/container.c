@@ -404,9 +404,10 @@ int container_run(const struct container *c)
                 goto teardown;
         /* Rootless with --stats alone: no cgroup to create without delegation; wait4() reports. */
         bool stats_only = c->stats && !c->memory_limit && !(c->cpus > 0) && !c->pids_limit;
-        /* A run killed with SIGKILL cannot remove its cgroups: the first run after it does. (Its veth
-         * and address go with the next run on its bridge: network_prepare.) */
+        /* A run killed with SIGKILL cannot remove its cgroups, nor give back its address on a bridge:
+         * the first run after it does. */
         cgroup_record_remove_stale();
+        network_release_stale();
         if (cgroup_needed(c) && !(geteuid() != 0 && stats_only) && cgroup_create(&s.cgroup, c, name, &e) < 0) {
                 if (geteuid() != 0)
                         err_wrap(&e, "cannot apply the limits rootless: they need a cgroup delegated to "

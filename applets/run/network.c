@@ -11,6 +11,7 @@
 #include "nat.h"
 #include "netlink.h"
 #include "publish.h"
+#include "state_lock.h"
 #include "subnet.h"
 
 #include "sysprim/err.h"
@@ -18,8 +19,10 @@
 #include "sysprim/util.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -189,6 +192,67 @@ int network_mount_files(const struct network *net, bool copy_on_write, struct er
         return r < 0 ? err_wrap(e, "container network files") : 0;
 }
 
+/* Under the bridge's lock: take out this process's entry for `own` (when given) and those whose owner
+ * is gone, then keep NAT and the bridge only as far as the remaining entries need them. */
+static void record_release(struct netlink *nl, const char *bridge, struct in_addr own)
+{
+        struct bridge_record *st = malloc(sizeof(*st));
+        if (st == NULL)
+                return;
+        struct err e = {0};
+        st->lock_fd = -1;
+        if (bridge_record_lock(st, bridge, &e) == 0 && bridge_record_read(st, &e) == 0) {
+                if (own.s_addr)
+                        bridge_record_remove_own(st, own);
+                bridge_record_prune(st, nl);
+                if (sync_nat(st, bridge, &e) < 0)
+                        log_warn("release network: %s", e.msg);
+                bridge_delete_unused(st, nl, bridge);
+                if (bridge_record_write(st, &e) < 0)
+                        log_warn("release network: %s", e.msg);
+        } else {
+                log_warn("release network: %s", e.msg);
+        }
+        bridge_record_unlock(st);
+        free(st);
+}
+
+void network_release_stale(void)
+{
+        if (geteuid() != 0)
+                return; /* only root has bridges */
+        _cleanup_closedir_ DIR *dir = opendir(NETWORK_STATE_DIR);
+        if (dir == NULL)
+                return;
+        struct bridge_record *st = NULL;
+        struct netlink nl = {.fd = -1};
+        struct dirent *entry;
+        while ((entry = readdir(dir)) != NULL) {
+                /* BRIDGE.state; nat.c's ip-forward.state has a name no bridge can have. */
+                const char *suffix = strrchr(entry->d_name, '.');
+                size_t length = suffix ? (size_t)(suffix - entry->d_name) : 0;
+                char bridge[IFNAMSIZ];
+                if (suffix == NULL || strcmp(suffix, ".state") != 0 || length == 0 || length >= sizeof(bridge))
+                        continue;
+                memcpy(bridge, entry->d_name, length);
+                bridge[length] = '\0';
+                const char *checked = NULL;
+                if (network_option_bridge(bridge, &checked) < 0)
+                        continue;
+                struct err ignored = {0};
+                if (st == NULL && (st = malloc(sizeof(*st))) == NULL)
+                        break;
+                if (bridge_record_peek(st, bridge, &ignored) < 0 || !bridge_record_has_gone_owner(st))
+                        continue;
+                if (nl.fd < 0 && netlink_open(&nl, &ignored) < 0)
+                        break;
+                log_info("bridge %s: releasing what a killed sysprim run left", bridge);
+                record_release(&nl, bridge, (struct in_addr){0});
+        }
+        free(st);
+        netlink_close(&nl);
+}
+
 void network_release(struct network *net)
 {
         if (!net->active)
@@ -212,23 +276,7 @@ void network_release(struct network *net)
                 log_warn("release network: %s", e.msg);
         net->host_veth[0] = '\0';
         if (net->recorded) {
-                struct bridge_record *st = malloc(sizeof(*st));
-                if (st != NULL) {
-                        st->lock_fd = -1;
-                        if (bridge_record_lock(st, net->bridge, &e) == 0 && bridge_record_read(st, &e) == 0) {
-                                bridge_record_remove_own(st, net->address);
-                                bridge_record_prune(st, &nl);
-                                if (sync_nat(st, net->bridge, &e) < 0)
-                                        log_warn("release network: %s", e.msg);
-                                bridge_delete_unused(st, &nl, net->bridge);
-                                if (bridge_record_write(st, &e) < 0)
-                                        log_warn("release network: %s", e.msg);
-                        } else {
-                                log_warn("release network: %s", e.msg);
-                        }
-                        bridge_record_unlock(st);
-                        free(st);
-                }
+                record_release(&nl, net->bridge, net->address);
                 net->recorded = false;
         }
         netlink_close(&nl);

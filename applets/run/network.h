@@ -112,6 +112,12 @@ int network_attach(struct network *net, pid_t child, struct err *e);
  * bound read-only over the root's files, which are never written, and left out where missing. */
 int network_mount_files(const struct network *net, bool copy_on_write, struct err *e);
 
+/* Before a container's set-up, as root: on every bridge whose record names a `sysprim run` that is
+ * gone (killed with SIGKILL), release what it held: its entry and veth, and NAT and the bridge when
+ * nobody else uses them. (A run on the bridge itself also does this, network_prepare.) Cheap when
+ * there is no bridge (one failing opendir). Problems are logged, never fatal. */
+void network_release_stale(void);
+
 /* Undo everything network_prepare and network_attach did. Idempotent; safe after a failure at any
  * step and from a fresh NETWORK_INIT. Problems are logged, never fatal. */
 void network_release(struct network *net);

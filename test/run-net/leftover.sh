@@ -42,4 +42,14 @@ testing "SIGKILL: the next run gets the dead one's address" \
 net_clean_check "SIGKILL: nothing left after the next run" $BR 10.212.0
 check "SIGKILL: its cgroup is gone after the next run" \
         test -z "$(find /sys/fs/cgroup -maxdepth 6 -type d -name "sysprim-run-$pid-*" 2>/dev/null)"
+
+# Again, but the next run is on no bridge at all: it releases what the killed one held just the same.
+port=$($TCP freeport)
+start_waiting KILL2 --nat
+kill -9 "$pid"
+wait "$pid" 2>/dev/null
+for i in $(seq 100); do ip -o link show master $BR 2>/dev/null | grep -q . || break; sleep 0.1; done
+check "SIGKILL: the record still names the killed run" grep -q "^container 10.212.0.2 $pid " "$STATE_DIR/$BR.state"
+testing "SIGKILL: the next run, with --net none, succeeds" "'$SYSPRIM' run --net none -- busybox echo ok" "ok"
+net_clean_check "SIGKILL: nothing left after a run on no bridge (NAT included)" $BR 10.212.0
 e2e_done
