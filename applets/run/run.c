@@ -204,11 +204,12 @@ static enum opt_result parse_tmpfs(const struct applet *applet, char *spec, stru
         return OPT_OK;
 }
 
-/* A user or group name as useradd allows: letters, digits, '.', '_', '-' (not first), perhaps '$' last. */
+/* A user or group name as useradd allows: letters, digits, '.', '_', '-' (not first), perhaps '$' last;
+ * not all digits (that is an ID, and one out of range is an error, not a name). */
 static bool is_account_name(const char *name)
 {
         size_t length = strlen(name);
-        if (length == 0 || length > 32 || name[0] == '-')
+        if (length == 0 || length > 32 || name[0] == '-' || strspn(name, "0123456789") == length)
                 return false;
         for (size_t i = 0; i < length; i++) {
                 unsigned char ch = (unsigned char)name[i];

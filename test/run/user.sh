@@ -48,4 +48,5 @@ expect_stderr "...names the file" "no user 'alice' in the container's /etc/passw
 expect "numbers need no /etc/passwd" 0 "1000 1000" spr -v "$E2E_TMP/empty:/etc:ro" -u 1000 sh -c 'echo $(id -u) $(id -g)'
 expect "a malformed name is a usage error" 2 "" spr -u "a:b:c" true
 expect "a name may not start with -" 2 "" spr -u -x true
+expect "a uid out of range is a usage error, not a name" 2 "" spr -u 4294967295 true
 run_done
