@@ -2,6 +2,7 @@
 # its cgroup exists, an exec failure, an OOM kill, a signal to the runtime.
 . "$SYSPRIM_SOURCE_ROOT/test/e2e/lib.sh"
 . "$SYSPRIM_SOURCE_ROOT/test/run/lib.sh"
+need_limit --mem 64M --pids 50 --cpus 1
 expect "set-up failure inside the container: 125" 125 "" spr --mem 64M --pids 50 --tmpfs /proc/sysprim-nope true
 expect_stderr "set-up failure: message" "/proc/sysprim-nope"
 expect "exec failure with limits: 127" 127 "" spr --mem 64M --cpus 1 --pids 50 /nonexistent

@@ -3,6 +3,7 @@
 # reuses the pid does not count) and that are empty are removed.
 . "$SYSPRIM_SOURCE_ROOT/test/e2e/lib.sh"
 . "$SYSPRIM_SOURCE_ROOT/test/run/lib.sh"
+need_limit --mem 64M --pids 50 --cpus 1
 RECORDS=/run/sysprim/cgroup
 shared=$E2E_TMP/shared
 mkdir -p "$shared"

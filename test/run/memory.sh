@@ -2,6 +2,7 @@
 # and exits 137.
 . "$SYSPRIM_SOURCE_ROOT/test/e2e/lib.sh"
 . "$SYSPRIM_SOURCE_ROOT/test/run/lib.sh"
+need_limit --mem 64M
 [ -n "$RUN_PROBE" ] || skip "needs the probe helper"
 expect "within the limit" 0 "survived" spr --mem 64M probe alloc 16
 expect "past the limit: killed, 137" 137 "" spr --mem 32M probe alloc 256

@@ -1,6 +1,7 @@
 # run: --pids contains a fork bomb: the number of processes stops at the limit, the host is unharmed.
 . "$SYSPRIM_SOURCE_ROOT/test/e2e/lib.sh"
 . "$SYSPRIM_SOURCE_ROOT/test/run/lib.sh"
+need_limit --pids 16
 [ -n "$RUN_PROBE" ] || skip "needs the probe helper"
 # 60 children against a limit of 16: init and the probe count too, so 14 start.
 expect "the process count stops at the limit" 0 "14" spr --pids 16 probe fork 60
