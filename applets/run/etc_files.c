@@ -184,7 +184,15 @@ int etc_files_install(const char *name, const char *content, bool copy_on_write,
                 unlink(staging);
                 return err_set(e, r, "write %s", staging);
         }
-        if (mount(staging, target, NULL, MS_BIND, NULL) < 0) {
+        int bound = mount(staging, target, NULL, MS_BIND, NULL);
+        if (bound < 0 && errno == ENOENT && umount2(target, MNT_DETACH) == 0) {
+                /* The target is itself a bind of an unlinked file (sysprim run inside a sysprim run
+                 * container: the outer runtime put its /etc/hosts there the same way), and the kernel
+                 * mounts nothing on a deleted file. This mount namespace is the container's own:
+                 * take the outer bind away here and bind over what is beneath it. */
+                bound = mount(staging, target, NULL, MS_BIND, NULL);
+        }
+        if (bound < 0) {
                 r = err_set(e, errno, "bind %s on %s", staging, target);
                 unlink(staging);
                 return r;
