@@ -185,12 +185,20 @@ int etc_files_install(const char *name, const char *content, bool copy_on_write,
                 return err_set(e, r, "write %s", staging);
         }
         int bound = mount(staging, target, NULL, MS_BIND, NULL);
-        if (bound < 0 && errno == ENOENT && umount2(target, MNT_DETACH) == 0) {
+        if (bound < 0 && errno == ENOENT) {
                 /* The target is itself a bind of an unlinked file (sysprim run inside a sysprim run
                  * container: the outer runtime put its /etc/hosts there the same way), and the kernel
                  * mounts nothing on a deleted file. This mount namespace is the container's own:
-                 * take the outer bind away here and bind over what is beneath it. */
-                bound = mount(staging, target, NULL, MS_BIND, NULL);
+                 * take the outer bind away here and bind over what is beneath it. A user namespace
+                 * may not take it away (a locked mount): then the file stays as the outer one made it. */
+                if (umount2(target, MNT_DETACH) == 0)
+                        bound = mount(staging, target, NULL, MS_BIND, NULL);
+                if (bound < 0) {
+                        log_warn("/etc/%s stays as the outer container made it: it is a bind of a deleted "
+                                 "file, which cannot be replaced here", name);
+                        unlink(staging);
+                        return 0;
+                }
         }
         if (bound < 0) {
                 r = err_set(e, errno, "bind %s on %s", staging, target);

@@ -28,9 +28,15 @@ for sig in TERM INT; do
         net_clean_check "SIG$sig: nothing left behind" $BR 10.212.0
 done
 
+# With a limit the killed run also leaves a cgroup, where the host has a pids controller to limit with.
+limit=(--pids 50)
+if ! "$SYSPRIM" run --net none --pids 50 -- busybox true </dev/null >/dev/null 2>&1; then
+        echo "no cgroup pids controller here: the SIGKILL case runs without a limit and a cgroup"
+        limit=()
+fi
 port=$($TCP freeport)
-start_waiting KILL --pids 50
-check "SIGKILL: the container has a cgroup while it runs" \
+start_waiting KILL "${limit[@]}"
+[ ${#limit[@]} -eq 0 ] || check "SIGKILL: the container has a cgroup while it runs" \
         test -n "$(find /sys/fs/cgroup -maxdepth 6 -type d -name "sysprim-run-$pid-*" 2>/dev/null)"
 kill -9 "$pid"
 wait "$pid" 2>/dev/null
