@@ -171,6 +171,7 @@ struct tc_list {
 /* Cold part, touched only on slow paths. */
 struct tc_list_state {
 	void *foreign;          /* objects freed here but never allocated by this thread */
+	void *foreign_tail;     /* the chain's last object: passing it on needs no walk */
 	uint32_t foreign_count;
 	uint32_t slow_events;   /* refills and overflows since the last idle check */
 };

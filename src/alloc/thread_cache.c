@@ -90,11 +90,9 @@ static void flush_foreign(struct thread_cache *tc, unsigned c)
 	if (!st->foreign)
 		return;
 	tc->foreign_bytes -= (size_t)st->foreign_count * alloc_class_size[c];
-	void *tail = st->foreign;
-	while (*(void **)tail)
-		tail = *(void **)tail;
-	central_release(c, st->foreign, tail, st->foreign_count);
+	central_release(c, st->foreign, st->foreign_tail, st->foreign_count);
 	st->foreign = NULL;
+	st->foreign_tail = NULL;
 	st->foreign_count = 0;
 }
 
@@ -247,6 +245,8 @@ void tc_free_slow(struct thread_cache *tc, unsigned c)
 		l->head = *(void **)p;
 		l->length--;
 		*(void **)p = st->foreign;
+		if (!st->foreign)
+			st->foreign_tail = p;
 		st->foreign = p;
 		tc->foreign_bytes += alloc_class_size[c];
 		/* Pass a chain on when it makes a batch, or when foreign objects of all classes
