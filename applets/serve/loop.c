@@ -9,7 +9,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -183,8 +182,8 @@ static void accept_connections(struct worker *w)
                         log_warn("accept: %s", strerror(errno));
                         return;
                 }
-                int one = 1;
-                setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+                /* TCP_NODELAY comes with the socket: accepted sockets inherit it from the listener
+                 * (listen.c), so no setsockopt per connection. */
                 struct conn *c = conn_create(w, fd, &peer);
                 if (c == NULL) {
                         close(fd);
