@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/futex.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -340,6 +342,8 @@ out:
 struct ring {
         _Alignas(64) atomic_size_t head; /* next slot the consumer reads */
         _Alignas(64) atomic_size_t tail; /* next slot the producer writes */
+        _Alignas(64) atomic_uint consumer_asleep; /* futex: 1 while the consumer waits for a block */
+        _Alignas(64) atomic_uint producer_asleep; /* futex: 1 while the producer waits for room */
         _Alignas(64) unsigned char *slot[RING_SIZE];
         uint32_t size[RING_SIZE];
 };
@@ -367,8 +371,8 @@ static void prodcons_teardown(struct harness *h)
                 munmap(h->shared, h->lane_count / 2 * sizeof(struct ring));
 }
 
-/* Wait politely: the machine may have fewer cores than threads. */
-static inline void ring_wait(unsigned *spins)
+/* A short wait: spin, then yield (the machine may have fewer cores than threads). */
+static void spin_wait(unsigned *spins)
 {
         if (++*spins < 64) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -379,6 +383,50 @@ static inline void ring_wait(unsigned *spins)
         }
 }
 
+/* Wait politely: the machine may have fewer cores than threads. Spin briefly, yield a few times, then
+ * sleep on the ring's futex until the other side has moved (it wakes us; a 1 ms timeout is only a net).
+ * Never spin-yield without end: with more threads than cores, two threads that only yield to each
+ * other measure the scheduler, not the allocator, and glibc looked better there because its lock
+ * makes its threads sleep. `ready` says whether the condition being waited for already holds. */
+static void ring_wait(unsigned *spins, atomic_uint *asleep, const struct ring *r,
+                      bool (*ready)(const struct ring *r, size_t at), size_t at)
+{
+        ++*spins;
+        if (*spins < 128) {
+#if defined(__x86_64__) || defined(__i386__)
+                __builtin_ia32_pause();
+#endif
+                return;
+        }
+        if (*spins < 136) {
+                sched_yield();
+                return;
+        }
+        atomic_store(asleep, 1); /* seq_cst: ordered before the re-check, as the waker's side is */
+        if (!ready(r, at)) {
+                struct timespec timeout = {0, 1000000};
+                syscall(SYS_futex, asleep, FUTEX_WAIT_PRIVATE, 1, &timeout, NULL, 0);
+        }
+        atomic_store_explicit(asleep, 0, memory_order_relaxed);
+}
+
+/* After moving its counter: wake the other side if it sleeps. */
+static inline void ring_wake(atomic_uint *asleep)
+{
+        if (atomic_load(asleep) && atomic_exchange(asleep, 0))
+                syscall(SYS_futex, asleep, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+static bool ring_has_room(const struct ring *r, size_t tail)
+{
+        return tail - atomic_load((atomic_size_t *)&r->head) != RING_SIZE;
+}
+
+static bool ring_has_block(const struct ring *r, size_t head)
+{
+        return atomic_load((atomic_size_t *)&r->tail) != head;
+}
+
 static bool ring_push(struct harness *h, struct ring *r, unsigned char *p, uint32_t size)
 {
         size_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
@@ -386,11 +434,12 @@ static bool ring_push(struct harness *h, struct ring *r, unsigned char *p, uint3
         while (tail - atomic_load_explicit(&r->head, memory_order_acquire) == RING_SIZE) {
                 if (harness_failed(h))
                         return false;
-                ring_wait(&spins);
+                ring_wait(&spins, &r->producer_asleep, r, ring_has_room, tail);
         }
         r->slot[tail % RING_SIZE] = p;
         r->size[tail % RING_SIZE] = size;
-        atomic_store_explicit(&r->tail, tail + 1, memory_order_release);
+        atomic_store(&r->tail, tail + 1);
+        ring_wake(&r->consumer_asleep);
         return true;
 }
 
@@ -429,11 +478,12 @@ static enum lane_status consumer_body(struct lane *lane)
                 while (atomic_load_explicit(&r->tail, memory_order_acquire) == head) {
                         if (harness_failed(h))
                                 goto out;
-                        ring_wait(&spins);
+                        ring_wait(&spins, &r->consumer_asleep, r, ring_has_block, head);
                 }
                 unsigned char *p = r->slot[head % RING_SIZE];
                 uint32_t s = r->size[head % RING_SIZE];
-                atomic_store_explicit(&r->head, head + 1, memory_order_release);
+                atomic_store(&r->head, head + 1);
+                ring_wake(&r->producer_asleep);
                 if (p == NULL)
                         break;
                 CHECK_TAG(h, p, s);
@@ -636,7 +686,7 @@ static void fragment_measure(struct harness *h, uint64_t live)
         }
         unsigned spins = 0;
         while (!atomic_load(&h->fragment_measured) && !harness_failed(h))
-                ring_wait(&spins);
+                spin_wait(&spins);
 }
 
 static enum lane_status fragment_body(struct lane *lane)
