@@ -56,24 +56,21 @@ void os_release(void *p, size_t size)
 	errno = saved;
 }
 
-/* Move the pages of [from, from+size) to [to, to+size) without copying, then put fresh zero
- * pages back at from so the page heap's address range stays mapped. */
+#ifndef MREMAP_DONTUNMAP
+#define MREMAP_DONTUNMAP 4
+#endif
+
+/* Move the pages of [from, from+size) to [to, to+size) without copying. The source stays mapped
+ * (MREMAP_DONTUNMAP, Linux 5.7+: it reads back as fresh zero pages), so the page heap's range never
+ * has a hole. Unmapping it and mapping it again would leave a window in which another thread's
+ * mmap (our metadata arena, or any library's) could land in the hole and then be overwritten by
+ * the refill. Where the kernel cannot, returns false and the caller copies. */
 bool os_move_pages(void *from, void *to, size_t size)
 {
 	int saved = errno;
-	void *r = mremap(from, size, size, MREMAP_MAYMOVE | MREMAP_FIXED, to);
-	if (r == MAP_FAILED) {
-		errno = saved;
-		return false;
-	}
-	void *back = mmap(from, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+	void *r = mremap(from, size, size, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, to);
 	errno = saved;
-	if (back == MAP_FAILED) {
-		/* The hole cannot be refilled (map count limit): the data is safe at `to`, but the
-		 * source range must never be handed out again. The caller cannot tell, so die loudly. */
-		alloc_fatal("mremap: cannot refill moved range", from, NULL);
-	}
-	return true;
+	return r != MAP_FAILED;
 }
 
 uint64_t os_now_ms(void)

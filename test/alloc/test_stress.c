@@ -1,6 +1,6 @@
 /* Multi-threaded stress tests of the allocator (suite alloc-stress): cross-thread frees with
  * content checks, thread creation/exit churn, fork from a busy multi-threaded process.
- * Usage: test-alloc-stress prodcons|churn|fork|larson */
+ * Usage: test-alloc-stress prodcons|churn|fork|larson|lines|moves */
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -312,10 +313,103 @@ static void test_lines(void)
 	}
 }
 
+/* moves: realloc moves a large block's pages with mremap instead of copying. Meanwhile other
+ * threads' mmap calls must never land in (and then be clobbered in) the range the pages left: a
+ * mapper thread checks a pattern in each of its own mappings while growers move their buffers. */
+#define MOVE_GROWERS 2
+#define MOVE_ROUNDS 12
+static atomic_int movers_left;
+static atomic_long clobbered_maps, corrupt_buffers;
+
+static void *mover(void *arg)
+{
+	uint64_t rng = (uintptr_t)arg * 0x9e3779b97f4a7c15u + 1;
+	for (int round = 0; round < MOVE_ROUNDS; round++) {
+		size_t size = (size_t)1 << 20;
+		unsigned char *buf = malloc(size);
+		CHECK(buf != NULL);
+		memset(buf, 0x5a, size);
+		void *blockers[64];
+		int nblockers = 0;
+		while (size < ((size_t)16 << 20)) {
+			/* A block right behind the buffer stops growth in place, so the pages move. */
+			if (nblockers < 64)
+				blockers[nblockers++] = malloc((size_t)(300 << 10) + rng_next(&rng) % 4096);
+			size_t grown = size + size / 2 + rng_next(&rng) % 65536;
+			unsigned char *n = realloc(buf, grown);
+			CHECK(n != NULL);
+			if (!n)
+				break;
+			for (size_t i = 0; i < size; i += 4096)
+				if (n[i] != 0x5a || n[size - 1] != 0x5a) {
+					atomic_fetch_add(&corrupt_buffers, 1);
+					break;
+				}
+			memset(n + size, 0x5a, grown - size);
+			buf = n;
+			size = grown;
+		}
+		free(buf);
+		for (int i = 0; i < nblockers; i++)
+			free(blockers[i]);
+	}
+	atomic_fetch_sub(&movers_left, 1);
+	return NULL;
+}
+
+static void *mapper(void *arg)
+{
+	(void)arg;
+	enum { MAPS = 32 };
+	unsigned char *maps[MAPS] = { 0 };
+	size_t sizes[MAPS] = { 0 };
+	uint64_t rng = 7;
+	for (unsigned i = 0; atomic_load(&movers_left) > 0; i++) {
+		unsigned k = i % MAPS;
+		if (maps[k]) {
+			for (size_t j = 0; j < sizes[k]; j += 4096)
+				if (maps[k][j] != (unsigned char)(k + 1)) {
+					atomic_fetch_add(&clobbered_maps, 1);
+					break;
+				}
+			munmap(maps[k], sizes[k]);
+		}
+		sizes[k] = ((size_t)1 + rng_next(&rng) % 64) * 4096;
+		maps[k] = mmap(NULL, sizes[k], PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		CHECK(maps[k] != MAP_FAILED);
+		if (maps[k] == MAP_FAILED) {
+			maps[k] = NULL;
+			continue;
+		}
+		for (size_t j = 0; j < sizes[k]; j += 4096)
+			maps[k][j] = (unsigned char)(k + 1);
+	}
+	for (unsigned k = 0; k < MAPS; k++)
+		if (maps[k])
+			munmap(maps[k], sizes[k]);
+	return NULL;
+}
+
+static void test_moves(void)
+{
+	pthread_t growers[MOVE_GROWERS], m;
+	atomic_store(&movers_left, MOVE_GROWERS);
+	CHECK(pthread_create(&m, NULL, mapper, NULL) == 0);
+	for (uintptr_t i = 0; i < MOVE_GROWERS; i++)
+		CHECK(pthread_create(&growers[i], NULL, mover, (void *)(i + 1)) == 0);
+	for (int i = 0; i < MOVE_GROWERS; i++)
+		pthread_join(growers[i], NULL);
+	pthread_join(m, NULL);
+	if (atomic_load(&clobbered_maps))
+		fprintf(stderr, "moves: %ld of another thread's mappings were overwritten\n", atomic_load(&clobbered_maps));
+	CHECK(atomic_load(&clobbered_maps) == 0);
+	CHECK(atomic_load(&corrupt_buffers) == 0);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
-		fprintf(stderr, "usage: %s prodcons|larson|churn|fork|lines\n", argv[0]);
+		fprintf(stderr, "usage: %s prodcons|larson|churn|fork|lines|moves\n", argv[0]);
 		return 2;
 	}
 	if (strcmp(argv[1], "prodcons") == 0)
@@ -328,6 +422,8 @@ int main(int argc, char **argv)
 		test_fork();
 	else if (strcmp(argv[1], "lines") == 0)
 		test_lines();
+	else if (strcmp(argv[1], "moves") == 0)
+		test_moves();
 	else
 		return 2;
 	TEST_DONE();
