@@ -1,7 +1,8 @@
 /* Multi-threaded stress tests of the allocator (suite alloc-stress): cross-thread frees with
  * content checks, thread creation/exit churn, fork from a busy multi-threaded process.
- * Usage: test-alloc-stress prodcons|churn|fork|larson|lines|moves */
+ * Usage: test-alloc-stress prodcons|churn|fork|larson|lines|moves|cpus|cpus-norseq */
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -157,6 +158,85 @@ static void test_larson(void)
 		pthread_join(t[i], NULL);
 	for (size_t k = 0; k < SLOTS; k++) {
 		struct block *b = atomic_exchange(&slots[k], NULL);
+		if (b)
+			block_check_free(b);
+	}
+	CHECK_EQ_INT(atomic_load(&corrupt_blocks), 0);
+}
+
+/* ---- cpus: larson-like exchange among threads pinned to different CPUs, over a few small
+ * classes, so the central transfer caches hold batches released on several CPUs and fetches pick
+ * one of their own CPU out of the middle of the stack. cpus-norseq: the same without glibc's rseq
+ * area (the allocator then asks sched_getcpu()). ---- */
+#define CPU_SLOTS 1024
+static _Atomic(struct block *) cpu_slots[CPU_SLOTS];
+static cpu_set_t cpus_allowed;
+
+static atomic_int cpus_producers_left;
+
+static void pin_to_nth_allowed_cpu(uintptr_t index)
+{
+	int n = CPU_COUNT(&cpus_allowed), k = 0;
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+		if (CPU_ISSET(cpu, &cpus_allowed) && k++ == (int)(index % (uintptr_t)n)) {
+			cpu_set_t one;
+			CPU_ZERO(&one);
+			CPU_SET(cpu, &one);
+			pthread_setaffinity_np(pthread_self(), sizeof(one), &one);
+			return;
+		}
+	}
+}
+
+/* Even threads allocate (and free what they displace), odd ones only free: their frees go
+ * through the foreign chain to the transfer cache in whole batches, tagged with their CPU. */
+static void *cpus_worker(void *arg)
+{
+	uintptr_t index = (uintptr_t)arg;
+	pin_to_nth_allowed_cpu(index / 2);
+	uint64_t rng = index * 0xA24BAED4963EE407ull + 3;
+	if (index % 2) {
+		while (atomic_load(&cpus_producers_left) > 0) {
+			for (size_t k = 0; k < CPU_SLOTS; k++) {
+				struct block *b = atomic_exchange(&cpu_slots[k], NULL);
+				if (b)
+					block_check_free(b);
+			}
+		}
+		return NULL;
+	}
+	for (int i = 0; i < 300000; i++) {
+		size_t slot = rng_next(&rng) % CPU_SLOTS;
+		size_t size = 16 + rng_next(&rng) % 64;
+		struct block *b = malloc(size);
+		if (!b) {
+			atomic_fetch_add(&corrupt_blocks, 1);
+			break;
+		}
+		b->size = size;
+		b->seed = rng_next(&rng);
+		unsigned char *p = (unsigned char *)(b + 1);
+		for (size_t j = 0; j < size - sizeof(*b); j++)
+			p[j] = (unsigned char)(b->seed + j);
+		struct block *old = atomic_exchange(&cpu_slots[slot], b);
+		if (old)
+			block_check_free(old);
+	}
+	atomic_fetch_sub(&cpus_producers_left, 1);
+	return NULL;
+}
+
+static void test_cpus(void)
+{
+	CHECK_EQ_INT(sched_getaffinity(0, sizeof(cpus_allowed), &cpus_allowed), 0);
+	pthread_t t[4];
+	atomic_store(&cpus_producers_left, 2);
+	for (uintptr_t i = 0; i < 4; i++)
+		pthread_create(&t[i], NULL, cpus_worker, (void *)i);
+	for (int i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+	for (size_t k = 0; k < CPU_SLOTS; k++) {
+		struct block *b = atomic_exchange(&cpu_slots[k], NULL);
 		if (b)
 			block_check_free(b);
 	}
@@ -409,7 +489,7 @@ static void test_moves(void)
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
-		fprintf(stderr, "usage: %s prodcons|larson|churn|fork|lines|moves\n", argv[0]);
+		fprintf(stderr, "usage: %s prodcons|larson|churn|fork|lines|moves|cpus|cpus-norseq\n", argv[0]);
 		return 2;
 	}
 	if (strcmp(argv[1], "prodcons") == 0)
@@ -424,6 +504,18 @@ int main(int argc, char **argv)
 		test_lines();
 	else if (strcmp(argv[1], "moves") == 0)
 		test_moves();
+	else if (strcmp(argv[1], "cpus") == 0)
+		test_cpus();
+	else if (strcmp(argv[1], "cpus-norseq") == 0) {
+		/* The tunable is read at startup: run again with it set. */
+		if (!getenv("GLIBC_TUNABLES")) {
+			setenv("GLIBC_TUNABLES", "glibc.pthread.rseq=0", 1);
+			execv("/proc/self/exe", argv);
+			perror("execv");
+			return 1;
+		}
+		test_cpus();
+	}
 	else
 		return 2;
 	TEST_DONE();
