@@ -3,6 +3,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -91,4 +94,55 @@ int util_write_file(const char *path, const char *text)
         if (fd < 0)
                 return -errno;
         return util_write_all(fd, text, strlen(text));
+}
+
+/* Room for `more` bytes and the NUL after them; false (and `failed`) when memory runs out. */
+static bool buf_reserve(struct util_buf *buf, size_t more)
+{
+        if (buf->failed)
+                return false;
+        if (more < buf->capacity - buf->length) /* buf->length < buf->capacity whenever data exists */
+                return true;
+        if (more > SIZE_MAX / 4 - buf->length) {
+                buf->failed = true;
+                return false;
+        }
+        size_t capacity = buf->capacity ? buf->capacity : 1024;
+        while (capacity - buf->length <= more)
+                capacity *= 2;
+        char *grown = realloc(buf->data, capacity);
+        if (grown == NULL) {
+                buf->failed = true;
+                return false;
+        }
+        buf->data = grown;
+        buf->capacity = capacity;
+        return true;
+}
+
+void util_buf_append(struct util_buf *buf, const void *data, size_t length)
+{
+        if (!buf_reserve(buf, length))
+                return;
+        memcpy(buf->data + buf->length, data, length);
+        buf->length += length;
+        buf->data[buf->length] = '\0';
+}
+
+void util_buf_printf(struct util_buf *buf, const char *fmt, ...)
+{
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(NULL, 0, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+                buf->failed = true;
+                return;
+        }
+        if (!buf_reserve(buf, (size_t)n))
+                return;
+        va_start(ap, fmt);
+        vsnprintf(buf->data + buf->length, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+        buf->length += (size_t)n;
 }

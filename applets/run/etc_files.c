@@ -8,52 +8,12 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-/* A growing string for the files' contents; on allocation failure it stays NULL and is reported. */
-struct text {
-        char *data;
-        size_t length, capacity;
-        bool failed;
-};
-
-static void text_append(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void text_append(struct text *t, const char *fmt, ...)
-{
-        if (t->failed)
-                return;
-        for (;;) {
-                va_list ap;
-                va_start(ap, fmt);
-                size_t room = t->capacity - t->length;
-                int n = vsnprintf(t->data ? t->data + t->length : NULL, t->data ? room : 0, fmt, ap);
-                va_end(ap);
-                if (n < 0) {
-                        t->failed = true;
-                        return;
-                }
-                if (t->data && (size_t)n < room) {
-                        t->length += (size_t)n;
-                        return;
-                }
-                size_t capacity = t->capacity ? t->capacity * 2 : 1024;
-                while (capacity - t->length <= (size_t)n)
-                        capacity *= 2;
-                char *grown = realloc(t->data, capacity);
-                if (grown == NULL) {
-                        t->failed = true;
-                        return;
-                }
-                t->data = grown;
-                t->capacity = capacity;
-        }
-}
 
 static bool is_loopback_nameserver(const char *line)
 {
@@ -66,7 +26,7 @@ static bool is_loopback_nameserver(const char *line)
 /* The host's resolvers. A loopback resolver (a local stub like systemd-resolved's 127.0.0.53)
  * cannot be reached from a private namespace: use the stub's upstream list when there is one,
  * otherwise leave the loopback servers out. */
-static void build_resolv_conf(struct text *t, bool private_netns)
+static void build_resolv_conf(struct util_buf *t, bool private_netns)
 {
         const char *source = "/etc/resolv.conf";
         _cleanup_fclose_ FILE *in = fopen(source, "re");
@@ -83,13 +43,13 @@ static void build_resolv_conf(struct text *t, bool private_netns)
                         source = "/run/systemd/resolve/resolv.conf";
                 }
         }
-        text_append(t, "# sysprim run: the host's %s\n", source);
+        util_buf_printf(t, "# sysprim run: the host's %s\n", source);
         while (in && fgets(line, sizeof(line), in))
                 if (!(private_netns && is_loopback_nameserver(line)))
-                        text_append(t, "%s", line);
+                        util_buf_printf(t, "%s", line);
 }
 
-static void build_hosts(struct text *t, enum network_mode mode, struct in_addr address, struct in_addr gateway,
+static void build_hosts(struct util_buf *t, enum network_mode mode, struct in_addr address, struct in_addr gateway,
                         const char *hostname)
 {
         if (mode == NETWORK_MODE_HOST) {
@@ -97,29 +57,29 @@ static void build_hosts(struct text *t, enum network_mode mode, struct in_addr a
                 _cleanup_fclose_ FILE *in = fopen("/etc/hosts", "re");
                 char line[512];
                 while (in && fgets(line, sizeof(line), in))
-                        text_append(t, "%s%s", line, strchr(line, '\n') ? "" : "\n");
+                        util_buf_printf(t, "%s%s", line, strchr(line, '\n') ? "" : "\n");
                 if (hostname && hostname[0])
-                        text_append(t, "127.0.1.1\t%s\n", hostname);
+                        util_buf_printf(t, "127.0.1.1\t%s\n", hostname);
                 return;
         }
-        text_append(t, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
+        util_buf_printf(t, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n");
         if (hostname && hostname[0]) {
                 char a[INET_ADDRSTRLEN] = "127.0.1.1";
                 if (address.s_addr)
                         inet_ntop(AF_INET, &address, a, sizeof(a));
-                text_append(t, "%s\t%s\n", a, hostname);
+                util_buf_printf(t, "%s\t%s\n", a, hostname);
         }
         if (gateway.s_addr) {
                 char g[INET_ADDRSTRLEN];
                 inet_ntop(AF_INET, &gateway, g, sizeof(g));
-                text_append(t, "%s\thost.sysprim.internal\n", g);
+                util_buf_printf(t, "%s\thost.sysprim.internal\n", g);
         }
 }
 
 int etc_files_compose(enum network_mode mode, struct in_addr address, struct in_addr gateway,
                       const char *hostname, char **hosts_out, char **resolv_conf_out, struct err *e)
 {
-        struct text hosts = {0}, resolv = {0};
+        struct util_buf hosts = {0}, resolv = {0};
         build_hosts(&hosts, mode, address, gateway, hostname);
         build_resolv_conf(&resolv, mode != NETWORK_MODE_HOST);
         if (hosts.failed || resolv.failed || !hosts.data || !resolv.data) {

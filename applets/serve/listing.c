@@ -4,6 +4,7 @@
 #include "listing.h"
 #include "file_cache.h"
 #include "http.h"
+#include "sysprim/util.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -14,44 +15,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-struct page {
-        char *data;
-        size_t length, capacity;
-        bool failed;
-};
-
-static void page_append(struct page *page, const char *text, size_t length)
+static void page_text(struct util_buf *page, const char *text)
 {
-        if (page->failed)
-                return;
-        if (page->length + length + 1 > page->capacity) {
-                size_t capacity = page->capacity ? page->capacity : 4096;
-                while (page->length + length + 1 > capacity)
-                        capacity *= 2;
-                char *data = realloc(page->data, capacity);
-                if (data == NULL) {
-                        page->failed = true;
-                        return;
-                }
-                page->data = data;
-                page->capacity = capacity;
-        }
-        memcpy(page->data + page->length, text, length);
-        page->length += length;
-        page->data[page->length] = '\0';
-}
-
-static void page_text(struct page *page, const char *text)
-{
-        page_append(page, text, strlen(text));
+        util_buf_append(page, text, strlen(text));
 }
 
 /* Names are at most 255 bytes: escaped they grow at most 6x, percent-encoded 3x. */
-static void page_escaped(struct page *page, const char *text, size_t length)
+static void page_escaped(struct util_buf *page, const char *text, size_t length)
 {
         char out[6 * 256 + 1];
         size_t n = http_html_escape(text, length, out, sizeof(out));
-        page_append(page, out, n);
+        util_buf_append(page, out, n);
 }
 
 struct name {
@@ -107,7 +81,7 @@ int listing_render(const char *path, size_t path_length, char **out, size_t *out
                 names[count++].is_dir = is_dir;
         }
         closedir(dir);
-        struct page page = { 0 };
+        struct util_buf page = { 0 };
         if (rc == 0) {
                 if (count > 1)
                         qsort(names, count, sizeof(*names), compare_names);
@@ -129,7 +103,7 @@ int listing_render(const char *path, size_t path_length, char **out, size_t *out
                         size_t length = strlen(names[i].text);
                         size_t href_length = http_percent_encode(names[i].text, length, href, sizeof(href));
                         page_text(&page, "<li><a href=\"");
-                        page_append(&page, href, href_length);
+                        util_buf_append(&page, href, href_length);
                         if (names[i].is_dir)
                                 page_text(&page, "/");
                         page_text(&page, "\">");

@@ -4,6 +4,7 @@
 #define SYSPRIM_UTIL_H
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <sys/types.h>
@@ -35,5 +36,16 @@ int util_write_all(int fd, const void *buf, size_t len);
 int util_read_file(const char *path, char **contents, size_t *length);
 /* Write a string to a file (O_WRONLY|O_CLOEXEC, no create, no truncate): for /proc and /sys. */
 int util_write_file(const char *path, const char *text);
+
+/* A growing, always NUL-terminated byte buffer (start it as {0}). After an allocation failure it
+ * stops growing and `failed` says so, so a caller appends freely and checks once at the end;
+ * `data` stays NULL until something is appended. The caller frees `data`. */
+struct util_buf {
+        char *data;
+        size_t length, capacity;
+        bool failed;
+};
+void util_buf_append(struct util_buf *buf, const void *data, size_t length);
+void util_buf_printf(struct util_buf *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

@@ -80,5 +80,21 @@ int main(void)
         char *contents = NULL;
         CHECK_EQ_INT(util_read_file("/nonexistent/sysprim", &contents, NULL), -ENOENT);
         CHECK_EQ_INT(util_write_file("/nonexistent/sysprim", "x"), -ENOENT);
+
+        /* util_buf: appends and formats across growth, always NUL-terminated. */
+        struct util_buf buf = { 0 };
+        util_buf_append(&buf, "ab", 2);
+        CHECK_STREQ(buf.data, "ab");
+        util_buf_printf(&buf, "%s=%d;", "n", 42);
+        CHECK_STREQ(buf.data, "abn=42;");
+        for (int i = 0; i < 300; i++) /* past the first 1024 bytes, twice over */
+                util_buf_printf(&buf, "%07d", i);
+        CHECK_EQ_INT(buf.length, 7 + 300 * 7);
+        CHECK_EQ_INT(strlen(buf.data), buf.length);
+        CHECK(memcmp(buf.data + buf.length - 7, "0000299", 7) == 0);
+        util_buf_append(&buf, long_text, sizeof(long_text) - 1);
+        CHECK_EQ_INT(buf.length, 7 + 300 * 7 + sizeof(long_text) - 1);
+        CHECK(!buf.failed);
+        free(buf.data);
         TEST_DONE();
 }
