@@ -371,16 +371,20 @@ static void prodcons_teardown(struct harness *h)
                 munmap(h->shared, h->lane_count / 2 * sizeof(struct ring));
 }
 
+static inline void cpu_pause(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+}
+
 /* A short wait: spin, then yield (the machine may have fewer cores than threads). */
 static void spin_wait(unsigned *spins)
 {
-        if (++*spins < 64) {
-#if defined(__x86_64__) || defined(__i386__)
-                __builtin_ia32_pause();
-#endif
-        } else {
+        if (++*spins < 64)
+                cpu_pause();
+        else
                 sched_yield();
-        }
 }
 
 /* Wait politely: the machine may have fewer cores than threads. Spin briefly, yield a few times, then
@@ -388,14 +392,12 @@ static void spin_wait(unsigned *spins)
  * Never spin-yield without end: with more threads than cores, two threads that only yield to each
  * other measure the scheduler, not the allocator, and glibc looked better there because its lock
  * makes its threads sleep. `ready` says whether the condition being waited for already holds. */
-static void ring_wait(unsigned *spins, atomic_uint *asleep, const struct ring *r,
-                      bool (*ready)(const struct ring *r, size_t at), size_t at)
+static void ring_wait(unsigned *spins, atomic_uint *asleep, struct ring *r,
+                      bool (*ready)(struct ring *r, size_t at), size_t at)
 {
         ++*spins;
         if (*spins < 128) {
-#if defined(__x86_64__) || defined(__i386__)
-                __builtin_ia32_pause();
-#endif
+                cpu_pause();
                 return;
         }
         if (*spins < 136) {
@@ -417,21 +419,23 @@ static inline void ring_wake(atomic_uint *asleep)
                 syscall(SYS_futex, asleep, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
-static bool ring_has_room(const struct ring *r, size_t tail)
+/* The conditions waited for. seq_cst loads: in ring_wait they must not pass the store to `asleep`
+ * (the waker stores its counter, then loads `asleep`); on x86 they cost what acquire loads do. */
+static bool ring_has_room(struct ring *r, size_t tail)
 {
-        return tail - atomic_load((atomic_size_t *)&r->head) != RING_SIZE;
+        return tail - atomic_load(&r->head) != RING_SIZE;
 }
 
-static bool ring_has_block(const struct ring *r, size_t head)
+static bool ring_has_block(struct ring *r, size_t head)
 {
-        return atomic_load((atomic_size_t *)&r->tail) != head;
+        return atomic_load(&r->tail) != head;
 }
 
 static bool ring_push(struct harness *h, struct ring *r, unsigned char *p, uint32_t size)
 {
         size_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
         unsigned spins = 0;
-        while (tail - atomic_load_explicit(&r->head, memory_order_acquire) == RING_SIZE) {
+        while (!ring_has_room(r, tail)) {
                 if (harness_failed(h))
                         return false;
                 ring_wait(&spins, &r->producer_asleep, r, ring_has_room, tail);
@@ -475,7 +479,7 @@ static enum lane_status consumer_body(struct lane *lane)
         for (;;) {
                 size_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
                 unsigned spins = 0;
-                while (atomic_load_explicit(&r->tail, memory_order_acquire) == head) {
+                while (!ring_has_block(r, head)) {
                         if (harness_failed(h))
                                 goto out;
                         ring_wait(&spins, &r->consumer_asleep, r, ring_has_block, head);
