@@ -27,6 +27,18 @@ int err_set(struct err *e, int errnum, const char *fmt, ...)
         return errnum ? -errnum : -EIO;
 }
 
+int err_plain(struct err *e, int code, const char *fmt, ...)
+{
+        if (e != NULL) {
+                va_list ap;
+                va_start(ap, fmt);
+                vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+                va_end(ap);
+                e->code = code;
+        }
+        return -code;
+}
+
 int err_wrap(struct err *e, const char *fmt, ...)
 {
         if (e == NULL)

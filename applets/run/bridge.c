@@ -1,7 +1,6 @@
 /* The bridge and the containers' veth pairs (see bridge.h). Part of the `run` applet. */
 #include "bridge.h"
 #include "bridge_record.h"
-#include "err_plain.h"
 #include "netlink.h"
 #include "subnet.h"
 

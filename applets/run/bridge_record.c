@@ -2,7 +2,6 @@
  * applet. */
 #include "bridge_record.h"
 #include "bridge.h"
-#include "err_plain.h"
 #include "netlink.h"
 #include "process.h"
 #include "state_lock.h"

@@ -1,6 +1,5 @@
 /* Outbound NAT through nft or iptables, and ip_forward (see nat.h). Part of the `run` applet. */
 #include "nat.h"
-#include "err_plain.h"
 #include "state_lock.h"
 
 #include "sysprim/err.h"

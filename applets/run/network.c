@@ -6,7 +6,6 @@
 #include "bridge.h"
 #include "bridge_record.h"
 #include "container.h"
-#include "err_plain.h"
 #include "etc_files.h"
 #include "nat.h"
 #include "netlink.h"

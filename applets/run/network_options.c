@@ -2,7 +2,6 @@
  * and the checks that need them all. Part of the `run` applet. */
 #include "network.h"
 #include "container.h"
-#include "err_plain.h"
 #include "subnet.h"
 
 #include "sysprim/err.h"

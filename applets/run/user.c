@@ -2,7 +2,6 @@
  * applet. */
 #include "user.h"
 #include "container.h"
-#include "err_plain.h"
 
 #include "sysprim/err.h"
 #include "sysprim/size.h"

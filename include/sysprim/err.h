@@ -14,6 +14,10 @@ struct err {
  *     if (mkdir(path, 0700) < 0) return err_set(e, errno, "create %s", path);  */
 int err_set(struct err *e, int errnum, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* Record a message that needs no errno text after it (a usage error, "in use", "not ours") with
+ * `code` (a positive errno) in `e` (which may be NULL); return -code. */
+int err_plain(struct err *e, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Prefix an existing message with more context: "mount overlay: <old message>". Returns -code. */
 int err_wrap(struct err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

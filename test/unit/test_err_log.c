@@ -20,6 +20,10 @@ int main(void)
         CHECK_STREQ(e.msg, "bad config");
         CHECK_EQ_INT(err_wrap(&e, "set up %s", "rootfs"), -EIO);
         CHECK_STREQ(e.msg, "set up rootfs: bad config");
+        CHECK_EQ_INT(err_plain(&e, EADDRINUSE, "--ip: %s is taken", "10.88.0.2"), -EADDRINUSE);
+        CHECK_STREQ(e.msg, "--ip: 10.88.0.2 is taken");
+        CHECK_EQ_INT(e.code, EADDRINUSE);
+        CHECK_EQ_INT(err_plain(NULL, EINVAL, "ignored"), -EINVAL);
         CHECK_EQ_INT(err_set(NULL, EPERM, "ignored"), -EPERM);
         char long_text[2000];
         memset(long_text, 'x', sizeof(long_text) - 1);
