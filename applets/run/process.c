@@ -8,8 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-unsigned long long process_start_time(pid_t pid)
+static unsigned long long read_start_time(pid_t pid)
 {
         char path[64];
         snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
@@ -28,6 +29,21 @@ unsigned long long process_start_time(pid_t pid)
                         p++;
         }
         return p ? strtoull(p, NULL, 10) : 0;
+}
+
+unsigned long long process_start_time(pid_t pid)
+{
+        /* This process's own is asked for by the cgroup name, its record and a bridge's record:
+         * read /proc once. Keyed by pid, so a forked child reads its own. */
+        static pid_t self;
+        static unsigned long long self_start;
+        if (pid != getpid())
+                return read_start_time(pid);
+        if (self != pid || self_start == 0) {
+                self_start = read_start_time(pid);
+                self = pid;
+        }
+        return self_start;
 }
 
 bool process_exists(pid_t pid)
