@@ -2,6 +2,7 @@
  * connections and a wake-up eventfd; timeouts from sorted per-kind lists; the Date string formatted
  * once a second; the access log flushed once a second. Server layer. */
 #include "loop.h"
+#include "steer.h"
 #include "conn.h"
 #include "server.h"
 #include "sysprim/log.h"
@@ -18,6 +19,8 @@
 #define LOOP_MAX_EVENTS 256
 /* After EMFILE/ENFILE on accept: leave the queue alone this long (connections wait in the backlog). */
 #define ACCEPT_PAUSE_MS 100
+/* At --max-connections: how soon to look again for a slot freed by another worker. */
+#define LIMIT_RETRY_MS 50
 
 /* epoll_data.ptr of the two non-connection descriptors. */
 static char listen_marker, wake_marker;
@@ -41,6 +44,7 @@ static void update_clock(struct worker *w)
         struct tm tm;
         gmtime_r(&w->now_sec, &tm);
         strftime(w->clf_date, sizeof(w->clf_date), "%d/%b/%Y:%H:%M:%S +0000", &tm);
+        steer_review(w->listen_fd, w->now_ms);
         /* Once a second is the most a log line waits in the buffer. */
         if (w->log.length)
                 access_log_flush(&w->log, server.access_log_fd);
@@ -78,12 +82,11 @@ void timer_set(struct worker *w, struct conn *c, enum timer_kind kind)
         list->tail = c;
 }
 
-int worker_init(struct worker *w, int index, int listen_fd, unsigned max_connections)
+int worker_init(struct worker *w, int index, int listen_fd)
 {
         memset(w, 0, sizeof(*w));
         w->index = index;
         w->listen_fd = listen_fd;
-        w->max_connections = max_connections;
         w->wake_fd = -1;
         w->timers[TIMER_HEADER].timeout_ms = server.header_timeout_ms;
         w->timers[TIMER_IDLE].timeout_ms = server.idle_timeout_ms;
@@ -155,18 +158,38 @@ static void set_accepting(struct worker *w, bool on)
         w->accepting = on;
 }
 
+/* --max-connections counts every worker's connections together (file descriptors are the process's),
+ * so connections that all arrive at one worker can use the whole limit. A slot is reserved before
+ * accept4 and given back when the accept fails or the connection closes. */
+static bool reserve_connection(void)
+{
+        if (atomic_fetch_add_explicit(&server.open_connections, 1, memory_order_relaxed) < server.max_connections)
+                return true;
+        atomic_fetch_sub_explicit(&server.open_connections, 1, memory_order_relaxed);
+        return false;
+}
+
+static void release_connection(void)
+{
+        atomic_fetch_sub_explicit(&server.open_connections, 1, memory_order_relaxed);
+}
+
 static void accept_connections(struct worker *w)
 {
         while (w->accepting && w->listen_ready) {
-                if (w->connections >= w->max_connections) {
-                        /* At the limit, new connections wait in the kernel's backlog until one closes. */
+                if (!reserve_connection()) {
+                        /* At the limit, new connections wait in the kernel's backlog until one closes:
+                         * here (seen at the end of the loop) or on another worker (seen on the retry). */
                         set_accepting(w, false);
+                        w->at_limit = true;
+                        w->accept_paused_until = w->now_ms + LIMIT_RETRY_MS;
                         return;
                 }
                 struct sockaddr_storage peer;
                 socklen_t peer_length = sizeof(peer);
                 int fd = accept4(w->listen_fd, (struct sockaddr *)&peer, &peer_length, SOCK_NONBLOCK | SOCK_CLOEXEC);
                 if (fd < 0) {
+                        release_connection();
                         if (errno == EINTR || errno == ECONNABORTED)
                                 continue;
                         if (errno == EAGAIN) {
@@ -187,9 +210,11 @@ static void accept_connections(struct worker *w)
                 struct conn *c = conn_create(w, fd, &peer);
                 if (c == NULL) {
                         close(fd);
+                        release_connection();
                         continue;
                 }
                 w->connections++;
+                steer_note_accept(w->index);
                 struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = c };
                 if (epoll_ctl(w->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
                         conn_close(w, c);
@@ -276,9 +301,15 @@ void *worker_run(void *arg)
                 expire_timers(w);
                 if (w->accept_paused_until && w->now_ms >= w->accept_paused_until) {
                         w->accept_paused_until = 0;
+                        w->at_limit = false;
                         set_accepting(w, true);
                 }
-                if (!w->accepting && !w->draining && !w->accept_paused_until && w->connections < w->max_connections)
+                if (w->at_limit && atomic_load_explicit(&server.open_connections, memory_order_relaxed) <
+                                           server.max_connections) {
+                        w->at_limit = false;
+                        w->accept_paused_until = 0;
+                }
+                if (!w->accepting && !w->draining && !w->accept_paused_until)
                         set_accepting(w, true);
                 if (w->draining && (w->connections == 0 || w->now_ms >= w->drain_deadline))
                         break;

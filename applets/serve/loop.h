@@ -48,8 +48,8 @@ struct worker {
         uint64_t accept_paused_until; /* after EMFILE: retry accepting at this time */
         bool draining;
         uint64_t drain_deadline;
-        unsigned connections;
-        unsigned max_connections;
+        unsigned connections;  /* this worker's; server.open_connections counts all of them */
+        bool at_limit;         /* stopped accepting at --max-connections */
 
         uint64_t now_ms;      /* CLOCK_MONOTONIC, refreshed after every epoll_wait */
         time_t now_sec;       /* wall clock second the strings below describe */
@@ -69,7 +69,7 @@ struct worker {
 };
 
 /* Set up a worker around an already listening socket; the thread then runs worker_run. */
-int worker_init(struct worker *w, int index, int listen_fd, unsigned max_connections);
+int worker_init(struct worker *w, int index, int listen_fd);
 void *worker_run(void *worker);
 void worker_destroy(struct worker *w);
 /* From the signal thread: ask for a graceful drain (or, `force`, for an immediate stop). */

@@ -6,6 +6,7 @@
 #include "listen.h"
 #include "loop.h"
 #include "sandbox.h"
+#include "steer.h"
 #include "server.h"
 #include "sysprim/applet.h"
 #include "sysprim/err.h"
@@ -46,6 +47,8 @@ static const struct opt serve_options[] = {
           "file served for a directory [index.html]" },
         { "listing", 0, NULL, OPT_BOOL, offsetof(struct serve_config, listing), 0, 0, 0, 0, NULL,
           "list directories that have no index [on]" },
+        { "cpu-steering", 0, NULL, OPT_BOOL, offsetof(struct serve_config, cpu_steering), 0, 0, 0, 0, NULL,
+          "a connection goes to the worker of its CPU [on]" },
         { "access-log", 0, "FILE", OPT_STRING, offsetof(struct serve_config, access_log), 0, 0, 0, 0, NULL,
           "Common Log Format to FILE, or - for stdout" },
         { "max-connections", 0, "N", OPT_INT, offsetof(struct serve_config, max_connections), 1, 100000000, 0, 0,
@@ -156,6 +159,7 @@ static int serve_main(int argc, char **argv)
                 .threads = 0,
                 .index = "index.html",
                 .listing = 1,
+                .cpu_steering = 1,
                 .header_timeout_ns = 10000 * NS_PER_MS,
                 .idle_timeout_ns = 60000 * NS_PER_MS,
                 .send_timeout_ns = 30000 * NS_PER_MS,
@@ -207,7 +211,7 @@ static int serve_main(int argc, char **argv)
         /* Per thread: its cache (1024 fds at most), its epoll and eventfd, some slack. */
         long long spare = (long long)fd_limit - 64 - (long long)threads * 1040;
         long long max_connections = config.max_connections ? config.max_connections : (spare > 64 ? spare : 64);
-        server.max_connections_per_thread = (unsigned)((max_connections + threads - 1) / threads);
+        server.max_connections = (unsigned)max_connections;
 
         int rc = EXIT_FAIL;
         int *listen_fds = calloc((size_t)threads, sizeof(int));
@@ -224,6 +228,8 @@ static int serve_main(int argc, char **argv)
                 err_print(&e);
                 goto out;
         }
+        if (config.cpu_steering)
+                steer_attach(listen_fds[0], threads);
         if (config.access_log) {
                 server.access_log_fd = access_log_open(config.access_log, &e);
                 if (server.access_log_fd < 0) {
@@ -256,7 +262,7 @@ static int serve_main(int argc, char **argv)
         }
 
         for (int i = 0; i < threads; i++) {
-                int wrc = worker_init(&workers[i], i, listen_fds[i], server.max_connections_per_thread);
+                int wrc = worker_init(&workers[i], i, listen_fds[i]);
                 initialised = i + 1;
                 listen_fds[i] = -1; /* the worker owns it now */
                 if (wrc < 0) {

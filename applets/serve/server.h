@@ -16,6 +16,7 @@ struct serve_config {
         long long threads;
         const char *index;
         int listing;
+        int cpu_steering;
         const char *access_log;
         long long max_connections;
         uint64_t header_timeout_ns;
@@ -35,7 +36,8 @@ struct server {
         bool listing;
         bool openat2_works;          /* else: the O_NOFOLLOW component walk */
         int threads;
-        unsigned max_connections_per_thread;
+        unsigned max_connections;    /* all workers together */
+        atomic_uint open_connections; /* connections of all workers, and slots reserved by accept */
         uint32_t header_timeout_ms, idle_timeout_ms, send_timeout_ms, drain_timeout_ms;
         int access_log_fd;           /* -1: off; replaced in place (dup3) on SIGHUP */
         atomic_bool force_stop;      /* a second SIGTERM/SIGINT: close everything now */

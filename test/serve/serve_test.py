@@ -1024,6 +1024,87 @@ def max_connections(root):
         c.close()
 
 
+def first_two_cpus():
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2:
+        raise Skip('needs two CPUs')
+    return cpus[:2]
+
+
+def connections_from_cpu(s, cpu, count):
+    """Open `count` connections with this thread on `cpu` (their handshakes are processed there) and
+    check each is served."""
+    saved = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {cpu})
+    try:
+        socks = [s.connect() for _ in range(count)]
+    finally:
+        os.sched_setaffinity(0, saved)
+    for sock in socks:
+        sock.sendall(b'GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n')
+        check_eq(read_response(sock)[2], HELLO, 'a steered connection served')
+    return socks
+
+
+def steering_stderr(root, args, cpus, per_cpu):
+    """Four rounds, a little over a second apart, each opening `per_cpu` connections from each of
+    `cpus`; then the server's stderr (it runs with -v). Every connection is checked served."""
+    with Server(root, '-v', *args) as s:
+        held = []
+        for _ in range(4):
+            for cpu in cpus:
+                held += connections_from_cpu(s, cpu, per_cpu)
+            time.sleep(1.2)
+        time.sleep(1.2)
+        s.stop()
+        for sock in held:
+            sock.close()
+        return s.proc.stderr.read().decode()
+
+
+@test
+def cpu_steering(root):
+    # Connections whose handshakes all arrive on one CPU all go to that CPU's worker; after three
+    # looks (a second apart) that found it so, the server gives up steering and says why. With hash
+    # spreading, 64 connections in a row on one of two workers would be a 1 in 2^63 event.
+    err = steering_stderr(root, [], first_two_cpus()[:1], 64)
+    check(re.search(r'worker \d got 64 of the last 64 connections .*spreading them by hash', err),
+          f'stderr: {err!r}')
+
+
+@test
+def cpu_steering_balanced(root):
+    # Connections from two CPUs go to two workers: steering stays on (no message), every one served.
+    err = steering_stderr(root, [], first_two_cpus(), 32)
+    check('spreading' not in err, f'stderr: {err!r}')
+
+
+@test
+def no_cpu_steering(root):
+    # --no-cpu-steering: the kernel's hash spreads connections from one CPU over both workers.
+    err = steering_stderr(root, ['--no-cpu-steering'], first_two_cpus()[:1], 64)
+    check('spreading' not in err, f'stderr: {err!r}')
+
+
+@test
+def max_connections_shared(root):
+    # --max-connections counts all workers together: three connections steered to one of two
+    # workers are all served under a limit of 3 (a per-worker share would have been 2), and a
+    # fourth waits until one of them closes.
+    cpu, _ = first_two_cpus()
+    with Server(root, '--max-connections', '3') as s:
+        a, b, c = connections_from_cpu(s, cpu, 3)
+        d = s.connect()
+        d.sendall(b'GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n')
+        r, _, _ = select.select([d], [], [], 1.0)
+        check(not r, 'fourth connection answered while three were open (limit 3)')
+        b.close()
+        d.settimeout(10)
+        check_eq(read_response(d)[2], HELLO, 'fourth connection served once one closed')
+        for sock in (a, c, d):
+            sock.close()
+
+
 @test
 def client_resets(root):
     # Clients that vanish mid-response (reset while the file is being sent, or while their pipelined
