@@ -35,6 +35,7 @@ struct steer_counter {
 
 static struct steer_counter *counters;
 static unsigned *seen;         /* per worker: `accepted` at the last look (the looker's copy) */
+static unsigned *fresh;        /* per worker: accepted since then (the looker's scratch) */
 static int worker_count;
 static atomic_bool active;
 static atomic_flag reviewing = ATOMIC_FLAG_INIT;
@@ -56,16 +57,18 @@ bool steer_attach(int listen_fd, int workers)
         }
         counters = aligned_alloc(64, sizeof(*counters) * (size_t)workers);
         seen = calloc((size_t)workers, sizeof(*seen));
+        fresh = calloc((size_t)workers, sizeof(*fresh));
         /* A = the CPU the packet is processed on; worker i owns the i-th usable CPU. A CPU without a
          * worker returns an index past the group, and the kernel falls back to its hash. */
         size_t length = 2 + 2 * (size_t)workers;
         struct sock_filter *code = calloc(length, sizeof(*code));
-        if (counters == NULL || seen == NULL || code == NULL) {
+        if (counters == NULL || seen == NULL || fresh == NULL || code == NULL) {
                 free(counters);
                 free(seen);
+                free(fresh);
                 free(code);
                 counters = NULL;
-                seen = NULL;
+                seen = fresh = NULL;
                 return false;
         }
         memset(counters, 0, sizeof(*counters) * (size_t)workers);
@@ -99,11 +102,6 @@ void steer_note_accept(int worker)
         atomic_store_explicit(count, atomic_load_explicit(count, memory_order_relaxed) + 1, memory_order_relaxed);
 }
 
-bool steer_active(void)
-{
-        return atomic_load_explicit(&active, memory_order_relaxed);
-}
-
 void steer_review(int listen_fd, uint64_t now_ms)
 {
         if (!atomic_load_explicit(&active, memory_order_relaxed) || listen_fd < 0)
@@ -114,7 +112,6 @@ void steer_review(int listen_fd, uint64_t now_ms)
         atomic_store_explicit(&last_review_ms, now_ms, memory_order_relaxed);
         unsigned total = 0, most = 0;
         int busiest = 0;
-        unsigned fresh[worker_count > 0 ? worker_count : 1];
         for (int i = 0; i < worker_count; i++) {
                 fresh[i] = atomic_load_explicit(&counters[i].accepted, memory_order_relaxed) - seen[i];
                 total += fresh[i];

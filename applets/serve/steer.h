@@ -23,7 +23,4 @@ void steer_note_accept(int worker);
  * `listen_fd` (any socket of the group). */
 void steer_review(int listen_fd, uint64_t now_ms);
 
-/* Whether steering is still on (for tests and logs). */
-bool steer_active(void);
-
 #endif
