@@ -89,8 +89,8 @@ bool steer_attach(int listen_fd, int workers)
         }
         worker_count = workers;
         atomic_store(&active, true);
-        log_debug("connection steering on: worker i takes the connections arriving on CPU %d..%d", cpus[0],
-                  cpus[workers - 1]);
+        log_debug("connection steering on: worker i takes the connections arriving on the i-th of the %d CPUs "
+                  "this process may use (first %d, last %d)", usable, cpus[0], cpus[usable - 1]);
         return true;
 }
 
