@@ -49,6 +49,8 @@ static const struct opt serve_options[] = {
           "list directories that have no index [on]" },
         { "cpu-steering", 0, NULL, OPT_BOOL, offsetof(struct serve_config, cpu_steering), 0, 0, 0, 0, NULL,
           "a connection goes to the worker of its CPU [on]" },
+        { "sched-batch", 0, NULL, OPT_BOOL, offsetof(struct serve_config, sched_batch), 0, 0, 0, 0,
+          NULL, "threads run as SCHED_BATCH: fewer preemptions [on]" },
         { "access-log", 0, "FILE", OPT_STRING, offsetof(struct serve_config, access_log), 0, 0, 0, 0, NULL,
           "Common Log Format to FILE, or - for stdout" },
         { "max-connections", 0, "N", OPT_INT, offsetof(struct serve_config, max_connections), 1, 100000000, 0, 0,
@@ -160,6 +162,7 @@ static int serve_main(int argc, char **argv)
                 .index = "index.html",
                 .listing = 1,
                 .cpu_steering = 1,
+                .sched_batch = 1,
                 .header_timeout_ns = 10000 * NS_PER_MS,
                 .idle_timeout_ns = 60000 * NS_PER_MS,
                 .send_timeout_ns = 30000 * NS_PER_MS,
@@ -245,6 +248,16 @@ static int serve_main(int argc, char **argv)
                         log_error("cannot serve %s as user %s: %s", server.root_path, config.user, strerror(errno));
                         goto out;
                 }
+        }
+
+        /* SCHED_BATCH: a thread woken by a packet does not preempt what runs on its CPU (often the
+         * client that sent it, or the network softirq's task) but runs when that one sleeps, with
+         * all the events that arrived meanwhile: fewer context switches per request. Only from the
+         * default policy; the workers inherit it. */
+        if (config.sched_batch && sched_getscheduler(0) == SCHED_OTHER) {
+                struct sched_param none = { 0 };
+                if (sched_setscheduler(0, SCHED_BATCH, &none) < 0)
+                        log_debug("SCHED_BATCH: %s", strerror(errno));
         }
 
         /* Signals go to the signal thread (this one) only: block them before any worker exists. */

@@ -17,6 +17,7 @@ struct serve_config {
         const char *index;
         int listing;
         int cpu_steering;
+        int sched_batch;
         const char *access_log;
         long long max_connections;
         uint64_t header_timeout_ns;

@@ -102,7 +102,8 @@ def die_with_parent():
 
 
 class Server:
-    def __init__(self, root, *args, sandbox=None, threads=2, env=None, port=0, expect_start=True, fd_limit=None):
+    def __init__(self, root, *args, sandbox=None, threads=2, env=None, port=0, expect_start=True, fd_limit=None,
+                 policy=None):
         cmd = [SYSPRIM, 'serve', '--bind', '127.0.0.1', '--port', str(port), '--root', root,
                '--threads', str(threads), *args]
         # LeakSanitizer needs ptrace at exit, which the sandbox forbids: sanitizer builds run without
@@ -122,6 +123,8 @@ class Server:
             die_with_parent()
             if fd_limit:
                 resource.setrlimit(resource.RLIMIT_NOFILE, (fd_limit, fd_limit))
+            if policy is not None:
+                os.sched_setscheduler(0, policy, os.sched_param(0))
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environment,
                                      preexec_fn=preexec)
         self.port = None
@@ -1084,6 +1087,23 @@ def no_cpu_steering(root):
     # --no-cpu-steering: the kernel's hash spreads connections from one CPU over both workers.
     err = steering_stderr(root, ['--no-cpu-steering'], first_two_cpus()[:1], 64)
     check('spreading' not in err, f'stderr: {err!r}')
+
+
+def thread_policies(s):
+    return {os.sched_getscheduler(int(tid)) for tid in os.listdir(f'/proc/{s.proc.pid}/task')}
+
+
+@test
+def sched_batch(root):
+    # Every thread runs as SCHED_BATCH (a wakeup does not preempt), unless told not to, and a policy
+    # the server was started with (here SCHED_IDLE) is left alone.
+    with Server(root) as s:
+        check_eq(thread_policies(s), {os.SCHED_BATCH}, 'scheduling policies of the threads')
+        check_eq(get(s, '/hello.txt')[1], HELLO, 'served')
+    with Server(root, '--no-sched-batch') as s:
+        check_eq(thread_policies(s), {os.SCHED_OTHER}, 'with --no-sched-batch')
+    with Server(root, policy=os.SCHED_IDLE) as s:
+        check_eq(thread_policies(s), {os.SCHED_IDLE}, 'started as SCHED_IDLE')
 
 
 @test
