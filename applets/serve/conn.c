@@ -62,7 +62,7 @@ void conn_close(struct worker *w, struct conn *c)
         close(c->fd);
         free(c);
         w->connections--;
-        atomic_fetch_sub_explicit(&server.open_connections, 1, memory_order_relaxed);
+        server_release_connection();
 }
 
 /* The multipart body: part head, range bytes, ..., trailer. Sets up the next piece; false at the end. */

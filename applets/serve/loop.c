@@ -165,13 +165,8 @@ static bool reserve_connection(void)
 {
         if (atomic_fetch_add_explicit(&server.open_connections, 1, memory_order_relaxed) < server.max_connections)
                 return true;
-        atomic_fetch_sub_explicit(&server.open_connections, 1, memory_order_relaxed);
+        server_release_connection();
         return false;
-}
-
-static void release_connection(void)
-{
-        atomic_fetch_sub_explicit(&server.open_connections, 1, memory_order_relaxed);
 }
 
 static void accept_connections(struct worker *w)
@@ -189,7 +184,7 @@ static void accept_connections(struct worker *w)
                 socklen_t peer_length = sizeof(peer);
                 int fd = accept4(w->listen_fd, (struct sockaddr *)&peer, &peer_length, SOCK_NONBLOCK | SOCK_CLOEXEC);
                 if (fd < 0) {
-                        release_connection();
+                        server_release_connection();
                         if (errno == EINTR || errno == ECONNABORTED)
                                 continue;
                         if (errno == EAGAIN) {
@@ -210,7 +205,7 @@ static void accept_connections(struct worker *w)
                 struct conn *c = conn_create(w, fd, &peer);
                 if (c == NULL) {
                         close(fd);
-                        release_connection();
+                        server_release_connection();
                         continue;
                 }
                 w->connections++;

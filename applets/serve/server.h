@@ -47,4 +47,10 @@ struct server {
 
 extern struct server server;
 
+/* A connection slot of --max-connections given back: its accept failed, or it closed. */
+static inline void server_release_connection(void)
+{
+        atomic_fetch_sub_explicit(&server.open_connections, 1, memory_order_relaxed);
+}
+
 #endif

@@ -1016,15 +1016,21 @@ def max_connections(root):
         for sock in (a, b):
             sock.sendall(b'GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n')
             check_eq(read_response(sock)[2], HELLO, 'first two connections served')
-        c = s.connect()  # the kernel completes the handshake; it waits in the backlog
-        c.sendall(b'GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n')
-        r, _, _ = select.select([c], [], [], 1.0)
-        check(not r, 'third connection answered while two were open (limit 2)')
-        a.close()
-        c.settimeout(10)
-        check_eq(read_response(c)[2], HELLO, 'third connection served once one closed')
-        b.close()
-        c.close()
+        check_waits_for_slot(s, [a, b])
+
+
+def check_waits_for_slot(s, held):
+    """With the `held` connections open at the limit, one more waits in the backlog until one of them
+    closes, then is served. Closes them all."""
+    extra = s.connect()  # the kernel completes the handshake; it waits in the backlog
+    extra.sendall(b'GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n')
+    r, _, _ = select.select([extra], [], [], 1.0)
+    check(not r, f'connection {len(held) + 1} answered while {len(held)} were open (limit {len(held)})')
+    held[0].close()
+    extra.settimeout(10)
+    check_eq(read_response(extra)[2], HELLO, f'connection {len(held) + 1} served once one closed')
+    for sock in held[1:] + [extra]:
+        sock.close()
 
 
 def first_two_cpus():
@@ -1113,16 +1119,7 @@ def max_connections_shared(root):
     # fourth waits until one of them closes.
     cpu, _ = first_two_cpus()
     with Server(root, '--max-connections', '3') as s:
-        a, b, c = connections_from_cpu(s, cpu, 3)
-        d = s.connect()
-        d.sendall(b'GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n')
-        r, _, _ = select.select([d], [], [], 1.0)
-        check(not r, 'fourth connection answered while three were open (limit 3)')
-        b.close()
-        d.settimeout(10)
-        check_eq(read_response(d)[2], HELLO, 'fourth connection served once one closed')
-        for sock in (a, c, d):
-            sock.close()
+        check_waits_for_slot(s, connections_from_cpu(s, cpu, 3))
 
 
 @test
