@@ -174,6 +174,7 @@ struct tc_list_state {
 	void *foreign_tail;     /* the chain's last object: passing it on needs no walk */
 	uint32_t foreign_count;
 	uint32_t slow_events;   /* refills and overflows since the last idle check */
+	bool consumer;          /* only frees, never allocates, this class: a batch-long list */
 };
 
 struct thread_cache {
