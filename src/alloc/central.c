@@ -12,7 +12,7 @@
 #include "alloc_internal.h"
 
 struct transfer_slot {
-	void *head, *tail;
+	void *head; /* a NULL-terminated chain of one batch */
 	int cpu; /* where the batch was released: its objects are likely in that core's cache */
 };
 
@@ -82,7 +82,7 @@ static struct span *new_span(struct central *ce, unsigned c)
 
 /* whole_lines: the caller takes every object it is given (a thread cache), so a run from the bump
  * region is extended to the end of its last cache line. */
-static unsigned take_from_spans(struct central *ce, unsigned c, void **head, void **tail, unsigned want,
+static unsigned take_from_spans(struct central *ce, unsigned c, void **head, unsigned want,
 				bool whole_lines)
 {
 	size_t size = alloc_class_size[c];
@@ -126,7 +126,7 @@ static unsigned take_from_spans(struct central *ce, unsigned c, void **head, voi
 		if (count == 0 && want > 1 && s->freelist && s->bump >= s->end) {
 			/* Hand over the span's whole free list without walking it: walking means one
 			 * cache miss per object, here under the lock; the thread cache instead meets them
-			 * one at a time, overlapped with the program's work. The tail stays unknown. */
+			 * one at a time, overlapped with the program's work. */
 			h = s->freelist;
 			count = s->free_count;
 			s->in_use += s->free_count;
@@ -135,7 +135,6 @@ static unsigned take_from_spans(struct central *ce, unsigned c, void **head, voi
 			nonempty_unlink(s);
 			ce->handed_out += count;
 			*head = h;
-			*tail = NULL;
 			return count;
 		}
 		while (count < want && s->freelist) {
@@ -157,7 +156,6 @@ static unsigned take_from_spans(struct central *ce, unsigned c, void **head, voi
 		*(void **)t = NULL;
 	ce->handed_out += count;
 	*head = h;
-	*tail = t;
 	return count;
 }
 
@@ -199,7 +197,7 @@ static inline int current_cpu(void)
 /* How many of the newest batches a fetch looks through for one released on its own CPU. */
 #define TRANSFER_SEARCH 8
 
-unsigned central_fetch(unsigned c, void **head, void **tail, unsigned want)
+unsigned central_fetch(unsigned c, void **head, unsigned want)
 {
 	struct central *ce = &centrals[c];
 	unsigned count;
@@ -225,18 +223,17 @@ unsigned central_fetch(unsigned c, void **head, void **tail, unsigned want)
 		}
 		struct transfer_slot *slot = &ce->transfer[--ce->transfer_count];
 		*head = slot->head;
-		*tail = slot->tail;
 		count = alloc_class_batch[c];
 		if (ce->transfer_count < ce->transfer_low_water)
 			ce->transfer_low_water = ce->transfer_count;
 	} else {
-		count = take_from_spans(ce, c, head, tail, want, true);
+		count = take_from_spans(ce, c, head, want, true);
 	}
 	pthread_mutex_unlock(&ce->lock);
 	return count;
 }
 
-void central_release(unsigned c, void *head, void *tail, unsigned count)
+void central_release(unsigned c, void *head, unsigned count)
 {
 	struct central *ce = &centrals[c];
 	int cpu = current_cpu();
@@ -244,7 +241,6 @@ void central_release(unsigned c, void *head, void *tail, unsigned count)
 	if (count == alloc_class_batch[c] && ce->transfer_count < transfer_max[c]) {
 		struct transfer_slot *slot = &ce->transfer[ce->transfer_count++];
 		slot->head = head;
-		slot->tail = tail;
 		slot->cpu = cpu;
 	} else {
 		for (void *p = head; p;) {
@@ -272,9 +268,9 @@ static bool debug_test_and_flip(struct span *s, void *p, bool expect_set)
 void *central_alloc_one(unsigned c)
 {
 	struct central *ce = &centrals[c];
-	void *head, *tail;
+	void *head;
 	pthread_mutex_lock(&ce->lock);
-	unsigned n = take_from_spans(ce, c, &head, &tail, 1, false);
+	unsigned n = take_from_spans(ce, c, &head, 1, false);
 	if (n && alloc_config.debug) {
 		struct span *s = pagemap_span((uintptr_t)head);
 		if (!debug_test_and_flip(s, head, false))

@@ -70,7 +70,7 @@ static void release_objects(struct thread_cache *tc, unsigned c, unsigned count)
 	l->head = *(void **)tail;
 	*(void **)tail = NULL;
 	l->length -= count;
-	central_release(c, head, tail, count);
+	central_release(c, head, count);
 }
 
 /* Release `count` objects in whole batches where possible, so they land in the transfer cache. */
@@ -90,9 +90,8 @@ static void flush_foreign(struct thread_cache *tc, unsigned c)
 	if (!st->foreign)
 		return;
 	tc->foreign_bytes -= (size_t)st->foreign_count * alloc_class_size[c];
-	central_release(c, st->foreign, st->foreign_tail, st->foreign_count);
+	central_release(c, st->foreign, st->foreign_count);
 	st->foreign = NULL;
-	st->foreign_tail = NULL;
 	st->foreign_count = 0;
 }
 
@@ -216,8 +215,8 @@ void *tc_alloc_slow(size_t size)
 	unsigned want = l->max_length < batch ? l->max_length : batch;
 	if (!want)
 		want = 1;
-	void *head, *tail;
-	unsigned n = central_fetch(c, &head, &tail, want);
+	void *head;
+	unsigned n = central_fetch(c, &head, want);
 	if (!n) {
 		errno = ENOMEM;
 		return NULL;
@@ -244,7 +243,7 @@ void tc_free_slow(struct thread_cache *tc, unsigned c)
 		 * to find where to cut it (the objects may have left this core's cache), and do not
 		 * grow, as a list that only receives has no use for more. */
 		if (l->length > l->max_length) {
-			central_release(c, l->head, NULL, l->length);
+			central_release(c, l->head, l->length);
 			l->head = NULL;
 			l->length = 0;
 		}
@@ -255,8 +254,6 @@ void tc_free_slow(struct thread_cache *tc, unsigned c)
 		l->head = *(void **)p;
 		l->length--;
 		*(void **)p = st->foreign;
-		if (!st->foreign)
-			st->foreign_tail = p;
 		st->foreign = p;
 		tc->foreign_bytes += alloc_class_size[c];
 		/* Pass a chain on when it makes a batch, or when foreign objects of all classes
