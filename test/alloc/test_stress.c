@@ -1,6 +1,6 @@
 /* Multi-threaded stress tests of the allocator (suite alloc-stress): cross-thread frees with
  * content checks, thread creation/exit churn, fork from a busy multi-threaded process.
- * Usage: test-alloc-stress prodcons|churn|fork|larson|lines|moves|cpus|cpus-norseq */
+ * Usage: test-alloc-stress prodcons|churn|fork|larson|lines|moves|cpus|cpus-norseq|consumer */
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -278,6 +278,71 @@ static void test_churn(void)
 	CHECK(st.bytes_thread_caches <= st.thread_cache_limit + st.thread_cache_limit / 8 + (256 << 10));
 }
 
+/* ---- a pure consumer: one thread frees what another allocated, then allocates itself ---- */
+#define CONSUMER_OBJECTS 4096
+#define CONSUMER_SIZE 200
+static struct block *handed[CONSUMER_OBJECTS];
+
+static void *consumer_producer(void *arg)
+{
+	uint64_t rng = 0x9e3779b97f4a7c15u;
+	(void)arg;
+	for (int i = 0; i < CONSUMER_OBJECTS; i++) {
+		struct block *b = malloc(CONSUMER_SIZE);
+		CHECK(b != NULL);
+		b->size = CONSUMER_SIZE;
+		b->seed = rng_next(&rng);
+		unsigned char *p = (unsigned char *)(b + 1);
+		for (size_t k = 0; k < CONSUMER_SIZE - sizeof(*b); k++)
+			p[k] = (unsigned char)(b->seed + k);
+		handed[i] = b;
+	}
+	return NULL;
+}
+
+static void *consumer_thread(void *arg)
+{
+	struct sysprim_malloc_stats before, after;
+	uint64_t rng = 42;
+	(void)arg;
+	sysprim_malloc_stats(&before);
+	/* A thread that only frees a class passes its objects on a batch at a time: its cache never
+	 * holds more than about one batch of them (a list that grew as an allocating thread's does
+	 * would hold hundreds here). */
+	for (int i = 0; i < CONSUMER_OBJECTS; i++) {
+		block_check_free(handed[i]);
+		if (i % 256 == 255) {
+			sysprim_malloc_stats(&after);
+			CHECK(after.bytes_thread_caches <= before.bytes_thread_caches + 64 * 256);
+		}
+	}
+	/* Then it allocates the class itself: every object intact and distinct while all are live. */
+	for (int i = 0; i < CONSUMER_OBJECTS; i++) {
+		handed[i] = malloc(CONSUMER_SIZE);
+		CHECK(handed[i] != NULL);
+		handed[i]->size = CONSUMER_SIZE;
+		handed[i]->seed = rng_next(&rng);
+		unsigned char *p = (unsigned char *)(handed[i] + 1);
+		for (size_t k = 0; k < CONSUMER_SIZE - sizeof(struct block); k++)
+			p[k] = (unsigned char)(handed[i]->seed + k);
+	}
+	for (int i = 0; i < CONSUMER_OBJECTS; i++)
+		block_check_free(handed[i]);
+	return NULL;
+}
+
+static void test_consumer(void)
+{
+	for (int round = 0; round < 20; round++) {
+		pthread_t t;
+		CHECK(pthread_create(&t, NULL, consumer_producer, NULL) == 0);
+		pthread_join(t, NULL);
+		CHECK(pthread_create(&t, NULL, consumer_thread, NULL) == 0);
+		pthread_join(t, NULL);
+	}
+	CHECK_EQ_INT(atomic_load(&corrupt_blocks), 0);
+}
+
 /* ---- fork while other threads hammer the allocator ---- */
 static atomic_int stop_busy;
 
@@ -489,7 +554,7 @@ static void test_moves(void)
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
-		fprintf(stderr, "usage: %s prodcons|larson|churn|fork|lines|moves|cpus|cpus-norseq\n", argv[0]);
+		fprintf(stderr, "usage: %s prodcons|larson|churn|fork|lines|moves|cpus|cpus-norseq|consumer\n", argv[0]);
 		return 2;
 	}
 	if (strcmp(argv[1], "prodcons") == 0)
@@ -506,6 +571,8 @@ int main(int argc, char **argv)
 		test_moves();
 	else if (strcmp(argv[1], "cpus") == 0)
 		test_cpus();
+	else if (strcmp(argv[1], "consumer") == 0)
+		test_consumer();
 	else if (strcmp(argv[1], "cpus-norseq") == 0) {
 		/* The tunable is read at startup: run again with it set. */
 		if (!getenv("GLIBC_TUNABLES")) {
