@@ -39,6 +39,7 @@ struct alloc_bench_config {
         const char *svg;
         const char *html;
         const char *clock;
+        int pin;
 };
 
 /* "100000", "100k", "2M", "1g": decimal thousands, since these are counts, not bytes. */
@@ -79,6 +80,8 @@ static const struct opt alloc_bench_options[] = {
           "seed of the random sizes (default 1)" },
         { "clock", 0, "wall|cpu", OPT_STRING, offsetof(struct alloc_bench_config, clock), 0, 0, 0, 0, NULL,
           "cpu: count CPU-seconds, not wall time" },
+        { "pin", 0, NULL, OPT_FLAG, offsetof(struct alloc_bench_config, pin), 0, 0, 0, 0, NULL,
+          "pin thread i to the i-th usable CPU, round robin" },
         { "timeout", 0, "TIME", OPT_DURATION, offsetof(struct alloc_bench_config, timeout), 0, 0, 0, 0, NULL,
           "stop a worker running longer (default 120s)" },
         { "json", 0, NULL, OPT_FLAG, offsetof(struct alloc_bench_config, json), 0, 0, 0, 0, NULL,
@@ -246,6 +249,7 @@ static enum opt_result plan(const struct alloc_bench_config *c, struct bench *b)
         if (c->clock && strcmp(c->clock, "wall") != 0 && strcmp(c->clock, "cpu") != 0)
                 return opt_usage_error(&alloc_bench_applet, "--clock: invalid value '%s' (wall or cpu)", c->clock);
         b->cpu_clock = c->clock && strcmp(c->clock, "cpu") == 0;
+        b->pin = c->pin != 0;
         b->runs = (unsigned)c->runs;
         b->ops = c->ops;
         b->duration_ns = have_duration ? c->duration : 0;
@@ -378,7 +382,8 @@ static bool run_all(struct bench *b)
                                  (unsigned long long)(b->duration_ns ? 0 : b->ops ? b->ops : workload->default_ops));
                         snprintf(duration, sizeof(duration), "%llu", (unsigned long long)b->duration_ns);
                         snprintf(seed, sizeof(seed), "%llu", (unsigned long long)b->seed);
-                        const char *args[] = { "run", workload->name, threads, ops, duration, seed, NULL };
+                        const char *args[] = { "run", workload->name, threads, ops, duration, seed,
+                                               b->pin ? "pin" : NULL, NULL };
                         for (unsigned r = 0; r < b->runs; r++) {
                                 for (size_t a = 0; a < b->allocator_count; a++) {
                                         struct allocator *alloc = &b->allocators[a];

@@ -61,6 +61,7 @@ struct lane {
         pthread_t thread;        /* the thread that finished the lane, joined by the main thread */
         pthread_t predecessor;   /* larson: the thread that handed the lane over, joined by the next */
         bool handed_over;
+        int cpu;                 /* where the lane's last thread finished */
         void *state;             /* the workload's per-lane data */
 };
 
@@ -90,6 +91,8 @@ struct harness {
         uint64_t live_bytes, rss_at_live_bytes, rss_start;
         atomic_uint fragment_arrived;
         atomic_int fragment_measured;
+        unsigned pin_count;            /* --pin: the CPUs this process may use, in order; else 0 */
+        int pin_cpus[CPU_SETSIZE];
 };
 
 static void harness_fail(struct harness *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -125,9 +128,35 @@ static inline uint64_t lane_batch(struct lane *lane, uint64_t done, uint64_t chu
 
 static void *lane_main(void *arg);
 
+/* A thread for the lane; with --pin it starts on its CPU and stays there (lane i on the i-th usable
+ * CPU, round robin), so every allocator runs with the same placement. Without it the scheduler
+ * decides, and where it puts a producer and its consumer (one core or two) can move a run by 5x. */
+static int lane_thread_create(struct harness *h, struct lane *lane, pthread_t *thread)
+{
+        pthread_attr_t attr, *attrp = NULL;
+        if (h->pin_count) {
+                cpu_set_t set;
+                CPU_ZERO(&set);
+                CPU_SET(h->pin_cpus[lane->index % h->pin_count], &set);
+                if (pthread_attr_init(&attr) != 0)
+                        return ENOMEM;
+                int rc = pthread_attr_setaffinity_np(&attr, sizeof(set), &set);
+                if (rc != 0) {
+                        pthread_attr_destroy(&attr);
+                        return rc;
+                }
+                attrp = &attr;
+        }
+        int rc = pthread_create(thread, attrp, lane_main, lane);
+        if (attrp)
+                pthread_attr_destroy(attrp);
+        return rc;
+}
+
 static void lane_finish(struct lane *lane)
 {
         lane->thread = pthread_self();
+        lane->cpu = sched_getcpu();
         sem_post(&lane->harness->finished);
 }
 
@@ -322,7 +351,7 @@ static enum lane_status larson_body(struct lane *lane)
                 pthread_t successor;
                 lane->predecessor = pthread_self();
                 lane->handed_over = true;
-                int rc = pthread_create(&successor, NULL, lane_main, lane);
+                int rc = lane_thread_create(h, lane, &successor);
                 if (rc == 0)
                         return LANE_HANDED_OFF;
                 harness_fail(h, "larson: cannot create a thread: %s", strerror(rc));
@@ -790,7 +819,7 @@ static int harness_run(struct harness *h, double *seconds, double *cpu_seconds)
         unsigned created = 0;
         for (; created < h->lane_count; created++) {
                 pthread_t thread;
-                int rc = pthread_create(&thread, NULL, lane_main, &h->lanes[created]);
+                int rc = lane_thread_create(h, &h->lanes[created], &thread);
                 if (rc != 0) {
                         harness_fail(h, "cannot create thread %u of %u: %s", created + 1, h->lane_count,
                                      strerror(rc));
@@ -862,6 +891,17 @@ int workload_run(const struct workload_params *params, struct workload_result *r
         sem_init(&h.finished, 0, 0);
         for (unsigned i = 0; i < h.lane_count; i++)
                 h.lanes[i] = (struct lane){ .harness = &h, .index = i, .rng = rng_seed(params->seed, i) };
+        if (params->pin) {
+                cpu_set_t set;
+                if (sched_getaffinity(0, sizeof(set), &set) < 0) {
+                        snprintf(error, error_size, "--pin: sched_getaffinity: %s", strerror(errno));
+                        munmap(h.lanes, h.lane_count * sizeof(struct lane));
+                        return -1;
+                }
+                for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+                        if (CPU_ISSET(cpu, &set))
+                                h.pin_cpus[h.pin_count++] = cpu;
+        }
 
         int rc = 0;
         double seconds = 0, cpu_seconds = 0;
@@ -884,6 +924,11 @@ int workload_run(const struct workload_params *params, struct workload_result *r
                 result->cpu_seconds = cpu_seconds;
                 result->live_bytes = h.live_bytes;
                 result->rss_at_live_bytes = h.rss_at_live_bytes;
+                size_t used = 0;
+                result->lane_cpus[0] = '\0';
+                for (unsigned i = 0; i < h.lane_count && used + 16 < sizeof(result->lane_cpus); i++)
+                        used += (size_t)snprintf(result->lane_cpus + used, sizeof(result->lane_cpus) - used,
+                                                 "%s%d", i ? "," : "", h.lanes[i].cpu);
         }
         munmap(h.lanes, h.lane_count * sizeof(struct lane));
         return rc;

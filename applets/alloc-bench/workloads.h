@@ -3,6 +3,7 @@
 #ifndef ALLOC_BENCH_WORKLOADS_H
 #define ALLOC_BENCH_WORKLOADS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -12,6 +13,7 @@ struct workload_params {
         uint64_t ops;         /* per thread (per pair for prodcons); 0 when duration_ns is set */
         uint64_t duration_ns; /* run until this much time has passed; 0: run `ops` */
         uint64_t seed;
+        bool pin;             /* thread of lane i on the i-th CPU this process may use, round robin */
 };
 
 struct workload_result {
@@ -20,6 +22,7 @@ struct workload_result {
         double cpu_seconds;         /* CPU time of all threads over the same stretch */
         uint64_t live_bytes;        /* fragment: bytes requested and live at the measuring point */
         uint64_t rss_at_live_bytes; /* fragment: RSS growth over the start at that point */
+        char lane_cpus[512];        /* "0,1,0,1": the CPU each lane finished on (a prefix if many) */
 };
 
 /* Run the workload. 0, or -1 with a one-line reason in `error` (heap corruption detected, out of

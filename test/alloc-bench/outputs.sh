@@ -55,6 +55,20 @@ for r in rs:
     ok = ok and r["status"] == "ok" and run["cpu_seconds"] > 0 and abs(run["mops"] - run["ops"] / run["cpu_seconds"] / 1e6) < 1e-2 * run["mops"]
 sys.exit(not ok)' "$json"
 
+json=$("$SYSPRIM" alloc-bench -q --json -a glibc -w prodcons,larson -t 4 --runs 1 --ops 20000 --pin)
+check "--pin: recorded in the config, every run ok" python3 -c '
+import json, sys
+doc = json.loads(sys.argv[1])
+sys.exit(not (doc["config"]["pin"] is True and len(doc["results"]) == 2 and all(r["status"] == "ok" for r in doc["results"])))' "$json"
+worker="$SYSPRIM_BUILD_ROOT/applets/alloc-bench/sysprim-alloc-worker"
+for wl in prodcons larson; do
+        cpus=$("$worker" run $wl 4 20000 0 1 pin | awk -F'\t' '$1 == "lane_cpus" {print $2}')
+        check "--pin: $wl lane i finished on the i-th usable CPU, round robin ($cpus)" python3 -c '
+import os, sys
+usable = sorted(os.sched_getaffinity(0))
+sys.exit(sys.argv[1] != ",".join(str(usable[i % len(usable)]) for i in range(4)))' "$cpus"
+done
+
 list=$("$SYSPRIM" alloc-bench --list)
 check "--list: seven workloads" test "$(grep -cE '^  (seed|larson|prodcons|cache-scratch|large|realloc|fragment) ' <<<"$list")" = 7
 
