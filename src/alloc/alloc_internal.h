@@ -144,7 +144,7 @@ void meta_fork_unlock(bool child);
 
 /* ---- central free lists and transfer caches (central.c) ---- */
 /* Returns how many objects (at least 1, or 0 when out of memory), possibly more than want;
- * *tail may be NULL when the chain was handed over without walking it. */
+ * the chain is NULL-terminated. */
 unsigned central_fetch(unsigned size_class, void **head, unsigned want);
 void central_release(unsigned size_class, void *head, unsigned count);
 void *central_alloc_one(unsigned size_class);
@@ -173,7 +173,6 @@ struct tc_list_state {
 	void *foreign;          /* objects freed here but never allocated by this thread */
 	uint32_t foreign_count;
 	uint32_t slow_events;   /* refills and overflows since the last idle check */
-	bool consumer;          /* only frees, never allocates, this class: a batch-long list */
 };
 
 struct thread_cache {

@@ -204,7 +204,6 @@ void *tc_alloc_slow(size_t size)
 	/* Objects other threads allocated and this one freed go back before we refill, so this
 	 * thread does not write into cache lines its neighbours own. */
 	flush_foreign(tc, c);
-	st->consumer = false;
 	st->slow_events++;
 	unsigned batch = alloc_class_batch[c];
 	/* Slow start: a list grows by one per refill up to a batch, then by batches. */
@@ -238,18 +237,9 @@ void tc_free_slow(struct thread_cache *tc, unsigned c)
 	struct tc_list *l = &tc->lists[c];
 	struct tc_list_state *st = &tc->state[c];
 	unsigned batch = alloc_class_batch[c];
-	if (st->consumer) {
-		/* The list fills up to one batch of foreign objects: pass it on whole, with no walk
-		 * to find where to cut it (the objects may have left this core's cache), and do not
-		 * grow, as a list that only receives has no use for more. */
-		if (l->length > l->max_length) {
-			central_release(c, l->head, l->length);
-			l->head = NULL;
-			l->length = 0;
-		}
-	} else if (l->max_length == 0 && l->length) {
-		/* A class this thread never allocated from: park the object on the foreign chain
-		 * and pass such objects on a batch at a time. */
+	if (l->max_length == 0 && l->length) {
+		/* A class this thread never allocated from (a consumer): park the object on the
+		 * foreign chain and pass such objects on a batch at a time. */
 		void *p = l->head;
 		l->head = *(void **)p;
 		l->length--;
@@ -258,18 +248,8 @@ void tc_free_slow(struct thread_cache *tc, unsigned c)
 		tc->foreign_bytes += alloc_class_size[c];
 		/* Pass a chain on when it makes a batch, or when foreign objects of all classes
 		 * together would take more than an eighth of the budget. */
-		if (++st->foreign_count >= batch || tc->foreign_bytes > tc->max_capacity / 8) {
-			bool whole = st->foreign_count >= batch;
+		if (++st->foreign_count >= batch || tc->foreign_bytes > tc->max_capacity / 8)
 			flush_foreign(tc, c);
-			/* A whole batch freed and none allocated: a consumer of this class (objects
-			 * handed over by a producer thread). Let the fast path of free() collect the
-			 * next batches on the list itself instead of calling here for every object;
-			 * the first malloc of the class ends this (tc_alloc_slow). The foreign chain
-			 * stays for the first batch, so a thread that frees a few objects of its
-			 * neighbours and then allocates does not reuse their cache lines. */
-			if (whole && grow_max_length(tc, c, batch - 1))
-				st->consumer = true;
-		}
 	} else if (l->length > l->max_length) {
 		st->slow_events++;
 		release_in_batches(tc, c, l->length < batch ? l->length : batch);
