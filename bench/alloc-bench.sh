@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/alloc-bench.sh: the full allocator comparison behind the README. Runs `sysprim alloc-bench`
 # (every workload, builtin vs glibc vs jemalloc, tcmalloc, mimalloc; runs interleaved, medians) and
-# regenerates bench/results/alloc-bench.{md,svg,html} and the results table in README.md.
+# regenerates bench/results/alloc-bench.{md,svg,html} and the results table in README.md; then the
+# prodcons cells once more with threads pinned (--pin), into alloc-bench-pinned.md and the README.
 #
 #   bench/alloc-bench.sh [--build DIR] [--no-readme] [-- EXTRA ALLOC-BENCH ARGS]
 #
@@ -18,7 +19,7 @@ while [ $# -gt 0 ]; do
         --build) build=$2; shift ;;
         --no-readme) update_readme=0 ;;
         --) shift; extra=("$@"); break ;;
-        -h|--help) sed -n '2,9s/^# \{0,1\}//p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,11s/^# \{0,1\}//p' "$0"; exit 0 ;;
         *) echo "alloc-bench.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
         esac
         shift
@@ -38,6 +39,13 @@ command="sysprim alloc-bench ${args[*]}"
 "$sysprim" alloc-bench "${args[@]}" --markdown --svg "$results/alloc-bench.svg" \
         --html "$results/alloc-bench.html" >"$results/alloc-bench.md.tmp"
 mv "$results/alloc-bench.md.tmp" "$results/alloc-bench.md"
+# prodcons again with every thread pinned (--pin): with more threads than CPUs, whether the scheduler
+# puts a producer and its consumer on one core or on two moves a run by up to 5x, whatever the
+# allocator; pinned, every allocator gets the same placement.
+pin_args=(--pin --workload prodcons --threads "$threads" --runs "$runs" "${extra[@]}")
+pin_command="sysprim alloc-bench ${pin_args[*]}"
+"$sysprim" alloc-bench "${pin_args[@]}" --markdown >"$results/alloc-bench-pinned.md.tmp"
+mv "$results/alloc-bench-pinned.md.tmp" "$results/alloc-bench-pinned.md"
 
 section=$(mktemp)
 trap 'rm -f "$section"' EXIT
@@ -51,6 +59,15 @@ glibc=$(getconf GNU_LIBC_VERSION)
         echo '```'
         echo
         cat "$results/alloc-bench.md"
+        echo
+        echo "The producer/consumer rows again, every thread pinned (thread i on CPU i mod $(nproc)), measured"
+        echo "right after with:"
+        echo
+        echo '```sh'
+        echo "$pin_command"
+        echo '```'
+        echo
+        cat "$results/alloc-bench-pinned.md"
 } >"$section"
 
 if [ "$update_readme" = 1 ]; then
