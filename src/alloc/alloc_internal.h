@@ -121,6 +121,9 @@ size_t pagemap_bytes(void);
 /* align_pages: 0 or 1 for none, a power of two, or PAGE_HEAP_ROOM_TO_GROW (realloc). */
 #define PAGE_HEAP_ROOM_TO_GROW ((size_t)-1)
 struct span *page_heap_alloc(size_t npages, size_t align_pages);
+/* With PAGE_HEAP_ROOM_TO_GROW: try `hint` first (where the calling thread's last large block, of
+ * `expect` pages, was), and leave room behind for the block to grow that far. */
+struct span *page_heap_alloc_to_grow(size_t npages, size_t align_pages, uintptr_t hint, size_t expect);
 struct span *page_heap_alloc_small(size_t npages, unsigned size_class);
 void page_heap_free(struct span *span);
 void page_heap_free_zeroed(struct span *span);
@@ -181,6 +184,8 @@ struct thread_cache {
 	size_t max_capacity;
 	size_t foreign_bytes;   /* held on the foreign chains of all classes */
 	uint64_t last_scavenge_ms;
+	uintptr_t grow_hint;    /* where this thread's last freed large block began (realloc) */
+	size_t grow_hint_pages; /* and how big it was */
 	struct tc_list lists[NUM_CLASSES];
 	struct tc_list_state state[NUM_CLASSES];
 	struct thread_cache *next, *prev;

@@ -166,6 +166,12 @@ static ALLOC_NOINLINE void free_slow(void *ptr, void *caller)
 		return;
 	}
 	struct span *s = large_span_of(ptr, "free(): invalid pointer (never allocated here, or already freed)", caller);
+	struct thread_cache *tc = alloc_tls_cache;
+	if (tc && s->npages * PAGE_BYTES >= MOVE_PAGES_MIN) {
+		/* Where this thread's next growing buffer may start, and how far it may grow. */
+		tc->grow_hint = s->start;
+		tc->grow_hint_pages = s->npages;
+	}
 	page_heap_free(s);
 	alloc_periodic(os_now_ms());
 }
@@ -223,6 +229,15 @@ ALLOC_EXPORT void *calloc(size_t n, size_t size)
 	return p;
 }
 
+/* A large block for realloc to grow: where this thread's last big block was, if that is still
+ * free with room behind (page_heap_alloc_to_grow). */
+static struct span *alloc_to_grow(size_t npages)
+{
+	struct thread_cache *tc = alloc_tls_cache;
+	return page_heap_alloc_to_grow(npages, PAGE_HEAP_ROOM_TO_GROW, tc ? tc->grow_hint : 0,
+				       tc ? tc->grow_hint_pages : 0);
+}
+
 static void *realloc_large(void *ptr, size_t size, void *caller)
 {
 	struct span *s = large_span_of(ptr, "realloc(): invalid pointer (never allocated here, or already freed)", caller);
@@ -251,7 +266,7 @@ static void *realloc_large(void *ptr, size_t size, void *caller)
 	 * buffer grown in small steps rarely needs the page heap again. */
 	if (page_heap_grow_in_place(s, npages, npages + npages / 4))
 		return ptr;
-	struct span *n = page_heap_alloc(npages, PAGE_HEAP_ROOM_TO_GROW);
+	struct span *n = alloc_to_grow(npages);
 	if (!n) {
 		errno = ENOMEM;
 		return NULL;
@@ -290,7 +305,16 @@ ALLOC_EXPORT void *realloc(void *ptr, size_t size)
 	size_t old = alloc_class_size[c];
 	if (size <= old && size >= old / 2)
 		return ptr;
-	void *p = malloc(size);
+	void *p;
+	if (size > MAX_SMALL_SIZE && size <= MAX_REQUEST) {
+		/* A buffer outgrowing the size classes: it will likely grow on. */
+		struct span *s = alloc_to_grow(pages_for(size));
+		p = s ? (void *)s->start : NULL;
+		if (!p)
+			errno = ENOMEM;
+	} else {
+		p = malloc(size);
+	}
 	if (!p)
 		return NULL;
 	memcpy(p, ptr, size < old ? size : old);

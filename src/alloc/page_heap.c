@@ -260,23 +260,70 @@ static void give_back(uintptr_t start, size_t npages, const struct span *from, u
 	free_and_coalesce(piece);
 }
 
-/* For a block that realloc is growing: prefer a free span with as much room again behind the
- * block, so the next growth happens in place (the room stays free and is handed out last by
- * best fit); fall back to any fit. */
-static struct span *alloc_with_room(size_t npages)
+/* For a block that realloc is growing: a free span with `room` pages (at least twice the block)
+ * from its start, the block at the front, so the next growth happens in place (the room stays free
+ * and is handed out last by best fit); a tight fit only when there is no room anywhere. */
+static struct span *alloc_with_room(size_t npages, size_t room)
 {
-	struct span *s = find_free(npages * 2);
+	/* Resident room first (no page faults, no RSS growth), as much as asked, else at least to
+	 * double; then released room, which is as good for a block whose pages mremap moves in. Never
+	 * a tight fit while there is room anywhere: the next growth would move the block again. */
+	struct span *s = find_free(room);
 	if (s && !s->released)
 		return carve(s, npages);
+	struct span *t = room > 2 * npages ? find_free(2 * npages) : NULL;
+	if (t && !t->released)
+		return carve(t, npages);
+	if (s || t)
+		return carve(s ? s : t, npages);
 	return alloc_locked(npages);
+}
+
+/* The same, first trying `hint`, where this thread's last large block (of `expect` pages) began:
+ * when that stretch is still free, the block goes there again, with room to grow as far as the last
+ * one did (and at least to double). A thread that grows and frees a buffer over and over then grows
+ * it in place every time, in its own stretch of the heap, as glibc does at the top of each thread's
+ * arena; with the room taken by whoever came first, buffers of several threads kept landing behind
+ * each other and moving (mremap: a TLB shootdown, and pages faulted in again by their next user). */
+static struct span *alloc_to_grow(size_t npages, uintptr_t hint, size_t expect)
+{
+	if (npages > (MAX_REQUEST >> PAGE_SHIFT))
+		return alloc_locked(npages);
+	size_t room = expect > 2 * npages && expect <= (MAX_REQUEST >> PAGE_SHIFT) ? expect : 2 * npages;
+	struct span *s = hint ? pagemap_span(hint) : NULL;
+	/* The page map knows a span's first and last pages only: an entry for an inner page may be
+	 * stale, so the span must really be free and really cover the stretch. */
+	uintptr_t end = s ? s->start + s->npages * PAGE_BYTES : 0;
+	if (s && s->state == SPAN_FREE && s->start <= hint && hint < end && (end - hint) / PAGE_BYTES >= 2 * npages) {
+		size_t lead = (hint - s->start) / PAGE_BYTES;
+		size_t tail = s->npages - lead - npages;
+		uintptr_t old_start = s->start;
+		free_list_remove(s);
+		s->next = s->prev = NULL;
+		s->start = hint;
+		s->npages = npages;
+		s->state = SPAN_LARGE; /* no longer free: the pieces given back must not absorb it */
+		set_ends(s);
+		if (lead)
+			give_back(old_start, lead, s, s->free_time_ms);
+		if (tail)
+			give_back(hint + npages * PAGE_BYTES, tail, s, s->free_time_ms);
+		return s;
+	}
+	return alloc_with_room(npages, room);
 }
 
 struct span *page_heap_alloc(size_t npages, size_t align_pages)
 {
+	return page_heap_alloc_to_grow(npages, align_pages, 0, 0);
+}
+
+struct span *page_heap_alloc_to_grow(size_t npages, size_t align_pages, uintptr_t hint, size_t expect)
+{
 	struct span *s;
 	pthread_mutex_lock(&heap_lock);
 	if (align_pages == PAGE_HEAP_ROOM_TO_GROW) {
-		s = alloc_with_room(npages);
+		s = alloc_to_grow(npages, hint, expect);
 	} else if (align_pages <= 1) {
 		s = alloc_locked(npages);
 	} else {
@@ -356,24 +403,34 @@ void page_heap_free_zeroed(struct span *s)
 	free_span(s, true);
 }
 
-/* Extend s over its free right neighbour to at least npages, and up to `generous` pages when the
- * neighbour has them: a block grown step by step then needs the lock only now and then. */
+/* Extend s over the free pages right behind it to at least npages, and up to `generous` pages when
+ * there are that many: a block grown step by step then needs the lock only now and then. The free
+ * pages may lie in several spans, since resident and released free spans do not merge. */
 bool page_heap_grow_in_place(struct span *s, size_t npages, size_t generous)
 {
-	bool ok = false;
 	pthread_mutex_lock(&heap_lock);
+	if (generous < npages)
+		generous = npages;
+	size_t avail = s->npages;
 	uintptr_t end = s->start + s->npages * PAGE_BYTES;
-	struct span *next = pagemap_span(end);
-	if (next && next->state == SPAN_FREE && next->start == end && s->npages + next->npages >= npages) {
-		if (generous > npages)
-			npages = s->npages + next->npages < generous ? s->npages + next->npages : generous;
-		size_t extra = npages - s->npages;
-		carve(next, extra);
-		heap_stats.large_bytes += extra * PAGE_BYTES;
-		s->npages = npages;
+	struct span *next;
+	while (avail < generous && (next = pagemap_span(end)) && next->state == SPAN_FREE && next->start == end) {
+		avail += next->npages;
+		end += next->npages * PAGE_BYTES;
+	}
+	bool ok = avail >= npages;
+	if (ok) {
+		size_t target = avail < generous ? avail : generous;
+		while (s->npages < target) {
+			next = pagemap_span(s->start + s->npages * PAGE_BYTES);
+			size_t extra = next->npages < target - s->npages ? next->npages : target - s->npages;
+			carve(next, extra);
+			extra = next->npages; /* all of it, if carve could not split it */
+			heap_stats.large_bytes += extra * PAGE_BYTES;
+			s->npages += extra;
+			span_delete(next);
+		}
 		set_ends(s);
-		span_delete(next);
-		ok = true;
 	}
 	pthread_mutex_unlock(&heap_lock);
 	return ok;
