@@ -16,6 +16,10 @@
 /* Moving pages with mremap beats memcpy from this size on; each move may split a mapping, so the
  * number of moves is capped well below the kernel's map count limit. */
 #define MOVE_PAGES_MIN ((size_t)1 << 20)
+/* A small block that realloc grows to this size or more becomes a page-heap block with room behind
+ * it: from here a growing buffer's copies (one per size class passed) cost more than the lock, and
+ * the block then grows in place. */
+#define REALLOC_SPAN_MIN ((size_t)64 << 10)
 #define MOVE_PAGES_MAX_COUNT 16384
 
 struct alloc_config alloc_config;
@@ -306,8 +310,8 @@ ALLOC_EXPORT void *realloc(void *ptr, size_t size)
 	if (size <= old && size >= old / 2)
 		return ptr;
 	void *p;
-	if (size > MAX_SMALL_SIZE && size <= MAX_REQUEST) {
-		/* A buffer outgrowing the size classes: it will likely grow on. */
+	if (size >= REALLOC_SPAN_MIN && size > old && size <= MAX_REQUEST) {
+		/* A buffer growing this big will likely grow on. */
 		struct span *s = alloc_to_grow(pages_for(size));
 		p = s ? (void *)s->start : NULL;
 		if (!p)
