@@ -16,11 +16,11 @@
 /* Moving pages with mremap beats memcpy from this size on; each move may split a mapping, so the
  * number of moves is capped well below the kernel's map count limit. */
 #define MOVE_PAGES_MIN ((size_t)1 << 20)
+#define MOVE_PAGES_MAX_COUNT 16384
 /* A small block that realloc grows to this size or more becomes a page-heap block with room behind
  * it: from here a growing buffer's copies (one per size class passed) cost more than the lock, and
  * the block then grows in place. */
 #define REALLOC_SPAN_MIN ((size_t)64 << 10)
-#define MOVE_PAGES_MAX_COUNT 16384
 
 struct alloc_config alloc_config;
 int alloc_ready;

@@ -260,6 +260,22 @@ static void give_back(uintptr_t start, size_t npages, const struct span *from, u
 	free_and_coalesce(piece);
 }
 
+/* Keep only [start, start+npages) of s, an allocated span (out of the free lists, not FREE, so the
+ * pieces do not absorb it), and give the pages before and after back, idle since `idle_since`. */
+static void trim_to(struct span *s, uintptr_t start, size_t npages, uint64_t idle_since)
+{
+	size_t lead = (start - s->start) / PAGE_BYTES;
+	size_t tail = s->npages - lead - npages;
+	uintptr_t old_start = s->start;
+	s->start = start;
+	s->npages = npages;
+	set_ends(s);
+	if (lead)
+		give_back(old_start, lead, s, idle_since);
+	if (tail)
+		give_back(start + npages * PAGE_BYTES, tail, s, idle_since);
+}
+
 /* For a block that realloc is growing: a free span with `room` pages (at least twice the block)
  * from its start, the block at the front, so the next growth happens in place (the room stays free
  * and is handed out last by best fit); a tight fit only when there is no room anywhere. */
@@ -295,19 +311,10 @@ static struct span *alloc_to_grow(size_t npages, uintptr_t hint, size_t expect)
 	 * stale, so the span must really be free and really cover the stretch. */
 	uintptr_t end = s ? s->start + s->npages * PAGE_BYTES : 0;
 	if (s && s->state == SPAN_FREE && s->start <= hint && hint < end && (end - hint) / PAGE_BYTES >= 2 * npages) {
-		size_t lead = (hint - s->start) / PAGE_BYTES;
-		size_t tail = s->npages - lead - npages;
-		uintptr_t old_start = s->start;
 		free_list_remove(s);
 		s->next = s->prev = NULL;
-		s->start = hint;
-		s->npages = npages;
-		s->state = SPAN_LARGE; /* no longer free: the pieces given back must not absorb it */
-		set_ends(s);
-		if (lead)
-			give_back(old_start, lead, s, s->free_time_ms);
-		if (tail)
-			give_back(hint + npages * PAGE_BYTES, tail, s, s->free_time_ms);
+		s->state = SPAN_LARGE;
+		trim_to(s, hint, npages, s->free_time_ms);
 		return s;
 	}
 	return alloc_with_room(npages, room);
@@ -330,18 +337,7 @@ struct span *page_heap_alloc_to_grow(size_t npages, size_t align_pages, uintptr_
 		s = alloc_locked(npages + align_pages - 1);
 		if (s) {
 			uintptr_t align = align_pages * PAGE_BYTES;
-			uintptr_t aligned = (s->start + align - 1) & ~(align - 1);
-			size_t lead = (aligned - s->start) / PAGE_BYTES;
-			size_t tail = s->npages - lead - npages;
-			uint64_t now = os_now_ms();
-			uintptr_t old_start = s->start;
-			s->start = aligned;
-			s->npages = npages;
-			set_ends(s);
-			if (lead)
-				give_back(old_start, lead, s, now);
-			if (tail)
-				give_back(aligned + npages * PAGE_BYTES, tail, s, now);
+			trim_to(s, (s->start + align - 1) & ~(align - 1), npages, os_now_ms());
 		}
 	}
 	if (s) {
