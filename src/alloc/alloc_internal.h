@@ -39,6 +39,9 @@ extern uint32_t alloc_class_size[NUM_CLASSES];
 extern uint8_t alloc_class_batch[NUM_CLASSES];
 extern uint8_t alloc_class_pages[NUM_CLASSES];
 extern uint16_t alloc_class_capacity[NUM_CLASSES];
+/* ceil(2^40 / size): (offset * recip) >> 40 is offset / size for every offset that is a multiple of
+ * size within a span (a multiply where a division would take tens of cycles). */
+extern uint64_t alloc_class_recip[NUM_CLASSES];
 /* Class of every size up to SMALL_TABLE_MAX, indexed by (size + 15) / 16. */
 #define SMALL_TABLE_MAX 1024
 extern uint8_t alloc_small_class[SMALL_TABLE_MAX / 16 + 1];
@@ -72,8 +75,9 @@ struct span {
 	uint8_t zeroed;               /* contents known to be zero (fresh or released pages) */
 	uint32_t in_use;              /* small span: objects handed out */
 	uint32_t capacity;            /* small span: objects in total */
-	void *freelist;               /* small span: objects given back */
-	uint32_t free_count;          /* small span: objects on freelist */
+	uint64_t *free_bits;          /* small span: objects given back, one bit each (metadata) */
+	uint32_t free_count;          /* small span: bits set in free_bits */
+	uint32_t free_scan;           /* small span: no bit is set in the words before this one */
 	uintptr_t bump, end;          /* small span: never-used objects [bump, end) */
 	uint64_t free_time_ms;        /* free span: when it became free (dirty part) */
 	uint64_t *debug_bits;         /* debug mode: one bit per allocated object */

@@ -1,6 +1,8 @@
 /* Central free lists and transfer caches of the allocator (src/alloc, tier 2): per size class, one
  * lock, objects move to and from thread caches in batches; behind them, spans carved into objects
- * hand out never-used objects by bumping a pointer. Debug mode's double-free bitmaps live here. */
+ * hand out never-used objects by bumping a pointer, and objects given back by address order (a
+ * bitmap per span), so a thread's next objects of a class sit next to each other however scrambled
+ * the order they were freed in. Debug mode's double-free bitmaps live here. */
 #include <pthread.h>
 #include <sched.h>
 #include <string.h>
@@ -48,9 +50,16 @@ static void nonempty_unlink(struct span *s)
 	s->next = s->prev = NULL;
 }
 
-static size_t debug_bitmap_bytes(unsigned c)
+static size_t bitmap_bytes(unsigned c)
 {
 	return ((size_t)alloc_class_capacity[c] + 63) / 64 * 8;
+}
+
+static void span_release_bits(struct span *s)
+{
+	meta_free(s->free_bits, bitmap_bytes(s->size_class));
+	if (s->debug_bits)
+		meta_free(s->debug_bits, bitmap_bytes(s->size_class));
 }
 
 static struct span *new_span(struct central *ce, unsigned c)
@@ -60,16 +69,17 @@ static struct span *new_span(struct central *ce, unsigned c)
 		return NULL;
 	s->capacity = alloc_class_capacity[c];
 	s->in_use = 0;
-	s->freelist = NULL;
 	s->free_count = 0;
+	s->free_scan = 0;
 	s->bump = s->start;
 	s->end = s->start + (uintptr_t)s->capacity * alloc_class_size[c];
-	if (alloc_config.debug) {
-		s->debug_bits = meta_alloc(debug_bitmap_bytes(c));
-		if (!s->debug_bits) {
-			page_heap_free(s);
-			return NULL;
-		}
+	s->free_bits = meta_alloc(bitmap_bytes(c));
+	s->debug_bits = alloc_config.debug && s->free_bits ? meta_alloc(bitmap_bytes(c)) : NULL;
+	if (!s->free_bits || (alloc_config.debug && !s->debug_bits)) {
+		if (s->free_bits)
+			meta_free(s->free_bits, bitmap_bytes(c));
+		page_heap_free(s);
+		return NULL;
 	}
 	nonempty_push(ce, s);
 	ce->spans++;
@@ -123,33 +133,39 @@ static unsigned take_from_spans(struct central *ce, unsigned c, void **head, uns
 			s->in_use += (uint32_t)run;
 			count += (unsigned)run;
 		}
-		if (count == 0 && want > 1 && s->freelist && s->bump >= s->end) {
-			/* Hand over the span's whole free list without walking it: walking means one
-			 * cache miss per object, here under the lock; the thread cache instead meets them
-			 * one at a time, overlapped with the program's work. */
-			h = s->freelist;
-			count = s->free_count;
-			s->in_use += s->free_count;
-			s->freelist = NULL;
-			s->free_count = 0;
-			nonempty_unlink(s);
-			ce->handed_out += count;
-			*head = h;
-			return count;
+		/* Then objects given back, lowest address first: the thread meets them in the order
+		 * they lie in memory, as it met the never-used ones. */
+		if (count < want && s->free_count) {
+			uint64_t *bits = s->free_bits;
+			unsigned words = ((unsigned)s->capacity + 63) / 64, w = s->free_scan;
+			unsigned taken = 0, room = want - count;
+			/* A thread cache asking for a batch takes all a used-up span has given back:
+			 * fewer trips here, and the thread's list then holds what the span had. */
+			if (count == 0 && want > 1 && s->bump >= s->end)
+				room = s->free_count;
+			for (; w < words && taken < room; w++) {
+				uint64_t b = bits[w];
+				char *base = (char *)s->start + (size_t)w * 64 * size;
+				while (b && taken < room) {
+					char *p = base + (size_t)__builtin_ctzll(b) * size;
+					b &= b - 1;
+					if (t)
+						*(void **)t = p;
+					else
+						h = p;
+					t = p;
+					taken++;
+				}
+				bits[w] = b;
+				if (b)
+					break;
+			}
+			s->free_scan = w;
+			s->free_count -= taken;
+			s->in_use += taken;
+			count += taken;
 		}
-		while (count < want && s->freelist) {
-			char *p = s->freelist;
-			s->freelist = *(void **)p;
-			s->free_count--;
-			s->in_use++;
-			if (t)
-				*(void **)t = p;
-			else
-				h = p;
-			t = p;
-			count++;
-		}
-		if (!s->freelist && s->bump >= s->end)
+		if (!s->free_count && s->bump >= s->end)
 			nonempty_unlink(s);
 	}
 	if (t)
@@ -159,12 +175,18 @@ static unsigned take_from_spans(struct central *ce, unsigned c, void **head, uns
 	return count;
 }
 
-static void return_to_span(struct central *ce, void *p)
+static void return_to_span(struct central *ce, struct span *s, void *p)
 {
-	struct span *s = pagemap_span((uintptr_t)p);
 	bool was_full = s->next == NULL;
-	*(void **)p = s->freelist;
-	s->freelist = p;
+	size_t index = (size_t)((((uintptr_t)p - s->start) * alloc_class_recip[s->size_class]) >> 40);
+	uint64_t bit = 1ull << (index % 64);
+	/* An object that reaches its span twice was freed twice (the second free went through a
+	 * thread cache, where only a repeat of the last free is caught). */
+	if (s->free_bits[index / 64] & bit)
+		alloc_fatal("free(): double free (detected when the object reached its span)", p, NULL);
+	s->free_bits[index / 64] |= bit;
+	if (index / 64 < s->free_scan)
+		s->free_scan = (uint32_t)(index / 64);
 	s->free_count++;
 	s->in_use--;
 	ce->handed_out--;
@@ -173,11 +195,27 @@ static void return_to_span(struct central *ce, void *p)
 		if (!was_full)
 			nonempty_unlink(s);
 		ce->spans--;
-		if (s->debug_bits)
-			meta_free(s->debug_bits, debug_bitmap_bytes(s->size_class));
+		span_release_bits(s);
 		page_heap_free(s);
 	} else if (was_full) {
 		nonempty_push(ce, s);
+	}
+}
+
+/* A chain of objects back to their spans; neighbours in a chain mostly share a span, whose page
+ * map lookup is then skipped. */
+static void return_chain_to_spans(struct central *ce, void *head)
+{
+	struct span *s = NULL;
+	for (void *p = head; p;) {
+		void *next = *(void **)p;
+		if (!s || (uintptr_t)p < s->start || (uintptr_t)p >= s->end)
+			s = pagemap_span((uintptr_t)p);
+		struct span *emptied = s->in_use == 1 ? s : NULL;
+		return_to_span(ce, s, p);
+		if (emptied)
+			s = NULL; /* gone to the page heap */
+		p = next;
 	}
 }
 
@@ -243,11 +281,7 @@ void central_release(unsigned c, void *head, unsigned count)
 		slot->head = head;
 		slot->cpu = cpu;
 	} else {
-		for (void *p = head; p;) {
-			void *next = *(void **)p;
-			return_to_span(ce, p);
-			p = next;
-		}
+		return_chain_to_spans(ce, head);
 	}
 	pthread_mutex_unlock(&ce->lock);
 }
@@ -291,7 +325,7 @@ void central_free_one(unsigned c, void *p, void *caller)
 		alloc_fatal("free(): invalid pointer (not the start of a block from this allocator)", p, caller);
 	if (s->debug_bits && !debug_test_and_flip(s, p, true))
 		alloc_fatal("free(): double free", p, caller);
-	return_to_span(ce, p);
+	return_to_span(ce, s, p);
 	pthread_mutex_unlock(&ce->lock);
 }
 
@@ -327,11 +361,7 @@ void central_drain_transfer(bool only_idle)
 		unsigned drain = only_idle ? ce->transfer_low_water : ce->transfer_count;
 		/* The oldest batches sit at the bottom of the stack. */
 		for (unsigned i = 0; i < drain; i++) {
-			for (void *p = ce->transfer[i].head; p;) {
-				void *next = *(void **)p;
-				return_to_span(ce, p);
-				p = next;
-			}
+			return_chain_to_spans(ce, ce->transfer[i].head);
 		}
 		memmove(&ce->transfer[0], &ce->transfer[drain], (ce->transfer_count - drain) * sizeof(ce->transfer[0]));
 		ce->transfer_count -= drain;

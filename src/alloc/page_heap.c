@@ -378,7 +378,7 @@ static void free_span(struct span *s, bool zeroed)
 		heap_stats.large_bytes -= s->npages * PAGE_BYTES;
 	}
 	s->size_class = 0;
-	s->freelist = NULL;
+	s->free_bits = NULL;
 	s->debug_bits = NULL;
 	s->in_use = s->capacity = 0;
 	s->released = zeroed;

@@ -6,6 +6,7 @@ uint32_t alloc_class_size[NUM_CLASSES];
 uint8_t alloc_class_batch[NUM_CLASSES];
 uint8_t alloc_class_pages[NUM_CLASSES];
 uint16_t alloc_class_capacity[NUM_CLASSES];
+uint64_t alloc_class_recip[NUM_CLASSES];
 uint8_t alloc_small_class[SMALL_TABLE_MAX / 16 + 1];
 
 static size_t class_bytes(unsigned c)
@@ -36,6 +37,7 @@ void size_class_init(void)
 		alloc_class_pages[c] = (uint8_t)pages;
 		alloc_class_capacity[c] = (uint16_t)(pages * PAGE_BYTES / size);
 		alloc_class_batch[c] = (uint8_t)batch;
+		alloc_class_recip[c] = (((uint64_t)1 << 40) + size - 1) / size;
 	}
 	for (size_t i = 0; i <= SMALL_TABLE_MAX / 16; i++)
 		alloc_small_class[i] = (uint8_t)size_to_class(i * 16);

@@ -1,6 +1,7 @@
 /* A small program built against the C library that misuses malloc on purpose, for the preload
  * tests (suite alloc): the allocator must name the bad call and abort, or report leaks.
- * Usage: alloc-misuse double-free|double-free-later|invalid-free|interior-free|leak|ok */
+ * Usage: alloc-misuse double-free|double-free-later|double-free-trimmed|invalid-free|interior-free|leak|ok */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,13 @@ int main(int argc, char **argv)
 		free(p);
 		free(q);
 		free(p);
+	} else if (strcmp(mode, "double-free-trimmed") == 0) {
+		/* The first free reaches the span (malloc_trim empties this thread's cache); the
+		 * second is not the cache's last free, so only the span can tell. */
+		free(p);
+		malloc_trim(0);
+		free(p);
+		malloc_trim(0);
 	} else if (strcmp(mode, "invalid-free") == 0) {
 		free(not_heap + 16);
 	} else if (strcmp(mode, "interior-free") == 0) {

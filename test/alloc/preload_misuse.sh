@@ -24,6 +24,13 @@ testing "correct program runs" "LD_PRELOAD='$LIB' '$MISUSE' ok" "done"
 aborts "immediate double free" "" double-free "free\(\): double free"
 aborts "invalid free of a static buffer" "" invalid-free "free\(\): invalid pointer.*"
 aborts "double free of a large block" "" large-double-free "free\(\): invalid pointer.*"
+err=$(LD_PRELOAD="$LIB" "$MISUSE" double-free-trimmed 2>&1 >/dev/null)
+rc=$?
+if [ "$rc" = 134 ] && printf '%s\n' "$err" | grep -Eqx 'sysprim-malloc: free\(\): double free \(detected when the object reached its span\): pointer 0x[0-9a-f]+'; then
+	pass "double free caught when the object reaches its span"
+else
+	fail "double free at the span" "status $rc (want 134 = SIGABRT), stderr:" "$err"
+fi
 aborts "debug: later double free" "SYSPRIM_MALLOC_DEBUG=1" double-free-later "free\(\): double free"
 aborts "debug: interior pointer" "SYSPRIM_MALLOC_DEBUG=1" interior-free "free\(\): invalid pointer.*"
 testing "debug: correct program runs" "SYSPRIM_MALLOC_DEBUG=1 LD_PRELOAD='$LIB' '$MISUSE' ok" "done"

@@ -1,6 +1,6 @@
 /* Multi-threaded stress tests of the allocator (suite alloc-stress): cross-thread frees with
  * content checks, thread creation/exit churn, fork from a busy multi-threaded process.
- * Usage: test-alloc-stress prodcons|churn|fork|larson|lines|moves|cpus|cpus-norseq|consumer|regrow */
+ * Usage: test-alloc-stress prodcons|churn|fork|larson|lines|moves|cpus|cpus-norseq|consumer|regrow|order */
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -397,6 +397,54 @@ static void test_regrow(void)
 	CHECK(moves <= cycles / 2);
 }
 
+/* ---- objects freed in a random order come back in address order: after a shuffled free of many
+ * spans' worth of one class, most consecutive allocations of the class are neighbours ---- */
+#define ORDER_OBJECTS 200000
+#define ORDER_SIZE 48
+static void *order_objects[ORDER_OBJECTS];
+
+static void test_order(void)
+{
+	uint64_t rng = 0x0dde5;
+	for (int round = 0; round < 3; round++) {
+		long near = 0, corrupt = 0;
+		for (size_t i = 0; i < ORDER_OBJECTS; i++) {
+			unsigned char *p = malloc(ORDER_SIZE);
+			CHECK(p != NULL);
+			if (p == NULL)
+				return;
+			memset(p, (int)(i & 0xff), ORDER_SIZE);
+			if (i > 0) {
+				intptr_t d = (intptr_t)p - (intptr_t)order_objects[i - 1];
+				if (d >= -256 && d <= 256)
+					near++;
+			}
+			order_objects[i] = p;
+		}
+		/* Fisher-Yates, then free in that order. */
+		for (size_t i = ORDER_OBJECTS - 1; i > 0; i--) {
+			size_t j = (size_t)(rng_next(&rng) % (i + 1));
+			void *t = order_objects[i];
+			order_objects[i] = order_objects[j];
+			order_objects[j] = t;
+		}
+		for (size_t i = 0; i < ORDER_OBJECTS; i++) {
+			unsigned char *p = order_objects[i];
+			if (p[0] != p[ORDER_SIZE - 1])
+				corrupt++;
+			free(p);
+		}
+		CHECK_EQ_INT(corrupt, 0);
+		fprintf(stderr, "order: round %d: %ld of %d consecutive allocations within 256 bytes\n", round, near,
+			ORDER_OBJECTS - 1);
+		/* Round 0 is carved from fresh spans. Later rounds reuse the shuffled objects: those
+		 * held in the thread and transfer caches (a few percent here) come back in the order
+		 * freed, the rest in address order, span by span: 94.7% here. Handed back in the
+		 * order freed (each span's list last in, first out), 1.5% were neighbours. */
+		CHECK(near >= ORDER_OBJECTS * 3 / 4);
+	}
+}
+
 /* ---- fork while other threads hammer the allocator ---- */
 static atomic_int stop_busy;
 
@@ -608,7 +656,7 @@ static void test_moves(void)
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
-		fprintf(stderr, "usage: %s prodcons|larson|churn|fork|lines|moves|cpus|cpus-norseq|consumer|regrow\n", argv[0]);
+		fprintf(stderr, "usage: %s prodcons|larson|churn|fork|lines|moves|cpus|cpus-norseq|consumer|regrow|order\n", argv[0]);
 		return 2;
 	}
 	if (strcmp(argv[1], "prodcons") == 0)
@@ -629,6 +677,8 @@ int main(int argc, char **argv)
 		test_consumer();
 	else if (strcmp(argv[1], "regrow") == 0)
 		test_regrow();
+	else if (strcmp(argv[1], "order") == 0)
+		test_order();
 	else if (strcmp(argv[1], "cpus-norseq") == 0) {
 		/* The tunable is read at startup: run again with it set. */
 		if (!getenv("GLIBC_TUNABLES")) {
