@@ -11,7 +11,12 @@
 #define CHUNK_ALIGN ((size_t)2 << 20)
 #define SCAVENGE_BATCH 64
 
-static pthread_mutex_t heap_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Adaptive: a thread that finds the lock taken spins a little before it sleeps. Work under this
+ * lock takes a microsecond or less, and with four threads trading large blocks on two cores a
+ * sleeping waiter (a futex wait and wake-up, often a migration) cost more than the wait: `large`,
+ * 4 threads, 0.5 s: 0.593 Mops/s median of 7 vs 0.572, voluntary context switches per run 60-150
+ * instead of 150-7,500. */
+static pthread_mutex_t heap_lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
 /* free_lists[n] holds free spans of exactly n pages; free_lists[0] those above MAX_LIST_PAGES.
  * Resident (dirty) spans go to the front and released ones to the back, so reuse prefers memory
  * that needs no page faults. */
@@ -513,7 +518,7 @@ void page_heap_fork_lock(void)
 void page_heap_fork_unlock(bool child)
 {
 	if (child)
-		pthread_mutex_init(&heap_lock, NULL);
+		heap_lock = (pthread_mutex_t)PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
 	else
 		pthread_mutex_unlock(&heap_lock);
 }
