@@ -4,9 +4,14 @@
 #define SYSPRIM_ALLOC_INTERNAL_H
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#if __has_include(<sys/rseq.h>) && (defined(__x86_64__) || defined(__aarch64__))
+#include <sys/rseq.h>
+#define HAVE_RSEQ_AREA 1
+#endif
 
 #define ALLOC_EXPORT __attribute__((visibility("default")))
 #define ALLOC_LIKELY(x) __builtin_expect(!!(x), 1)
@@ -47,6 +52,19 @@ extern uint64_t alloc_class_recip[NUM_CLASSES];
 extern uint8_t alloc_small_class[SMALL_TABLE_MAX / 16 + 1];
 void size_class_init(void);
 
+/* The CPU this thread runs on, as a hint only (it may move at once). glibc registers an rseq area
+ * per thread whose cpu_id the kernel keeps current: one load, where sched_getcpu() is a call into
+ * libc (or the vDSO) that costs about 1% of a producer-consumer handoff. */
+static inline int alloc_current_cpu(void)
+{
+#ifdef HAVE_RSEQ_AREA
+	if (ALLOC_LIKELY(__rseq_size > 0))
+		return (int)__atomic_load_n(&((struct rseq *)((char *)__builtin_thread_pointer() + __rseq_offset))->cpu_id,
+					    __ATOMIC_RELAXED);
+#endif
+	return sched_getcpu();
+}
+
 static inline unsigned size_to_class(size_t size)
 {
 	if (size <= 128)
@@ -73,6 +91,7 @@ struct span {
 	uint8_t size_class;
 	uint8_t released;             /* free span whose pages were returned to the OS */
 	uint8_t zeroed;               /* contents known to be zero (fresh or released pages) */
+	uint8_t arena;                /* the page-heap arena whose chunk holds the pages */
 	uint32_t in_use;              /* small span: objects handed out */
 	uint32_t capacity;            /* small span: objects in total */
 	uint64_t *free_bits;          /* small span: objects given back, one bit each (metadata) */
@@ -127,7 +146,8 @@ size_t pagemap_bytes(void);
 struct span *page_heap_alloc(size_t npages, size_t align_pages);
 /* With PAGE_HEAP_ROOM_TO_GROW: try `hint` first (where the calling thread's last large block, of
  * `expect` pages, was), and leave room behind for the block to grow that far. */
-struct span *page_heap_alloc_to_grow(size_t npages, size_t align_pages, uintptr_t hint, size_t expect);
+struct span *page_heap_alloc_to_grow(size_t npages, size_t align_pages, uintptr_t hint, unsigned hint_arena,
+				     size_t expect);
 struct span *page_heap_alloc_small(size_t npages, unsigned size_class);
 void page_heap_free(struct span *span);
 void page_heap_free_zeroed(struct span *span);
@@ -190,6 +210,7 @@ struct thread_cache {
 	uint64_t last_scavenge_ms;
 	uintptr_t grow_hint;    /* where this thread's last freed large block began (realloc) */
 	size_t grow_hint_pages; /* and how big it was */
+	unsigned grow_hint_arena; /* and the page-heap arena it came from */
 	struct tc_list lists[NUM_CLASSES];
 	struct tc_list_state state[NUM_CLASSES];
 	struct thread_cache *next, *prev;

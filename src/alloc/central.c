@@ -4,12 +4,7 @@
  * bitmap per span), so a thread's next objects of a class sit next to each other however scrambled
  * the order they were freed in. Debug mode's double-free bitmaps live here. */
 #include <pthread.h>
-#include <sched.h>
 #include <string.h>
-#if __has_include(<sys/rseq.h>) && (defined(__x86_64__) || defined(__aarch64__))
-#include <sys/rseq.h>
-#define HAVE_RSEQ_AREA 1
-#endif
 
 #include "alloc_internal.h"
 
@@ -219,18 +214,6 @@ static void return_chain_to_spans(struct central *ce, void *head)
 	}
 }
 
-/* The CPU this thread runs on, as a hint only (it may move at once). glibc registers an rseq area
- * per thread whose cpu_id the kernel keeps current: one load, where sched_getcpu() is a call into
- * libc (or the vDSO) that costs about 1% of a producer-consumer handoff. */
-static inline int current_cpu(void)
-{
-#ifdef HAVE_RSEQ_AREA
-	if (ALLOC_LIKELY(__rseq_size > 0))
-		return (int)__atomic_load_n(&((struct rseq *)((char *)__builtin_thread_pointer() + __rseq_offset))->cpu_id,
-					    __ATOMIC_RELAXED);
-#endif
-	return sched_getcpu();
-}
 
 /* How many of the newest batches a fetch looks through for one released on its own CPU. */
 #define TRANSFER_SEARCH 8
@@ -239,7 +222,7 @@ unsigned central_fetch(unsigned c, void **head, unsigned want)
 {
 	struct central *ce = &centrals[c];
 	unsigned count;
-	int cpu = current_cpu();
+	int cpu = alloc_current_cpu();
 	pthread_mutex_lock(&ce->lock);
 	if (ce->transfer_count > 0) {
 		/* Prefer a batch freed on this CPU: a producer and its consumer sharing a core then
@@ -274,7 +257,7 @@ unsigned central_fetch(unsigned c, void **head, unsigned want)
 void central_release(unsigned c, void *head, unsigned count)
 {
 	struct central *ce = &centrals[c];
-	int cpu = current_cpu();
+	int cpu = alloc_current_cpu();
 	pthread_mutex_lock(&ce->lock);
 	if (count == alloc_class_batch[c] && ce->transfer_count < transfer_max[c]) {
 		struct transfer_slot *slot = &ce->transfer[ce->transfer_count++];

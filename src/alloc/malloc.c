@@ -175,6 +175,7 @@ static ALLOC_NOINLINE void free_slow(void *ptr, void *caller)
 		/* Where this thread's next growing buffer may start, and how far it may grow. */
 		tc->grow_hint = s->start;
 		tc->grow_hint_pages = s->npages;
+		tc->grow_hint_arena = s->arena;
 	}
 	page_heap_free(s);
 	alloc_periodic(os_now_ms());
@@ -239,7 +240,7 @@ static struct span *alloc_to_grow(size_t npages)
 {
 	struct thread_cache *tc = alloc_tls_cache;
 	return page_heap_alloc_to_grow(npages, PAGE_HEAP_ROOM_TO_GROW, tc ? tc->grow_hint : 0,
-				       tc ? tc->grow_hint_pages : 0);
+				       tc ? tc->grow_hint_arena : 0, tc ? tc->grow_hint_pages : 0);
 }
 
 static void *realloc_large(void *ptr, size_t size, void *caller)

@@ -1,6 +1,8 @@
 /* Page heap of the allocator (src/alloc, tier 3): spans of 8 KiB pages carved from large mmap'ed
  * chunks, best-fit free lists, coalescing of neighbours through the page map, and the delayed
- * return of idle free spans to the OS. One lock; every call here is off the fast path. */
+ * return of idle free spans to the OS. One arena per CPU (up to MAX_ARENAS), each with its own
+ * chunks, lists and lock: a thread takes new spans from the arena of the CPU it runs on, and a span
+ * goes back to the arena it came from. Every call here is off the fast path. */
 #include <pthread.h>
 #include <string.h>
 
@@ -11,18 +13,39 @@
 #define CHUNK_ALIGN ((size_t)2 << 20)
 #define SCAVENGE_BATCH 64
 
-/* Adaptive: a thread that finds the lock taken spins a little before it sleeps. Work under this
- * lock takes a microsecond or less, and with four threads trading large blocks on two cores a
- * sleeping waiter (a futex wait and wake-up, often a migration) cost more than the wait: `large`,
- * 4 threads, 0.5 s: 0.593 Mops/s median of 7 vs 0.572, voluntary context switches per run 60-150
- * instead of 150-7,500. */
-static pthread_mutex_t heap_lock = PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
-/* free_lists[n] holds free spans of exactly n pages; free_lists[0] those above MAX_LIST_PAGES.
- * Resident (dirty) spans go to the front and released ones to the back, so reuse prefers memory
- * that needs no page faults. */
-static struct span free_lists[MAX_LIST_PAGES + 1];
-static uint64_t nonempty_mask[(MAX_LIST_PAGES + 64) / 64 + 1];
-static struct page_heap_stats heap_stats;
+/* Why arenas: with one heap for all threads, two threads trading large blocks on two cores kept
+ * pulling the heap's lock, lists and span structs, and each other's freshly written blocks, from
+ * one core to the other. Where that crossing is dear (this machine, at times: its two CPUs far
+ * apart), `large` with 2 threads ran at 0.38 Mops/s against mimalloc's 0.62, whose heaps are per
+ * thread; at 1 thread both did 0.33. */
+#define MAX_ARENAS 8
+
+/* Adaptive: a thread that finds an arena's lock taken spins a little before it sleeps. Work under
+ * it takes a microsecond or less; a sleeping waiter (a futex wait and wake-up, often a migration)
+ * cost more than the wait. The locks sit apart from the arenas, which are set up on first use. */
+static struct {
+	pthread_mutex_t m;
+} __attribute__((aligned(64))) arena_locks[MAX_ARENAS] = {
+	[0 ... MAX_ARENAS - 1] = { PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP },
+};
+
+struct arena {
+	bool ready;
+	uint8_t index;
+	/* free_lists[n] holds free spans of exactly n pages; free_lists[0] those above
+	 * MAX_LIST_PAGES. Resident (dirty) spans go to the front and released ones to the back, so
+	 * reuse prefers memory that needs no page faults. */
+	struct span free_lists[MAX_LIST_PAGES + 1];
+	uint64_t nonempty_mask[(MAX_LIST_PAGES + 64) / 64 + 1];
+	struct page_heap_stats stats;
+	/* Span structs are recycled here, under the arena lock, so carving and coalescing do not
+	 * take the metadata lock as well. */
+	struct span *spare_spans;
+} __attribute__((aligned(64)));
+
+static struct arena arenas[MAX_ARENAS];
+/* Serialises the page map's leaf creation, which chunks of any arena may need. */
+static pthread_mutex_t grow_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void list_init(struct span *head)
 {
@@ -52,25 +75,59 @@ static void list_push_back(struct span *head, struct span *s)
 	head->prev = s;
 }
 
-/* Span structs are recycled here, under the heap lock, so carving and coalescing do not take
- * the metadata lock as well. */
-static struct span *spare_spans;
-
-static struct span *span_new(void)
+static struct span *span_new(struct arena *a)
 {
-	struct span *s = spare_spans;
-	if (!s)
-		return meta_alloc(sizeof(struct span));
-	spare_spans = s->next;
-	memset(s, 0, sizeof(*s));
+	struct span *s = a->spare_spans;
+	if (s) {
+		a->spare_spans = s->next;
+		memset(s, 0, sizeof(*s));
+	} else {
+		s = meta_alloc(sizeof(struct span));
+	}
+	if (s)
+		s->arena = a->index;
 	return s;
 }
 
-static void span_delete(struct span *s)
+static struct arena *arena_lock(unsigned i)
+{
+	pthread_mutex_lock(&arena_locks[i].m);
+	struct arena *a = &arenas[i];
+	if (!a->ready) {
+		a->index = (uint8_t)i;
+		for (size_t k = 0; k <= MAX_LIST_PAGES; k++)
+			list_init(&a->free_lists[k]);
+		__atomic_store_n(&a->ready, true, __ATOMIC_RELAXED);
+	}
+	return a;
+}
+
+/* For the calls that visit every arena: NULL (and no lock held) for one never used. */
+static struct arena *arena_lock_if_used(unsigned i)
+{
+	pthread_mutex_lock(&arena_locks[i].m);
+	if (__atomic_load_n(&arenas[i].ready, __ATOMIC_RELAXED))
+		return &arenas[i];
+	pthread_mutex_unlock(&arena_locks[i].m);
+	return NULL;
+}
+
+static void arena_unlock(struct arena *a)
+{
+	pthread_mutex_unlock(&arena_locks[a->index].m);
+}
+
+static unsigned arena_here(void)
+{
+	int cpu = alloc_current_cpu();
+	return cpu < 0 ? 0 : (unsigned)cpu % MAX_ARENAS;
+}
+
+static void span_delete(struct arena *a, struct span *s)
 {
 	s->state = SPAN_DEAD;
-	s->next = spare_spans;
-	spare_spans = s;
+	s->next = a->spare_spans;
+	a->spare_spans = s;
 }
 
 static size_t list_index(size_t npages)
@@ -84,37 +141,37 @@ static void set_ends(struct span *s)
 	pagemap_set_span(s->start + (s->npages - 1) * PAGE_BYTES, s);
 }
 
-static void free_list_insert(struct span *s)
+static void free_list_insert(struct arena *a, struct span *s)
 {
 	size_t i = list_index(s->npages);
 	s->state = SPAN_FREE;
 	if (s->released) {
-		list_push_back(&free_lists[i], s);
-		heap_stats.released += s->npages * PAGE_BYTES;
+		list_push_back(&a->free_lists[i], s);
+		a->stats.released += s->npages * PAGE_BYTES;
 	} else {
-		list_push_front(&free_lists[i], s);
-		heap_stats.resident_free += s->npages * PAGE_BYTES;
+		list_push_front(&a->free_lists[i], s);
+		a->stats.resident_free += s->npages * PAGE_BYTES;
 	}
-	nonempty_mask[i / 64] |= 1ull << (i % 64);
+	a->nonempty_mask[i / 64] |= 1ull << (i % 64);
 	set_ends(s);
 }
 
-static void free_list_remove(struct span *s)
+static void free_list_remove(struct arena *a, struct span *s)
 {
 	size_t i = list_index(s->npages);
 	list_unlink(s);
-	if (free_lists[i].next == &free_lists[i])
-		nonempty_mask[i / 64] &= ~(1ull << (i % 64));
+	if (a->free_lists[i].next == &a->free_lists[i])
+		a->nonempty_mask[i / 64] &= ~(1ull << (i % 64));
 	if (s->released)
-		heap_stats.released -= s->npages * PAGE_BYTES;
+		a->stats.released -= s->npages * PAGE_BYTES;
 	else
-		heap_stats.resident_free -= s->npages * PAGE_BYTES;
+		a->stats.resident_free -= s->npages * PAGE_BYTES;
 }
 
 /* Fold the free neighbour `other` into s (both resident or both released). */
-static void absorb(struct span *s, struct span *other)
+static void absorb(struct arena *a, struct span *s, struct span *other)
 {
-	free_list_remove(other);
+	free_list_remove(a, other);
 	/* The idle clock of the merged span is the size-weighted mean of both: a small span freed
 	 * now must not keep a large old one resident for another full delay, nor the reverse. */
 	uint64_t t1 = s->free_time_ms, t2 = other->free_time_ms;
@@ -125,7 +182,7 @@ static void absorb(struct span *s, struct span *other)
 		s->start = other->start;
 	s->npages += other->npages;
 	s->zeroed = s->zeroed && other->zeroed;
-	span_delete(other);
+	span_delete(a, other);
 }
 
 /* Insert a span that is not in any list, merging it with free neighbours of the same kind first:
@@ -133,30 +190,30 @@ static void absorb(struct span *s, struct span *other)
  * "reads as zero" knowledge of released memory is lost; the scavenger later releases a resident
  * span and it then merges with its released neighbours. Stale page-map entries are harmless: a
  * neighbour counts only if it is FREE and really adjoins s. */
-static void free_and_coalesce(struct span *s)
+static void free_and_coalesce(struct arena *a, struct span *s)
 {
 	if (s->start >= PAGE_BYTES) {
 		struct span *prev = pagemap_span(s->start - PAGE_BYTES);
 		if (prev && prev->state == SPAN_FREE && prev->released == s->released &&
 		    prev->start + prev->npages * PAGE_BYTES == s->start)
-			absorb(s, prev);
+			absorb(a, s, prev);
 	}
 	struct span *next = pagemap_span(s->start + s->npages * PAGE_BYTES);
 	if (next && next->state == SPAN_FREE && next->released == s->released &&
 	    next->start == s->start + s->npages * PAGE_BYTES)
-		absorb(s, next);
-	free_list_insert(s);
+		absorb(a, s, next);
+	free_list_insert(a, s);
 }
 
 /* Resident spans first (no page faults, no RSS growth), smallest list that fits; then
  * released ones. Within a list resident spans sit at the front. */
-static struct span *find_free(size_t npages)
+static struct span *find_free(struct arena *a, size_t npages)
 {
-	const size_t words = sizeof(nonempty_mask) / sizeof(nonempty_mask[0]);
+	const size_t words = sizeof(a->nonempty_mask) / sizeof(a->nonempty_mask[0]);
 	struct span *fallback = NULL;
 	if (npages <= MAX_LIST_PAGES) {
 		for (size_t w = npages / 64; w < words; w++) {
-			uint64_t bits = nonempty_mask[w];
+			uint64_t bits = a->nonempty_mask[w];
 			if (w == npages / 64)
 				bits &= ~0ull << (npages % 64);
 			while (bits) {
@@ -164,7 +221,7 @@ static struct span *find_free(size_t npages)
 				bits &= bits - 1;
 				if (i > MAX_LIST_PAGES || i == 0)
 					continue;
-				struct span *s = free_lists[i].next;
+				struct span *s = a->free_lists[i].next;
 				if (!s->released)
 					return s;
 				if (!fallback)
@@ -174,7 +231,7 @@ static struct span *find_free(size_t npages)
 	}
 	/* Best fit among the big spans: resident before released, then smaller, then lower. */
 	struct span *best = NULL;
-	for (struct span *s = free_lists[0].next; s != &free_lists[0]; s = s->next) {
+	for (struct span *s = a->free_lists[0].next; s != &a->free_lists[0]; s = s->next) {
 		if (s->npages < npages)
 			continue;
 		if (!best || s->released < best->released ||
@@ -187,9 +244,12 @@ static struct span *find_free(size_t npages)
 	return fallback ? fallback : best;
 }
 
-static bool grow(size_t npages)
+/* Map a chunk for arena a. Its last page is never handed out: no two chunks' spans ever adjoin, so
+ * coalescing, which looks at the neighbours' page-map entries, never reaches into another arena's
+ * pages (which that arena changes under its own lock). */
+static bool grow(struct arena *a, size_t npages)
 {
-	size_t bytes = npages * PAGE_BYTES;
+	size_t bytes = (npages + 1) * PAGE_BYTES;
 	size_t chunk = bytes <= CHUNK_BYTES ? CHUNK_BYTES : (bytes + CHUNK_ALIGN - 1) & ~(CHUNK_ALIGN - 1);
 	void *p = os_map(chunk, CHUNK_ALIGN);
 	if (!p && chunk > bytes) {
@@ -198,36 +258,39 @@ static bool grow(size_t npages)
 	}
 	if (!p)
 		return false;
-	struct span *s = span_new();
-	if (!s || !pagemap_ensure((uintptr_t)p, chunk / PAGE_BYTES)) {
+	struct span *s = span_new(a);
+	pthread_mutex_lock(&grow_lock);
+	bool mapped = s && pagemap_ensure((uintptr_t)p, chunk / PAGE_BYTES);
+	pthread_mutex_unlock(&grow_lock);
+	if (!mapped) {
 		if (s)
-			span_delete(s);
+			span_delete(a, s);
 		os_unmap(p, chunk);
 		return false;
 	}
-	heap_stats.mapped += chunk;
+	a->stats.mapped += chunk;
 	s->start = (uintptr_t)p;
-	s->npages = chunk / PAGE_BYTES;
+	s->npages = chunk / PAGE_BYTES - 1;
 	/* Fresh pages are not resident and read as zero: count them as released. */
 	s->released = 1;
 	s->zeroed = 1;
-	free_and_coalesce(s);
+	free_and_coalesce(a, s);
 	return true;
 }
 
 /* Take `npages` from the front of free span s; the rest goes back to the free lists. */
-static struct span *carve(struct span *s, size_t npages)
+static struct span *carve(struct arena *a, struct span *s, size_t npages)
 {
-	free_list_remove(s);
+	free_list_remove(a, s);
 	if (s->npages > npages) {
-		struct span *rest = span_new();
+		struct span *rest = span_new(a);
 		if (rest) {
 			rest->start = s->start + npages * PAGE_BYTES;
 			rest->npages = s->npages - npages;
 			rest->released = s->released;
 			rest->zeroed = s->zeroed;
 			rest->free_time_ms = s->free_time_ms;
-			free_list_insert(rest);
+			free_list_insert(a, rest);
 			s->npages = npages;
 		}
 		/* Without a struct for the rest, hand out the whole span: wasteful but correct. */
@@ -238,23 +301,23 @@ static struct span *carve(struct span *s, size_t npages)
 	return s;
 }
 
-static struct span *alloc_locked(size_t npages)
+static struct span *alloc_locked(struct arena *a, size_t npages)
 {
-	struct span *s = find_free(npages);
+	struct span *s = find_free(a, npages);
 	if (!s) {
-		if (!grow(npages))
+		if (!grow(a, npages))
 			return NULL;
-		s = find_free(npages);
+		s = find_free(a, npages);
 		if (!s)
 			return NULL;
 	}
-	return carve(s, npages);
+	return carve(a, s, npages);
 }
 
 /* Give the pages [start, start+npages) of an allocated span back as a new free span. */
-static void give_back(uintptr_t start, size_t npages, const struct span *from, uint64_t now)
+static void give_back(struct arena *a, uintptr_t start, size_t npages, const struct span *from, uint64_t now)
 {
-	struct span *piece = span_new();
+	struct span *piece = span_new(a);
 	if (!piece)
 		return; /* leaks the pages, only when metadata itself cannot be mapped */
 	piece->start = start;
@@ -262,12 +325,12 @@ static void give_back(uintptr_t start, size_t npages, const struct span *from, u
 	piece->released = from->released;
 	piece->zeroed = from->zeroed;
 	piece->free_time_ms = now;
-	free_and_coalesce(piece);
+	free_and_coalesce(a, piece);
 }
 
 /* Keep only [start, start+npages) of s, an allocated span (out of the free lists, not FREE, so the
  * pieces do not absorb it), and give the pages before and after back, idle since `idle_since`. */
-static void trim_to(struct span *s, uintptr_t start, size_t npages, uint64_t idle_since)
+static void trim_to(struct arena *a, struct span *s, uintptr_t start, size_t npages, uint64_t idle_since)
 {
 	size_t lead = (start - s->start) / PAGE_BYTES;
 	size_t tail = s->npages - lead - npages;
@@ -276,28 +339,28 @@ static void trim_to(struct span *s, uintptr_t start, size_t npages, uint64_t idl
 	s->npages = npages;
 	set_ends(s);
 	if (lead)
-		give_back(old_start, lead, s, idle_since);
+		give_back(a, old_start, lead, s, idle_since);
 	if (tail)
-		give_back(start + npages * PAGE_BYTES, tail, s, idle_since);
+		give_back(a, start + npages * PAGE_BYTES, tail, s, idle_since);
 }
 
 /* For a block that realloc is growing: a free span with `room` pages (at least twice the block)
  * from its start, the block at the front, so the next growth happens in place (the room stays free
  * and is handed out last by best fit); a tight fit only when there is no room anywhere. */
-static struct span *alloc_with_room(size_t npages, size_t room)
+static struct span *alloc_with_room(struct arena *a, size_t npages, size_t room)
 {
 	/* Resident room first (no page faults, no RSS growth), as much as asked, else at least to
 	 * double; then released room, which is as good for a block whose pages mremap moves in. Never
 	 * a tight fit while there is room anywhere: the next growth would move the block again. */
-	struct span *s = find_free(room);
+	struct span *s = find_free(a, room);
 	if (s && !s->released)
-		return carve(s, npages);
-	struct span *t = room > 2 * npages ? find_free(2 * npages) : NULL;
+		return carve(a, s, npages);
+	struct span *t = room > 2 * npages ? find_free(a, 2 * npages) : NULL;
 	if (t && !t->released)
-		return carve(t, npages);
+		return carve(a, t, npages);
 	if (s || t)
-		return carve(s ? s : t, npages);
-	return alloc_locked(npages);
+		return carve(a, s ? s : t, npages);
+	return alloc_locked(a, npages);
 }
 
 /* The same, first trying `hint`, where this thread's last large block (of `expect` pages) began:
@@ -306,81 +369,111 @@ static struct span *alloc_with_room(size_t npages, size_t room)
  * it in place every time, in its own stretch of the heap, as glibc does at the top of each thread's
  * arena; with the room taken by whoever came first, buffers of several threads kept landing behind
  * each other and moving (mremap: a TLB shootdown, and pages faulted in again by their next user). */
-static struct span *alloc_to_grow(size_t npages, uintptr_t hint, size_t expect)
+static struct span *alloc_to_grow(struct arena *a, size_t npages, uintptr_t hint, size_t expect)
 {
 	if (npages > (MAX_REQUEST >> PAGE_SHIFT))
-		return alloc_locked(npages);
+		return alloc_locked(a, npages);
 	size_t room = expect > 2 * npages && expect <= (MAX_REQUEST >> PAGE_SHIFT) ? expect : 2 * npages;
 	struct span *s = hint ? pagemap_span(hint) : NULL;
 	/* The page map knows a span's first and last pages only: an entry for an inner page may be
 	 * stale, so the span must really be free and really cover the stretch. */
 	uintptr_t end = s ? s->start + s->npages * PAGE_BYTES : 0;
 	if (s && s->state == SPAN_FREE && s->start <= hint && hint < end && (end - hint) / PAGE_BYTES >= 2 * npages) {
-		free_list_remove(s);
+		free_list_remove(a, s);
 		s->next = s->prev = NULL;
 		s->state = SPAN_LARGE;
-		trim_to(s, hint, npages, s->free_time_ms);
+		trim_to(a, s, hint, npages, s->free_time_ms);
 		return s;
 	}
-	return alloc_with_room(npages, room);
+	return alloc_with_room(a, npages, room);
+}
+
+/* The arena, locked, to take npages from: this CPU's, unless nothing resident there fits and
+ * another arena has a resident free span that does. Threads move between CPUs, and a program
+ * whose threads come and go would otherwise leave free pages in one arena while it faults in
+ * fresh ones in another (peak RSS of 1-thread `larson`, a new thread every 10,000 operations:
+ * 3.9 MiB against 3.5 with one heap). Other arenas are only tried, never waited for. */
+static struct arena *arena_for(size_t npages)
+{
+	unsigned home = arena_here();
+	struct arena *a = arena_lock(home);
+	struct span *s = find_free(a, npages);
+	if (s && !s->released)
+		return a;
+	for (unsigned i = 1; i < MAX_ARENAS; i++) {
+		unsigned k = (home + i) % MAX_ARENAS;
+		if (!__atomic_load_n(&arenas[k].ready, __ATOMIC_RELAXED) || pthread_mutex_trylock(&arena_locks[k].m) != 0)
+			continue;
+		struct span *t = find_free(&arenas[k], npages);
+		if (t && !t->released) {
+			arena_unlock(a);
+			return &arenas[k];
+		}
+		pthread_mutex_unlock(&arena_locks[k].m);
+	}
+	return a;
 }
 
 struct span *page_heap_alloc(size_t npages, size_t align_pages)
 {
-	return page_heap_alloc_to_grow(npages, align_pages, 0, 0);
+	return page_heap_alloc_to_grow(npages, align_pages, 0, 0, 0);
 }
 
-struct span *page_heap_alloc_to_grow(size_t npages, size_t align_pages, uintptr_t hint, size_t expect)
+/* A hint is tried in its own arena (the thread may have moved to another CPU since). */
+struct span *page_heap_alloc_to_grow(size_t npages, size_t align_pages, uintptr_t hint, unsigned hint_arena,
+				     size_t expect)
 {
 	struct span *s;
-	pthread_mutex_lock(&heap_lock);
+	struct arena *a = hint && hint_arena < MAX_ARENAS ? arena_lock(hint_arena)
+			  : arena_for(align_pages > 1 && align_pages != PAGE_HEAP_ROOM_TO_GROW ? npages + align_pages - 1
+											       : npages);
 	if (align_pages == PAGE_HEAP_ROOM_TO_GROW) {
-		s = alloc_to_grow(npages, hint, expect);
+		s = alloc_to_grow(a, npages, hint, expect);
 	} else if (align_pages <= 1) {
-		s = alloc_locked(npages);
+		s = alloc_locked(a, npages);
 	} else {
-		s = alloc_locked(npages + align_pages - 1);
+		s = alloc_locked(a, npages + align_pages - 1);
 		if (s) {
 			uintptr_t align = align_pages * PAGE_BYTES;
-			trim_to(s, (s->start + align - 1) & ~(align - 1), npages, os_now_ms());
+			trim_to(a, s, (s->start + align - 1) & ~(align - 1), npages, os_now_ms());
 		}
 	}
 	if (s) {
 		s->state = SPAN_LARGE;
 		s->size_class = 0;
-		heap_stats.large_count++;
-		heap_stats.large_bytes += s->npages * PAGE_BYTES;
+		a->stats.large_count++;
+		a->stats.large_bytes += s->npages * PAGE_BYTES;
 	}
-	pthread_mutex_unlock(&heap_lock);
+	arena_unlock(a);
 	return s;
 }
 
 struct span *page_heap_alloc_small(size_t npages, unsigned size_class)
 {
-	pthread_mutex_lock(&heap_lock);
-	struct span *s = alloc_locked(npages);
+	struct arena *a = arena_for(npages);
+	struct span *s = alloc_locked(a, npages);
 	if (s) {
 		s->state = SPAN_SMALL;
 		s->size_class = (uint8_t)size_class;
 		pagemap_set_range(s->start, s->npages, s, size_class);
-		heap_stats.small_span_bytes += s->npages * PAGE_BYTES;
+		a->stats.small_span_bytes += s->npages * PAGE_BYTES;
 	}
-	pthread_mutex_unlock(&heap_lock);
+	arena_unlock(a);
 	return s;
 }
 
 static void free_span(struct span *s, bool zeroed)
 {
 	uint64_t now = os_now_ms();
-	pthread_mutex_lock(&heap_lock);
+	struct arena *a = arena_lock(s->arena);
 	if (s->state == SPAN_SMALL) {
 		/* Clear the class bytes so a stray free() of an old object address takes the checked
 		 * slow path instead of the thread cache. */
 		pagemap_set_range(s->start, s->npages, s, 0);
-		heap_stats.small_span_bytes -= s->npages * PAGE_BYTES;
+		a->stats.small_span_bytes -= s->npages * PAGE_BYTES;
 	} else {
-		heap_stats.large_count--;
-		heap_stats.large_bytes -= s->npages * PAGE_BYTES;
+		a->stats.large_count--;
+		a->stats.large_bytes -= s->npages * PAGE_BYTES;
 	}
 	s->size_class = 0;
 	s->free_bits = NULL;
@@ -389,8 +482,8 @@ static void free_span(struct span *s, bool zeroed)
 	s->released = zeroed;
 	s->zeroed = zeroed;
 	s->free_time_ms = now;
-	free_and_coalesce(s);
-	pthread_mutex_unlock(&heap_lock);
+	free_and_coalesce(a, s);
+	arena_unlock(a);
 }
 
 void page_heap_free(struct span *s)
@@ -409,7 +502,7 @@ void page_heap_free_zeroed(struct span *s)
  * pages may lie in several spans, since resident and released free spans do not merge. */
 bool page_heap_grow_in_place(struct span *s, size_t npages, size_t generous)
 {
-	pthread_mutex_lock(&heap_lock);
+	struct arena *a = arena_lock(s->arena);
 	if (generous < npages)
 		generous = npages;
 	size_t avail = s->npages;
@@ -425,100 +518,126 @@ bool page_heap_grow_in_place(struct span *s, size_t npages, size_t generous)
 		while (s->npages < target) {
 			next = pagemap_span(s->start + s->npages * PAGE_BYTES);
 			size_t extra = next->npages < target - s->npages ? next->npages : target - s->npages;
-			carve(next, extra);
+			carve(a, next, extra);
 			extra = next->npages; /* all of it, if carve could not split it */
-			heap_stats.large_bytes += extra * PAGE_BYTES;
+			a->stats.large_bytes += extra * PAGE_BYTES;
 			s->npages += extra;
-			span_delete(next);
+			span_delete(a, next);
 		}
 		set_ends(s);
 	}
-	pthread_mutex_unlock(&heap_lock);
+	arena_unlock(a);
 	return ok;
 }
 
 void page_heap_shrink(struct span *s, size_t npages)
 {
 	uint64_t now = os_now_ms();
-	pthread_mutex_lock(&heap_lock);
-	struct span *tail = span_new();
+	struct arena *a = arena_lock(s->arena);
+	struct span *tail = span_new(a);
 	if (tail) {
 		tail->start = s->start + npages * PAGE_BYTES;
 		tail->npages = s->npages - npages;
 		tail->free_time_ms = now;
-		heap_stats.large_bytes -= tail->npages * PAGE_BYTES;
+		a->stats.large_bytes -= tail->npages * PAGE_BYTES;
 		s->npages = npages;
 		set_ends(s);
-		free_and_coalesce(tail);
+		free_and_coalesce(a, tail);
 	}
-	pthread_mutex_unlock(&heap_lock);
+	arena_unlock(a);
 }
 
 /* Return resident free spans idle for longer than the release delay (all of them if
  * `everything`). madvise runs without the lock; the spans meanwhile are RELEASING, so
  * neither allocation nor coalescing touches them. */
-size_t page_heap_scavenge(uint64_t now_ms, bool everything)
+static size_t scavenge_arena(unsigned index, uint64_t now_ms, bool everything)
 {
 	size_t total = 0;
 	uint64_t delay = alloc_config.release_delay_ms;
 	for (;;) {
 		struct span *batch[SCAVENGE_BATCH];
 		size_t n = 0;
-		pthread_mutex_lock(&heap_lock);
+		struct arena *a = arena_lock_if_used(index);
+		if (!a)
+			return 0;
 		for (size_t i = 0; i <= MAX_LIST_PAGES && n < SCAVENGE_BATCH; i++) {
-			struct span *s = free_lists[i].next;
-			while (s != &free_lists[i] && !s->released && n < SCAVENGE_BATCH) {
+			struct span *s = a->free_lists[i].next;
+			while (s != &a->free_lists[i] && !s->released && n < SCAVENGE_BATCH) {
 				struct span *next = s->next;
 				if (everything || (int64_t)(now_ms - s->free_time_ms) >= (int64_t)delay) {
-					free_list_remove(s);
+					free_list_remove(a, s);
 					s->state = SPAN_RELEASING;
 					batch[n++] = s;
 				}
 				s = next;
 			}
 		}
-		pthread_mutex_unlock(&heap_lock);
+		arena_unlock(a);
 		if (!n)
 			break;
 		for (size_t i = 0; i < n; i++) {
 			os_release((void *)batch[i]->start, batch[i]->npages * PAGE_BYTES);
 			total += batch[i]->npages * PAGE_BYTES;
 		}
-		pthread_mutex_lock(&heap_lock);
+		a = arena_lock(index);
 		for (size_t i = 0; i < n; i++) {
 			batch[i]->released = 1;
 			batch[i]->zeroed = 1;
-			free_and_coalesce(batch[i]);
+			free_and_coalesce(a, batch[i]);
 		}
-		pthread_mutex_unlock(&heap_lock);
+		arena_unlock(a);
 		if (n < SCAVENGE_BATCH)
 			break;
 	}
 	return total;
 }
 
+size_t page_heap_scavenge(uint64_t now_ms, bool everything)
+{
+	size_t total = 0;
+	for (unsigned i = 0; i < MAX_ARENAS; i++)
+		total += scavenge_arena(i, now_ms, everything);
+	return total;
+}
+
 void page_heap_get_stats(struct page_heap_stats *out)
 {
-	pthread_mutex_lock(&heap_lock);
-	*out = heap_stats;
-	pthread_mutex_unlock(&heap_lock);
+	memset(out, 0, sizeof(*out));
+	for (unsigned i = 0; i < MAX_ARENAS; i++) {
+		struct arena *a = arena_lock_if_used(i);
+		if (!a)
+			continue;
+		out->mapped += a->stats.mapped;
+		out->resident_free += a->stats.resident_free;
+		out->released += a->stats.released;
+		out->large_count += a->stats.large_count;
+		out->large_bytes += a->stats.large_bytes;
+		out->small_span_bytes += a->stats.small_span_bytes;
+		arena_unlock(a);
+	}
 }
 
 void page_heap_init(void)
 {
-	for (size_t i = 0; i <= MAX_LIST_PAGES; i++)
-		list_init(&free_lists[i]);
 }
 
+/* Every arena lock in index order, then the page map's: the order the code takes them in. */
 void page_heap_fork_lock(void)
 {
-	pthread_mutex_lock(&heap_lock);
+	for (unsigned i = 0; i < MAX_ARENAS; i++)
+		pthread_mutex_lock(&arena_locks[i].m);
+	pthread_mutex_lock(&grow_lock);
 }
 
 void page_heap_fork_unlock(bool child)
 {
-	if (child)
-		heap_lock = (pthread_mutex_t)PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
-	else
-		pthread_mutex_unlock(&heap_lock);
+	if (child) {
+		for (unsigned i = 0; i < MAX_ARENAS; i++)
+			arena_locks[i].m = (pthread_mutex_t)PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
+		grow_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+		return;
+	}
+	pthread_mutex_unlock(&grow_lock);
+	for (unsigned i = MAX_ARENAS; i-- > 0;)
+		pthread_mutex_unlock(&arena_locks[i].m);
 }

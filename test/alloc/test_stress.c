@@ -1,6 +1,6 @@
 /* Multi-threaded stress tests of the allocator (suite alloc-stress): cross-thread frees with
  * content checks, thread creation/exit churn, fork from a busy multi-threaded process.
- * Usage: test-alloc-stress prodcons|churn|fork|larson|lines|moves|cpus|cpus-norseq|consumer|regrow|order */
+ * Usage: test-alloc-stress prodcons|churn|fork|larson|lines|moves|cpus|cpus-norseq|consumer|regrow|order|arenas */
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -241,6 +241,76 @@ static void test_cpus(void)
 			block_check_free(b);
 	}
 	CHECK_EQ_INT(atomic_load(&corrupt_blocks), 0);
+}
+
+/* ---- large blocks and small spans from per-CPU arenas: threads pinned to different CPUs pass
+ * blocks to each other, so blocks go back to an arena other than the freeing thread's; contents
+ * checked, nothing lost in the accounting, and malloc_trim empties every arena ---- */
+#define ARENA_SLOTS 64
+#define ARENA_ROUNDS 600
+static _Atomic(unsigned char *) arena_slots[ARENA_SLOTS];
+static atomic_long arena_corrupt;
+
+static void arena_check_free(unsigned char *p)
+{
+	size_t size;
+	memcpy(&size, p, sizeof(size));
+	if (p[sizeof(size)] != (unsigned char)size || p[size - 1] != (unsigned char)(size >> 8))
+		atomic_fetch_add(&arena_corrupt, 1);
+	free(p);
+}
+
+static void *arena_worker(void *arg)
+{
+	uintptr_t index = (uintptr_t)arg;
+	pin_to_nth_allowed_cpu(index);
+	uint64_t rng = 0xa3e4a + index * 7919;
+	for (int i = 0; i < ARENA_ROUNDS; i++) {
+		/* Mostly large blocks (64 KiB .. 2 MiB), some small ones (their spans are the arenas' too). */
+		size_t size = rng_next(&rng) % 4 ? (64u << 10) + rng_next(&rng) % (2u << 20) : 16 + rng_next(&rng) % 2000;
+		unsigned char *p = malloc(size);
+		if (!p) {
+			atomic_fetch_add(&arena_corrupt, 1);
+			break;
+		}
+		memcpy(p, &size, sizeof(size));
+		p[sizeof(size)] = (unsigned char)size;
+		p[size - 1] = (unsigned char)(size >> 8);
+		unsigned char *old = atomic_exchange(&arena_slots[rng_next(&rng) % ARENA_SLOTS], p);
+		if (old)
+			arena_check_free(old);
+	}
+	return NULL;
+}
+
+static void test_arenas(void)
+{
+	CHECK_EQ_INT(sched_getaffinity(0, sizeof(cpus_allowed), &cpus_allowed), 0);
+	int threads = CPU_COUNT(&cpus_allowed) < 2 ? 2 : CPU_COUNT(&cpus_allowed) > 8 ? 8 : CPU_COUNT(&cpus_allowed);
+	struct sysprim_malloc_stats before, after;
+	sysprim_malloc_stats(&before);
+	pthread_t t[8];
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < threads; i++)
+			CHECK(pthread_create(&t[i], NULL, arena_worker, (void *)(uintptr_t)(i + round)) == 0);
+		for (int i = 0; i < threads; i++)
+			pthread_join(t[i], NULL);
+	}
+	for (size_t k = 0; k < ARENA_SLOTS; k++) {
+		unsigned char *p = atomic_exchange(&arena_slots[k], NULL);
+		if (p)
+			arena_check_free(p);
+	}
+	CHECK_EQ_INT(atomic_load(&arena_corrupt), 0);
+	sysprim_malloc_release();
+	sysprim_malloc_stats(&after);
+	fprintf(stderr, "arenas: %d threads; large blocks in use %zu (before %zu); resident free after trim %zu KiB, "
+		"mapped %zu MiB\n", threads, after.large_in_use, before.large_in_use, after.bytes_resident_free >> 10,
+		after.bytes_mapped >> 20);
+	CHECK_EQ_INT(after.large_in_use, before.large_in_use);
+	CHECK_EQ_INT(after.large_bytes_in_use, before.large_bytes_in_use);
+	/* Every arena's free pages went back to the OS, whichever thread freed them. */
+	CHECK(after.bytes_resident_free == 0);
 }
 
 /* ---- thread churn: short-lived threads whose blocks outlive them ---- */
@@ -656,7 +726,7 @@ static void test_moves(void)
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
-		fprintf(stderr, "usage: %s prodcons|larson|churn|fork|lines|moves|cpus|cpus-norseq|consumer|regrow|order\n", argv[0]);
+		fprintf(stderr, "usage: %s prodcons|larson|churn|fork|lines|moves|cpus|cpus-norseq|consumer|regrow|order|arenas\n", argv[0]);
 		return 2;
 	}
 	if (strcmp(argv[1], "prodcons") == 0)
@@ -679,6 +749,8 @@ int main(int argc, char **argv)
 		test_regrow();
 	else if (strcmp(argv[1], "order") == 0)
 		test_order();
+	else if (strcmp(argv[1], "arenas") == 0)
+		test_arenas();
 	else if (strcmp(argv[1], "cpus-norseq") == 0) {
 		/* The tunable is read at startup: run again with it set. */
 		if (!getenv("GLIBC_TUNABLES")) {
