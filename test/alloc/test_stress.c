@@ -42,9 +42,8 @@ static size_t random_size(uint64_t *rng)
 	return 16 + (r >> 8) % 512;
 }
 
-static struct block *block_new(uint64_t *rng)
+static struct block *block_new_sized(uint64_t *rng, size_t size)
 {
-	size_t size = random_size(rng);
 	struct block *b = malloc(size);
 	if (!b)
 		return NULL;
@@ -54,6 +53,11 @@ static struct block *block_new(uint64_t *rng)
 	for (size_t i = 0; i < size - sizeof(*b); i++)
 		p[i] = (unsigned char)(b->seed + i);
 	return b;
+}
+
+static struct block *block_new(uint64_t *rng)
+{
+	return block_new_sized(rng, random_size(rng));
 }
 
 static atomic_long corrupt_blocks;
@@ -68,6 +72,16 @@ static void block_check_free(struct block *b)
 		}
 	}
 	free(b);
+}
+
+/* Check and free what is left in a table of slots that threads swapped blocks through. */
+static void drain_slots(_Atomic(struct block *) *table, size_t count)
+{
+	for (size_t k = 0; k < count; k++) {
+		struct block *b = atomic_exchange(&table[k], NULL);
+		if (b)
+			block_check_free(b);
+	}
 }
 
 /* ---- producer/consumer through a bounded ring ---- */
@@ -156,11 +170,7 @@ static void test_larson(void)
 		pthread_create(&t[i], NULL, larson_worker, (void *)(i + 1));
 	for (int i = 0; i < 4; i++)
 		pthread_join(t[i], NULL);
-	for (size_t k = 0; k < SLOTS; k++) {
-		struct block *b = atomic_exchange(&slots[k], NULL);
-		if (b)
-			block_check_free(b);
-	}
+	drain_slots(slots, SLOTS);
 	CHECK_EQ_INT(atomic_load(&corrupt_blocks), 0);
 }
 
@@ -207,17 +217,11 @@ static void *cpus_worker(void *arg)
 	}
 	for (int i = 0; i < 300000; i++) {
 		size_t slot = rng_next(&rng) % CPU_SLOTS;
-		size_t size = 16 + rng_next(&rng) % 64;
-		struct block *b = malloc(size);
+		struct block *b = block_new_sized(&rng, 16 + rng_next(&rng) % 64);
 		if (!b) {
 			atomic_fetch_add(&corrupt_blocks, 1);
 			break;
 		}
-		b->size = size;
-		b->seed = rng_next(&rng);
-		unsigned char *p = (unsigned char *)(b + 1);
-		for (size_t j = 0; j < size - sizeof(*b); j++)
-			p[j] = (unsigned char)(b->seed + j);
 		struct block *old = atomic_exchange(&cpu_slots[slot], b);
 		if (old)
 			block_check_free(old);
@@ -235,11 +239,7 @@ static void test_cpus(void)
 		pthread_create(&t[i], NULL, cpus_worker, (void *)i);
 	for (int i = 0; i < 4; i++)
 		pthread_join(t[i], NULL);
-	for (size_t k = 0; k < CPU_SLOTS; k++) {
-		struct block *b = atomic_exchange(&cpu_slots[k], NULL);
-		if (b)
-			block_check_free(b);
-	}
+	drain_slots(cpu_slots, CPU_SLOTS);
 	CHECK_EQ_INT(atomic_load(&corrupt_blocks), 0);
 }
 
@@ -248,17 +248,7 @@ static void test_cpus(void)
  * checked, nothing lost in the accounting, and malloc_trim empties every arena ---- */
 #define ARENA_SLOTS 64
 #define ARENA_ROUNDS 600
-static _Atomic(unsigned char *) arena_slots[ARENA_SLOTS];
-static atomic_long arena_corrupt;
-
-static void arena_check_free(unsigned char *p)
-{
-	size_t size;
-	memcpy(&size, p, sizeof(size));
-	if (p[sizeof(size)] != (unsigned char)size || p[size - 1] != (unsigned char)(size >> 8))
-		atomic_fetch_add(&arena_corrupt, 1);
-	free(p);
-}
+static _Atomic(struct block *) arena_slots[ARENA_SLOTS];
 
 static void *arena_worker(void *arg)
 {
@@ -268,17 +258,14 @@ static void *arena_worker(void *arg)
 	for (int i = 0; i < ARENA_ROUNDS; i++) {
 		/* Mostly large blocks (64 KiB .. 2 MiB), some small ones (their spans are the arenas' too). */
 		size_t size = rng_next(&rng) % 4 ? (64u << 10) + rng_next(&rng) % (2u << 20) : 16 + rng_next(&rng) % 2000;
-		unsigned char *p = malloc(size);
-		if (!p) {
-			atomic_fetch_add(&arena_corrupt, 1);
+		struct block *b = block_new_sized(&rng, size);
+		if (!b) {
+			atomic_fetch_add(&corrupt_blocks, 1);
 			break;
 		}
-		memcpy(p, &size, sizeof(size));
-		p[sizeof(size)] = (unsigned char)size;
-		p[size - 1] = (unsigned char)(size >> 8);
-		unsigned char *old = atomic_exchange(&arena_slots[rng_next(&rng) % ARENA_SLOTS], p);
+		struct block *old = atomic_exchange(&arena_slots[rng_next(&rng) % ARENA_SLOTS], b);
 		if (old)
-			arena_check_free(old);
+			block_check_free(old);
 	}
 	return NULL;
 }
@@ -296,12 +283,8 @@ static void test_arenas(void)
 		for (int i = 0; i < threads; i++)
 			pthread_join(t[i], NULL);
 	}
-	for (size_t k = 0; k < ARENA_SLOTS; k++) {
-		unsigned char *p = atomic_exchange(&arena_slots[k], NULL);
-		if (p)
-			arena_check_free(p);
-	}
-	CHECK_EQ_INT(atomic_load(&arena_corrupt), 0);
+	drain_slots(arena_slots, ARENA_SLOTS);
+	CHECK_EQ_INT(atomic_load(&corrupt_blocks), 0);
 	sysprim_malloc_release();
 	sysprim_malloc_stats(&after);
 	fprintf(stderr, "arenas: %d threads; large blocks in use %zu (before %zu); resident free after trim %zu KiB, "
