@@ -160,7 +160,6 @@ struct page_heap_stats {
 	size_t mapped, resident_free, released, large_count, large_bytes, small_span_bytes;
 };
 void page_heap_get_stats(struct page_heap_stats *out);
-void page_heap_init(void);
 
 /* ---- metadata (meta.c): never handed to the program, never freed to the OS ---- */
 void *meta_alloc(size_t size);

@@ -50,13 +50,6 @@ static size_t bitmap_bytes(unsigned c)
 	return ((size_t)alloc_class_capacity[c] + 63) / 64 * 8;
 }
 
-static void span_release_bits(struct span *s)
-{
-	meta_free(s->free_bits, bitmap_bytes(s->size_class));
-	if (s->debug_bits)
-		meta_free(s->debug_bits, bitmap_bytes(s->size_class));
-}
-
 static struct span *new_span(struct central *ce, unsigned c)
 {
 	struct span *s = page_heap_alloc_small(alloc_class_pages[c], c);
@@ -69,10 +62,12 @@ static struct span *new_span(struct central *ce, unsigned c)
 	s->bump = s->start;
 	s->end = s->start + (uintptr_t)s->capacity * alloc_class_size[c];
 	s->free_bits = meta_alloc(bitmap_bytes(c));
-	s->debug_bits = alloc_config.debug && s->free_bits ? meta_alloc(bitmap_bytes(c)) : NULL;
-	if (!s->free_bits || (alloc_config.debug && !s->debug_bits)) {
-		if (s->free_bits)
+	if (s->free_bits && alloc_config.debug) {
+		s->debug_bits = meta_alloc(bitmap_bytes(c));
+		if (!s->debug_bits)
 			meta_free(s->free_bits, bitmap_bytes(c));
+	}
+	if (!s->free_bits || (alloc_config.debug && !s->debug_bits)) {
 		page_heap_free(s);
 		return NULL;
 	}
@@ -175,13 +170,14 @@ static void return_to_span(struct central *ce, struct span *s, void *p)
 	bool was_full = s->next == NULL;
 	size_t index = (size_t)((((uintptr_t)p - s->start) * alloc_class_recip[s->size_class]) >> 40);
 	uint64_t bit = 1ull << (index % 64);
+	uint32_t word = (uint32_t)(index / 64);
 	/* An object that reaches its span twice was freed twice (the second free went through a
 	 * thread cache, where only a repeat of the last free is caught). */
-	if (s->free_bits[index / 64] & bit)
+	if (s->free_bits[word] & bit)
 		alloc_fatal("free(): double free (detected when the object reached its span)", p, NULL);
-	s->free_bits[index / 64] |= bit;
-	if (index / 64 < s->free_scan)
-		s->free_scan = (uint32_t)(index / 64);
+	s->free_bits[word] |= bit;
+	if (word < s->free_scan)
+		s->free_scan = word;
 	s->free_count++;
 	s->in_use--;
 	ce->handed_out--;
@@ -190,7 +186,7 @@ static void return_to_span(struct central *ce, struct span *s, void *p)
 		if (!was_full)
 			nonempty_unlink(s);
 		ce->spans--;
-		span_release_bits(s);
+		meta_free(s->free_bits, bitmap_bytes(s->size_class));
 		page_heap_free(s);
 	} else if (was_full) {
 		nonempty_push(ce, s);
@@ -213,7 +209,6 @@ static void return_chain_to_spans(struct central *ce, void *head)
 		p = next;
 	}
 }
-
 
 /* How many of the newest batches a fetch looks through for one released on its own CPU. */
 #define TRANSFER_SEARCH 8

@@ -80,7 +80,6 @@ void alloc_init_slow(void)
 	if (!alloc_ready) {
 		read_settings();
 		size_class_init();
-		page_heap_init();
 		central_init();
 		last_periodic_ms = os_now_ms();
 		__atomic_store_n(&alloc_ready, 1, __ATOMIC_RELEASE);

@@ -409,7 +409,7 @@ static struct arena *arena_for(size_t npages)
 			arena_unlock(a);
 			return &arenas[k];
 		}
-		pthread_mutex_unlock(&arena_locks[k].m);
+		arena_unlock(&arenas[k]);
 	}
 	return a;
 }
@@ -424,16 +424,14 @@ struct span *page_heap_alloc_to_grow(size_t npages, size_t align_pages, uintptr_
 				     size_t expect)
 {
 	struct span *s;
-	struct arena *a = hint && hint_arena < MAX_ARENAS ? arena_lock(hint_arena)
-			  : arena_for(align_pages > 1 && align_pages != PAGE_HEAP_ROOM_TO_GROW ? npages + align_pages - 1
-											       : npages);
+	bool aligned = align_pages > 1 && align_pages != PAGE_HEAP_ROOM_TO_GROW;
+	size_t need = aligned ? npages + align_pages - 1 : npages;
+	struct arena *a = hint && hint_arena < MAX_ARENAS ? arena_lock(hint_arena) : arena_for(need);
 	if (align_pages == PAGE_HEAP_ROOM_TO_GROW) {
 		s = alloc_to_grow(a, npages, hint, expect);
-	} else if (align_pages <= 1) {
-		s = alloc_locked(a, npages);
 	} else {
-		s = alloc_locked(a, npages + align_pages - 1);
-		if (s) {
+		s = alloc_locked(a, need);
+		if (s && aligned) {
 			uintptr_t align = align_pages * PAGE_BYTES;
 			trim_to(a, s, (s->start + align - 1) & ~(align - 1), npages, os_now_ms());
 		}
@@ -615,10 +613,6 @@ void page_heap_get_stats(struct page_heap_stats *out)
 		out->small_span_bytes += a->stats.small_span_bytes;
 		arena_unlock(a);
 	}
-}
-
-void page_heap_init(void)
-{
 }
 
 /* Every arena lock in index order, then the page map's: the order the code takes them in. */
