@@ -706,45 +706,43 @@ static void test_moves(void)
 	CHECK(atomic_load(&corrupt_buffers) == 0);
 }
 
+static char **main_argv;
+
+/* test_cpus without glibc's rseq area: the tunable is read at startup, so run again with it set. */
+static void test_cpus_norseq(void)
+{
+	if (!getenv("GLIBC_TUNABLES")) {
+		setenv("GLIBC_TUNABLES", "glibc.pthread.rseq=0", 1);
+		execv("/proc/self/exe", main_argv);
+		perror("execv");
+		exit(1);
+	}
+	test_cpus();
+}
+
+static const struct {
+	const char *name;
+	void (*run)(void);
+} tests[] = {
+	{ "prodcons", test_prodcons }, { "larson", test_larson },   { "churn", test_churn },
+	{ "fork", test_fork },         { "lines", test_lines },     { "moves", test_moves },
+	{ "cpus", test_cpus },         { "cpus-norseq", test_cpus_norseq },
+	{ "consumer", test_consumer }, { "regrow", test_regrow },   { "order", test_order },
+	{ "arenas", test_arenas },
+};
+
 int main(int argc, char **argv)
 {
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s prodcons|larson|churn|fork|lines|moves|cpus|cpus-norseq|consumer|regrow|order|arenas\n", argv[0]);
-		return 2;
-	}
-	if (strcmp(argv[1], "prodcons") == 0)
-		test_prodcons();
-	else if (strcmp(argv[1], "larson") == 0)
-		test_larson();
-	else if (strcmp(argv[1], "churn") == 0)
-		test_churn();
-	else if (strcmp(argv[1], "fork") == 0)
-		test_fork();
-	else if (strcmp(argv[1], "lines") == 0)
-		test_lines();
-	else if (strcmp(argv[1], "moves") == 0)
-		test_moves();
-	else if (strcmp(argv[1], "cpus") == 0)
-		test_cpus();
-	else if (strcmp(argv[1], "consumer") == 0)
-		test_consumer();
-	else if (strcmp(argv[1], "regrow") == 0)
-		test_regrow();
-	else if (strcmp(argv[1], "order") == 0)
-		test_order();
-	else if (strcmp(argv[1], "arenas") == 0)
-		test_arenas();
-	else if (strcmp(argv[1], "cpus-norseq") == 0) {
-		/* The tunable is read at startup: run again with it set. */
-		if (!getenv("GLIBC_TUNABLES")) {
-			setenv("GLIBC_TUNABLES", "glibc.pthread.rseq=0", 1);
-			execv("/proc/self/exe", argv);
-			perror("execv");
-			return 1;
+	main_argv = argv;
+	for (size_t i = 0; argc == 2 && i < sizeof(tests) / sizeof(tests[0]); i++) {
+		if (strcmp(argv[1], tests[i].name) == 0) {
+			tests[i].run();
+			TEST_DONE();
 		}
-		test_cpus();
 	}
-	else
-		return 2;
-	TEST_DONE();
+	fprintf(stderr, "usage: %s", argv[0]);
+	for (size_t i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
+		fprintf(stderr, "%c%s", i ? '|' : ' ', tests[i].name);
+	fputc('\n', stderr);
+	return 2;
 }
