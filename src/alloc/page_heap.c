@@ -278,6 +278,16 @@ static bool grow(struct arena *a, size_t npages)
 	return true;
 }
 
+/* s, out of the free lists, now holds an allocation: no longer free, so neighbours must not absorb
+ * it. */
+static struct span *taken(struct span *s)
+{
+	s->next = s->prev = NULL;
+	s->state = SPAN_LARGE;
+	set_ends(s);
+	return s;
+}
+
 /* Take `npages` from the front of free span s; the rest goes back to the free lists. */
 static struct span *carve(struct arena *a, struct span *s, size_t npages)
 {
@@ -295,10 +305,40 @@ static struct span *carve(struct arena *a, struct span *s, size_t npages)
 		}
 		/* Without a struct for the rest, hand out the whole span: wasteful but correct. */
 	}
-	s->next = s->prev = NULL;
-	s->state = SPAN_LARGE; /* no longer free: neighbours must not absorb it */
-	set_ends(s);
-	return s;
+	return taken(s);
+}
+
+/* The resident free span right in front of released free span s, if any. Resident and released
+ * free spans never merge, so where a heap's used pages end, the resident free pages there (too few
+ * for the request, or find_free would have taken them) sit right before the released rest. */
+static struct span *resident_before(struct span *s)
+{
+	if (s->start < PAGE_BYTES)
+		return NULL;
+	struct span *r = pagemap_span(s->start - PAGE_BYTES);
+	if (r && r->state == SPAN_FREE && !r->released && r->start + r->npages * PAGE_BYTES == s->start)
+		return r;
+	return NULL;
+}
+
+/* Take npages starting with all of resident free span r and going on into released free span s
+ * right behind it (r->npages < npages <= r->npages + s->npages): only the pages taken from s are
+ * new to the process, where carving s alone would fault in npages of them and leave r idle. */
+static struct span *carve_across(struct arena *a, struct span *r, struct span *s, size_t npages)
+{
+	size_t from_s = npages - r->npages;
+	free_list_remove(a, r);
+	free_list_remove(a, s);
+	r->zeroed = r->zeroed && s->zeroed;
+	if (from_s < s->npages) {
+		s->start += from_s * PAGE_BYTES;
+		s->npages -= from_s;
+		free_list_insert(a, s);
+	} else {
+		span_delete(a, s);
+	}
+	r->npages = npages;
+	return taken(r);
 }
 
 static struct span *alloc_locked(struct arena *a, size_t npages)
@@ -310,6 +350,11 @@ static struct span *alloc_locked(struct arena *a, size_t npages)
 		s = find_free(a, npages);
 		if (!s)
 			return NULL;
+	}
+	if (s->released) {
+		struct span *r = resident_before(s);
+		if (r)
+			return carve_across(a, r, s, npages);
 	}
 	return carve(a, s, npages);
 }

@@ -1,8 +1,12 @@
 /* Memory goes back to the OS (suite alloc): after freeing 1 GiB of small and large blocks,
  * malloc_trim(0) brings RSS back near where it started ("trim"); without any call, a couple of
- * seconds of light activity do the same within 32 MiB ("idle").
- * Usage: test-alloc-release trim|idle */
+ * seconds of light activity do the same within 32 MiB ("idle"). And memory is not taken when there
+ * is some to reuse: a block too big for the free pages at the heap's end takes them and only the
+ * rest new ("reuse").
+ * Usage: test-alloc-release trim|idle|reuse */
+#define _GNU_SOURCE 1
 #include <malloc.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,12 +124,38 @@ static void test_idle(void)
 		free(keep[k]);
 }
 
+/* A 2 MiB block written and freed leaves 2 MiB of resident free pages where the heap's used pages
+ * end, right before pages never touched. A 3 MiB block must take those 2 MiB and only 1 MiB new:
+ * carving it out of the untouched pages alone faulted in all 3 MiB (and left the 2 MiB idle). */
+static void test_reuse(void)
+{
+	/* One CPU throughout: the page heap has an arena per CPU, and both blocks must meet in one. */
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(sched_getcpu(), &set);
+	CHECK(sched_setaffinity(0, sizeof(set), &set) == 0);
+	void *first = malloc(2 * MIB);
+	CHECK(first != NULL);
+	memset(first, 1, 2 * MIB);
+	free(first);
+	size_t before = rss_bytes();
+	void *second = malloc(3 * MIB);
+	CHECK(second != NULL);
+	memset(second, 2, 3 * MIB);
+	size_t grown = rss_bytes() - before;
+	printf("rss grew by %zu KiB for a 3 MiB block after freeing a 2 MiB one\n", grown >> 10);
+	CHECK(grown <= 3 * MIB / 2);
+	free(second);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 2 && strcmp(argv[1], "trim") == 0)
 		test_trim();
 	else if (argc == 2 && strcmp(argv[1], "idle") == 0)
 		test_idle();
+	else if (argc == 2 && strcmp(argv[1], "reuse") == 0)
+		test_reuse();
 	else
 		return 2;
 	TEST_DONE();
