@@ -165,22 +165,30 @@ static unsigned take_from_spans(struct central *ce, unsigned c, void **head, uns
 	return count;
 }
 
-static void return_to_span(struct central *ce, struct span *s, void *p)
+/* Set object p's bit in its span's bitmap; returns the bitmap word's index. An object that reaches
+ * its span twice was freed twice (the second free went through a thread cache, where only a repeat
+ * of the last free is caught). */
+static inline uint32_t mark_free(const struct span *s, uint64_t recip, void *p)
 {
-	bool was_full = s->next == NULL;
-	size_t index = (size_t)((((uintptr_t)p - s->start) * alloc_class_recip[s->size_class]) >> 40);
+	size_t index = (size_t)((((uintptr_t)p - s->start) * recip) >> 40);
 	uint64_t bit = 1ull << (index % 64);
 	uint32_t word = (uint32_t)(index / 64);
-	/* An object that reaches its span twice was freed twice (the second free went through a
-	 * thread cache, where only a repeat of the last free is caught). */
 	if (s->free_bits[word] & bit)
 		alloc_fatal("free(): double free (detected when the object reached its span)", p, NULL);
 	s->free_bits[word] |= bit;
-	if (word < s->free_scan)
-		s->free_scan = word;
-	s->free_count++;
-	s->in_use--;
-	ce->handed_out--;
+	return word;
+}
+
+/* Count n objects just marked free in s, the lowest of them in bitmap word `low`; a span that had
+ * none free joins the non-empty list, and one with none in use goes back to the page heap. */
+static void span_regained(struct central *ce, struct span *s, uint32_t n, uint32_t low)
+{
+	bool was_full = s->next == NULL;
+	if (low < s->free_scan)
+		s->free_scan = low;
+	s->free_count += n;
+	s->in_use -= n;
+	ce->handed_out -= n;
 	/* Debug mode keeps empty spans so a later double free still finds its bitmap. */
 	if (s->in_use == 0 && !s->debug_bits) {
 		if (!was_full)
@@ -193,20 +201,24 @@ static void return_to_span(struct central *ce, struct span *s, void *p)
 	}
 }
 
-/* A chain of objects back to their spans; neighbours in a chain mostly share a span, whose page
- * map lookup is then skipped. */
+/* A chain of objects back to their spans. Neighbours in a chain mostly share a span: a run of them
+ * takes one page-map lookup and one update of the span's counts and lists. */
 static void return_chain_to_spans(struct central *ce, void *head)
 {
-	struct span *s = NULL;
 	for (void *p = head; p;) {
-		void *next = *(void **)p;
-		if (!s || (uintptr_t)p < s->start || (uintptr_t)p >= s->end)
-			s = pagemap_span((uintptr_t)p);
-		struct span *emptied = s->in_use == 1 ? s : NULL;
-		return_to_span(ce, s, p);
-		if (emptied)
-			s = NULL; /* gone to the page heap */
-		p = next;
+		struct span *s = pagemap_span((uintptr_t)p);
+		uint64_t recip = alloc_class_recip[s->size_class];
+		uintptr_t start = s->start, length = s->end - s->start;
+		uint32_t n = 0, low = UINT32_MAX;
+		do {
+			void *next = *(void **)p;
+			uint32_t word = mark_free(s, recip, p);
+			if (word < low)
+				low = word;
+			n++;
+			p = next;
+		} while (p && (uintptr_t)p - start < length);
+		span_regained(ce, s, n, low);
 	}
 }
 
@@ -303,7 +315,7 @@ void central_free_one(unsigned c, void *p, void *caller)
 		alloc_fatal("free(): invalid pointer (not the start of a block from this allocator)", p, caller);
 	if (s->debug_bits && !debug_test_and_flip(s, p, true))
 		alloc_fatal("free(): double free", p, caller);
-	return_to_span(ce, s, p);
+	span_regained(ce, s, 1, mark_free(s, alloc_class_recip[c], p));
 	pthread_mutex_unlock(&ce->lock);
 }
 
