@@ -163,16 +163,18 @@ void page_heap_get_stats(struct page_heap_stats *out);
 
 /* ---- metadata (meta.c): never handed to the program, never freed to the OS ---- */
 void *meta_alloc(size_t size);
+void *meta_alloc_raw(size_t size);
 void meta_free(void *p, size_t size);
 size_t meta_bytes(void);
 void meta_fork_lock(void);
 void meta_fork_unlock(bool child);
 
 /* ---- central free lists and transfer caches (central.c) ---- */
-/* Returns how many objects (at least 1, or 0 when out of memory), possibly more than want;
- * the chain is NULL-terminated. */
-unsigned central_fetch(unsigned size_class, void **head, unsigned want);
-void central_release(unsigned size_class, void *head, unsigned count);
+/* Objects move between the tiers as arrays of pointers: nothing is ever written into a free
+ * object. central_fetch stores at least 1 object (0 when out of memory) and at most `room` into
+ * out[], to be taken from the end; possibly more than `want`, never more than room. */
+unsigned central_fetch(unsigned size_class, void **out, unsigned want, unsigned room);
+void central_release(unsigned size_class, void *const *objs, unsigned count);
 void *central_alloc_one(unsigned size_class);
 void central_free_one(unsigned size_class, void *p, void *caller);
 void central_drain_transfer(bool only_idle);
@@ -187,17 +189,20 @@ void central_print_debug_leaks(int fd);
 bool central_debug_is_live(void *p);
 
 /* ---- thread caches (thread_cache.c) ---- */
-/* Hot part of a per-class list: 16 bytes, four lists per cache line. */
+/* Hot part of a per-class cache: 16 bytes, four per cache line. The free objects are an array of
+ * pointers, newest last: free() does not write into the block it is given, malloc() does not read
+ * the one it returns, and batches move to and from the central tier by copying pointers. */
 struct tc_list {
-	void *head;
+	void **slots;           /* slots[0..length); slots[-1] is readable (a NULL guard) */
 	uint32_t length;
 	uint32_t max_length;    /* 0 until this thread allocates from the class */
 };
 
 /* Cold part, touched only on slow paths. */
 struct tc_list_state {
-	void *foreign;          /* objects freed here but never allocated by this thread */
-	uint32_t foreign_count;
+	uint32_t slot_capacity; /* entries `slots` has room for (at least a batch once in use) */
+	uint32_t foreign_count; /* while max_length is 0: objects freed here that this thread never
+				   allocated, parked in slots[0..foreign_count) out of malloc's reach */
 	uint32_t slow_events;   /* refills and overflows since the last idle check */
 };
 
@@ -205,7 +210,7 @@ struct thread_cache {
 	int64_t free_ticks;     /* counts frees down to the next look at the clock */
 	size_t capacity;        /* sum of max_length x class size: what the cache may hold */
 	size_t max_capacity;
-	size_t foreign_bytes;   /* held on the foreign chains of all classes */
+	size_t foreign_bytes;   /* parked foreign objects of all classes */
 	uint64_t last_scavenge_ms;
 	uintptr_t grow_hint;    /* where this thread's last freed large block began (realloc) */
 	size_t grow_hint_pages; /* and how big it was */
@@ -218,7 +223,10 @@ struct thread_cache {
 extern __thread struct thread_cache *alloc_tls_cache __attribute__((tls_model("initial-exec")));
 
 void *tc_alloc_slow(size_t size);
-void tc_free_slow(struct thread_cache *tc, unsigned size_class);
+/* free() found the list full (or unused: max_length 0). */
+void tc_free_full(struct thread_cache *tc, unsigned size_class, void *p, void *caller);
+/* free() counted its ticks down. */
+void tc_free_tick(struct thread_cache *tc);
 void tc_free_no_cache(void *p, unsigned size_class, void *caller);
 void tc_flush_current(void);
 void tc_init(void);

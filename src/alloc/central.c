@@ -8,11 +8,6 @@
 
 #include "alloc_internal.h"
 
-struct transfer_slot {
-	void *head; /* a NULL-terminated chain of one batch */
-	int cpu; /* where the batch was released: its objects are likely in that core's cache */
-};
-
 struct central {
 	pthread_mutex_t lock;
 	struct span nonempty;         /* spans with free or never-used objects */
@@ -20,7 +15,13 @@ struct central {
 	unsigned transfer_low_water;  /* fewest full slots since the last idle drain */
 	size_t handed_out;            /* objects out of spans: in caches or with the program */
 	size_t spans;
-	struct transfer_slot transfer[MAX_TRANSFER_SLOTS];
+	/* The transfer cache: a stack of up to transfer_max[c] batches, each an array of
+	 * alloc_class_batch[c] pointers in a metadata block of its own, made when the stack first
+	 * grows that high and kept for reuse (blocks of all classes sit densely together, so a
+	 * class pays in memory only for the batches it held). */
+	void **batch[MAX_TRANSFER_SLOTS];
+	/* Where each batch was released: its objects are likely in that core's cache. */
+	int16_t cpu[MAX_TRANSFER_SLOTS];
 } __attribute__((aligned(64)));
 
 /* Zero-initialised (a valid unlocked mutex, an empty list): a class's page stays untouched
@@ -80,14 +81,14 @@ static struct span *new_span(struct central *ce, unsigned c)
  * line boundary: the next run then starts on a fresh line. */
 #define CACHE_LINE 64
 
-/* whole_lines: the caller takes every object it is given (a thread cache), so a run from the bump
- * region is extended to the end of its last cache line. */
-static unsigned take_from_spans(struct central *ce, unsigned c, void **head, unsigned want,
+/* Up to `want` objects into out[] (more, up to `room`, where that is cheap); whole_lines: the caller
+ * takes every object it is given (a thread cache), so a run from the bump region is extended to the
+ * end of its last cache line. */
+static unsigned take_from_spans(struct central *ce, unsigned c, void **out, unsigned want, unsigned room,
 				bool whole_lines)
 {
 	size_t size = alloc_class_size[c];
 	unsigned count = 0;
-	char *h = NULL, *t = NULL;
 	while (count < want) {
 		struct span *s = ce->nonempty.next;
 		if (!s || s == &ce->nonempty) {
@@ -105,46 +106,32 @@ static unsigned take_from_spans(struct central *ce, unsigned c, void **head, uns
 			 * without this the first objects of a fresh span go to several threads one or two
 			 * at a time, and those threads then write to one line for as long as they live. */
 			uintptr_t end = s->bump + run * size;
-			while ((end & (CACHE_LINE - 1)) && run < avail) {
+			while ((end & (CACHE_LINE - 1)) && run < avail && count + run < room) {
 				end += size;
 				run++;
 			}
 		}
-		if (run) {
-			char *first = (char *)s->bump, *p = first;
-			for (size_t i = 1; i < run; i++, p += size)
-				*(void **)p = p + size;
-			if (t)
-				*(void **)t = first;
-			else
-				h = first;
-			t = p;
-			s->bump += run * size;
-			s->in_use += (uint32_t)run;
-			count += (unsigned)run;
-		}
+		for (size_t i = 0; i < run; i++)
+			out[count++] = (char *)s->bump + i * size;
+		s->bump += run * size;
+		s->in_use += (uint32_t)run;
 		/* Then objects given back, lowest address first: the thread meets them in the order
 		 * they lie in memory, as it met the never-used ones. */
 		if (count < want && s->free_count) {
 			uint64_t *bits = s->free_bits;
 			unsigned words = ((unsigned)s->capacity + 63) / 64, w = s->free_scan;
-			unsigned taken = 0, room = want - count;
-			/* A thread cache asking for a batch takes all a used-up span has given back:
-			 * fewer trips here, and the thread's list then holds what the span had. */
+			unsigned taken = 0, limit = want - count;
+			/* A thread cache asking for a batch takes all a used-up span has given back (as
+			 * far as it has room): fewer trips here, and the thread's list then holds what
+			 * the span had. */
 			if (count == 0 && want > 1 && s->bump >= s->end)
-				room = s->free_count;
-			for (; w < words && taken < room; w++) {
+				limit = s->free_count < room ? s->free_count : room;
+			for (; w < words && taken < limit; w++) {
 				uint64_t b = bits[w];
 				char *base = (char *)s->start + (size_t)w * 64 * size;
-				while (b && taken < room) {
-					char *p = base + (size_t)__builtin_ctzll(b) * size;
+				while (b && taken < limit) {
+					out[count + taken++] = base + (size_t)__builtin_ctzll(b) * size;
 					b &= b - 1;
-					if (t)
-						*(void **)t = p;
-					else
-						h = p;
-					t = p;
-					taken++;
 				}
 				bits[w] = b;
 				if (b)
@@ -158,10 +145,7 @@ static unsigned take_from_spans(struct central *ce, unsigned c, void **head, uns
 		if (!s->free_count && s->bump >= s->end)
 			nonempty_unlink(s);
 	}
-	if (t)
-		*(void **)t = NULL;
 	ce->handed_out += count;
-	*head = h;
 	return count;
 }
 
@@ -201,23 +185,22 @@ static void span_regained(struct central *ce, struct span *s, uint32_t n, uint32
 	}
 }
 
-/* A chain of objects back to their spans. Neighbours in a chain mostly share a span: a run of them
- * takes one page-map lookup and one update of the span's counts and lists. */
-static void return_chain_to_spans(struct central *ce, void *head)
+/* Objects back to their spans. Neighbours in an array mostly share a span: a run of them takes one
+ * page-map lookup and one update of the span's counts and lists. */
+static void return_to_spans(struct central *ce, void *const *objs, unsigned count)
 {
-	for (void *p = head; p;) {
-		struct span *s = pagemap_span((uintptr_t)p);
+	for (unsigned i = 0; i < count;) {
+		struct span *s = pagemap_span((uintptr_t)objs[i]);
 		uint64_t recip = alloc_class_recip[s->size_class];
 		uintptr_t start = s->start, length = s->end - s->start;
 		uint32_t n = 0, low = UINT32_MAX;
 		do {
-			void *next = *(void **)p;
-			uint32_t word = mark_free(s, recip, p);
+			uint32_t word = mark_free(s, recip, objs[i]);
 			if (word < low)
 				low = word;
 			n++;
-			p = next;
-		} while (p && (uintptr_t)p - start < length);
+			i++;
+		} while (i < count && (uintptr_t)objs[i] - start < length);
 		span_regained(ce, s, n, low);
 	}
 }
@@ -225,53 +208,68 @@ static void return_chain_to_spans(struct central *ce, void *head)
 /* How many of the newest batches a fetch looks through for one released on its own CPU. */
 #define TRANSFER_SEARCH 8
 
-unsigned central_fetch(unsigned c, void **head, unsigned want)
+/* Swap the batches at stack positions i and j. */
+static void transfer_swap(struct central *ce, unsigned i, unsigned j)
+{
+	void **b = ce->batch[i];
+	int16_t cpu = ce->cpu[i];
+	ce->batch[i] = ce->batch[j];
+	ce->cpu[i] = ce->cpu[j];
+	ce->batch[j] = b;
+	ce->cpu[j] = cpu;
+}
+
+unsigned central_fetch(unsigned c, void **out, unsigned want, unsigned room)
 {
 	struct central *ce = &centrals[c];
-	unsigned count;
+	unsigned count, batch = alloc_class_batch[c];
 	int cpu = alloc_current_cpu();
 	pthread_mutex_lock(&ce->lock);
-	if (ce->transfer_count > 0) {
+	if (ce->transfer_count > 0 && room >= batch) {
 		/* Prefer a batch freed on this CPU: a producer and its consumer sharing a core then
 		 * trade objects that stay in that core's cache, instead of taking the batch another
-		 * core just freed (a cache miss per object, for the next pointer and again for the
-		 * program's first write). Swap it to the top, so the stack order stays age order
-		 * but for this one slot. */
+		 * core just freed (a cache miss per object, for the program's first write). Swap it
+		 * to the top, so the stack order stays age order but for this one batch. */
 		unsigned top = ce->transfer_count - 1;
 		unsigned lowest = top >= TRANSFER_SEARCH ? top - (TRANSFER_SEARCH - 1) : 0;
 		for (unsigned i = top + 1; i-- > lowest;) {
-			if (ce->transfer[i].cpu == cpu) {
-				if (i != top) {
-					struct transfer_slot t = ce->transfer[i];
-					ce->transfer[i] = ce->transfer[top];
-					ce->transfer[top] = t;
-				}
+			if (ce->cpu[i] == cpu) {
+				transfer_swap(ce, i, top);
 				break;
 			}
 		}
-		struct transfer_slot *slot = &ce->transfer[--ce->transfer_count];
-		*head = slot->head;
-		count = alloc_class_batch[c];
+		memcpy(out, ce->batch[top], batch * sizeof(void *));
+		count = batch;
+		ce->transfer_count = top;
 		if (ce->transfer_count < ce->transfer_low_water)
 			ce->transfer_low_water = ce->transfer_count;
 	} else {
-		count = take_from_spans(ce, c, head, want, true);
+		count = take_from_spans(ce, c, out, want, room, true);
+		/* Lowest address last, so a thread cache (a stack) hands it out first: the thread
+		 * meets the objects in the order they lie in memory. */
+		for (unsigned i = 0, j = count - 1; count && i < j; i++, j--) {
+			void *t = out[i];
+			out[i] = out[j];
+			out[j] = t;
+		}
 	}
 	pthread_mutex_unlock(&ce->lock);
 	return count;
 }
 
-void central_release(unsigned c, void *head, unsigned count)
+void central_release(unsigned c, void *const *objs, unsigned count)
 {
 	struct central *ce = &centrals[c];
 	int cpu = alloc_current_cpu();
 	pthread_mutex_lock(&ce->lock);
-	if (count == alloc_class_batch[c] && ce->transfer_count < transfer_max[c]) {
-		struct transfer_slot *slot = &ce->transfer[ce->transfer_count++];
-		slot->head = head;
-		slot->cpu = cpu;
+	unsigned top = ce->transfer_count;
+	if (count == alloc_class_batch[c] && top < transfer_max[c] &&
+	    (ce->batch[top] || (ce->batch[top] = meta_alloc_raw(count * sizeof(void *))))) {
+		memcpy(ce->batch[top], objs, count * sizeof(void *));
+		ce->cpu[top] = (int16_t)cpu;
+		ce->transfer_count = top + 1;
 	} else {
-		return_chain_to_spans(ce, head);
+		return_to_spans(ce, objs, count);
 	}
 	pthread_mutex_unlock(&ce->lock);
 }
@@ -294,7 +292,7 @@ void *central_alloc_one(unsigned c)
 	struct central *ce = &centrals[c];
 	void *head;
 	pthread_mutex_lock(&ce->lock);
-	unsigned n = take_from_spans(ce, c, &head, 1, false);
+	unsigned n = take_from_spans(ce, c, &head, 1, 1, false);
 	if (n && alloc_config.debug) {
 		struct span *s = pagemap_span((uintptr_t)head);
 		if (!debug_test_and_flip(s, head, false))
@@ -349,11 +347,17 @@ void central_drain_transfer(bool only_idle)
 		}
 		pthread_mutex_lock(&ce->lock);
 		unsigned drain = only_idle ? ce->transfer_low_water : ce->transfer_count;
-		/* The oldest batches sit at the bottom of the stack. */
+		/* The oldest batches sit at the bottom of the stack; their emptied arrays go above
+		 * the ones that stay, for reuse. */
+		void **emptied[MAX_TRANSFER_SLOTS];
 		for (unsigned i = 0; i < drain; i++) {
-			return_chain_to_spans(ce, ce->transfer[i].head);
+			return_to_spans(ce, ce->batch[i], alloc_class_batch[c]);
+			emptied[i] = ce->batch[i];
 		}
-		memmove(&ce->transfer[0], &ce->transfer[drain], (ce->transfer_count - drain) * sizeof(ce->transfer[0]));
+		unsigned stay = ce->transfer_count - drain;
+		memmove(&ce->batch[0], &ce->batch[drain], stay * sizeof(ce->batch[0]));
+		memmove(&ce->cpu[0], &ce->cpu[drain], stay * sizeof(ce->cpu[0]));
+		memcpy(&ce->batch[stay], emptied, drain * sizeof(ce->batch[0]));
 		ce->transfer_count -= drain;
 		ce->transfer_low_water = ce->transfer_count;
 		pthread_mutex_unlock(&ce->lock);

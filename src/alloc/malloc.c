@@ -146,14 +146,10 @@ ALLOC_EXPORT void *malloc(size_t size)
 	struct thread_cache *tc = alloc_tls_cache;
 	if (ALLOC_LIKELY(tc != NULL)) {
 		struct tc_list *l = &tc->lists[c];
-		void *p = l->head;
-		if (ALLOC_LIKELY(p != NULL)) {
-			void *next = *(void **)p;
-			l->head = next;
-			l->length--;
-			/* The next malloc of this class reads *next: start that miss now. */
-			__builtin_prefetch(next);
-			return p;
+		uint32_t n = l->length;
+		if (ALLOC_LIKELY(n != 0)) {
+			l->length = n - 1;
+			return l->slots[n - 1];
 		}
 	}
 	return tc_alloc_slow(size);
@@ -201,17 +197,21 @@ ALLOC_EXPORT void free(void *ptr)
 		struct thread_cache *tc = alloc_tls_cache;
 		if (ALLOC_LIKELY(c != 0 && tc != NULL)) {
 			struct tc_list *l = &tc->lists[c];
-			void *head = l->head;
+			uint32_t n = l->length;
+			if (ALLOC_UNLIKELY(n >= l->max_length)) {
+				tc_free_full(tc, c, ptr, __builtin_return_address(0));
+				return;
+			}
+			void **slots = l->slots;
 			/* Catches the commonest double free (twice in a row) for one compare. */
-			if (ALLOC_UNLIKELY(head == ptr)) {
+			if (ALLOC_UNLIKELY(slots[(ptrdiff_t)n - 1] == ptr)) {
 				report_double_free(ptr, __builtin_return_address(0));
 				return;
 			}
-			*(void **)ptr = head;
-			l->head = ptr;
-			l->length++;
-			if (ALLOC_UNLIKELY((l->length > l->max_length) | (--tc->free_ticks < 0)))
-				tc_free_slow(tc, c);
+			slots[n] = ptr;
+			l->length = n + 1;
+			if (ALLOC_UNLIKELY(--tc->free_ticks < 0))
+				tc_free_tick(tc);
 			return;
 		}
 	}

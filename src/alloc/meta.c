@@ -26,7 +26,9 @@ static unsigned meta_bin(size_t size)
 	return bin;
 }
 
-void *meta_alloc(size_t size)
+/* Not zeroed: fresh blocks of a chunk stay untouched (and out of RSS) until the caller writes them;
+ * for arrays whose unused part is never read. */
+void *meta_alloc_raw(size_t size)
 {
 	unsigned bin = meta_bin(size);
 	size_t bytes = (size_t)1 << (bin + META_MIN_SHIFT);
@@ -52,7 +54,14 @@ void *meta_alloc(size_t size)
 		meta_bump += bytes;
 	}
 	pthread_mutex_unlock(&meta_lock);
-	memset(p, 0, bytes);
+	return p;
+}
+
+void *meta_alloc(size_t size)
+{
+	void *p = meta_alloc_raw(size);
+	if (p)
+		memset(p, 0, (size_t)1 << (meta_bin(size) + META_MIN_SHIFT));
 	return p;
 }
 

@@ -10,7 +10,7 @@
 /* Frees between two looks at the clock: cheap enough to keep idle memory flowing back even when
  * a thread only does light work that the cache alone satisfies. */
 #define FREE_TICKS 64
-#define MAX_LIST_LENGTH 8192
+#define MAX_LIST_LENGTH 8191 /* its array fills a 64 KiB metadata block */
 
 __thread struct thread_cache *alloc_tls_cache __attribute__((tls_model("initial-exec")));
 /* Set once this thread's cache was handed back at exit: later calls bypass caching. */
@@ -60,17 +60,42 @@ static struct thread_cache *tc_create(void)
 	return tc;
 }
 
-/* Pop `count` objects from the front of the list and give them to the central tier. */
+/* A slots array's metadata block holds the NULL guard slots[-1], then the entries: blocks are powers
+ * of two, so capacities are one less than a power of two. */
+static size_t slot_block_bytes(uint32_t capacity)
+{
+	return ((size_t)capacity + 1) * sizeof(void *);
+}
+
+/* Make room in list c's array for `need` objects; false when the metadata arena cannot. */
+static bool ensure_slots(struct thread_cache *tc, unsigned c, uint32_t need)
+{
+	struct tc_list *l = &tc->lists[c];
+	struct tc_list_state *st = &tc->state[c];
+	if (need <= st->slot_capacity)
+		return true;
+	uint32_t capacity = 7; /* a 64-byte block */
+	while (capacity < need)
+		capacity = capacity * 2 + 1;
+	void **block = meta_alloc_raw(slot_block_bytes(capacity));
+	if (!block)
+		return false;
+	block[0] = NULL; /* the guard */
+	if (l->slots) {
+		memcpy(block + 1, l->slots, (size_t)(l->length + st->foreign_count) * sizeof(void *));
+		meta_free(l->slots - 1, slot_block_bytes(st->slot_capacity));
+	}
+	l->slots = block + 1;
+	st->slot_capacity = capacity;
+	return true;
+}
+
+/* Give the newest `count` objects of list c to the central tier. */
 static void release_objects(struct thread_cache *tc, unsigned c, unsigned count)
 {
 	struct tc_list *l = &tc->lists[c];
-	void *head = l->head, *tail = head;
-	for (unsigned i = 1; i < count; i++)
-		tail = *(void **)tail;
-	l->head = *(void **)tail;
-	*(void **)tail = NULL;
 	l->length -= count;
-	central_release(c, head, count);
+	central_release(c, l->slots + l->length, count);
 }
 
 /* Release `count` objects in whole batches where possible, so they land in the transfer cache. */
@@ -87,11 +112,10 @@ static void release_in_batches(struct thread_cache *tc, unsigned c, unsigned cou
 static void flush_foreign(struct thread_cache *tc, unsigned c)
 {
 	struct tc_list_state *st = &tc->state[c];
-	if (!st->foreign)
+	if (!st->foreign_count)
 		return;
 	tc->foreign_bytes -= (size_t)st->foreign_count * alloc_class_size[c];
-	central_release(c, st->foreign, st->foreign_count);
-	st->foreign = NULL;
+	central_release(c, tc->lists[c].slots, st->foreign_count);
 	st->foreign_count = 0;
 }
 
@@ -129,20 +153,35 @@ static void steal_capacity(struct thread_cache *tc, unsigned except, size_t need
  * Up to one batch a list takes capacity from the largest lists when the budget is spent (a
  * class in use must be able to refill by whole batches); beyond that it grows only within the
  * budget, and idle lists hand capacity back at every tick. A list may always hold one small
- * object, so that it caches at all. */
+ * object, so that it caches at all. Its array has room for a batch at least, and for one object
+ * more than max_length (a full list takes the object being freed before it gives a batch back). */
 static bool grow_max_length(struct thread_cache *tc, unsigned c, uint32_t by)
 {
 	struct tc_list *l = &tc->lists[c];
 	size_t add = (size_t)by * alloc_class_size[c];
+	uint32_t batch = alloc_class_batch[c];
 	if (tc->capacity + add > tc->max_capacity && !(l->max_length == 0 && by == 1 && alloc_class_size[c] <= 4096)) {
-		if (l->max_length + by > alloc_class_batch[c])
+		if (l->max_length + by > batch)
 			return false;
 		steal_capacity(tc, c, add);
 		if (tc->capacity + add > tc->max_capacity)
 			return false;
 	}
-	set_max_length(tc, c, l->max_length + by);
+	uint32_t max_length = l->max_length + by;
+	if (!ensure_slots(tc, c, max_length >= batch ? max_length + 1 : batch))
+		return false;
+	set_max_length(tc, c, max_length);
 	return true;
+}
+
+/* Slow start: a list grows by one per refill or overflow up to a batch, then by batches. */
+static void grow_after_slow_event(struct thread_cache *tc, unsigned c)
+{
+	uint32_t max_length = tc->lists[c].max_length, batch = alloc_class_batch[c];
+	if (max_length < batch)
+		grow_max_length(tc, c, 1);
+	else if (max_length < MAX_LIST_LENGTH)
+		grow_max_length(tc, c, batch);
 }
 
 static void flush_all(struct thread_cache *tc)
@@ -180,6 +219,11 @@ static void tick(struct thread_cache *tc)
 	alloc_periodic(now);
 }
 
+void tc_free_tick(struct thread_cache *tc)
+{
+	tick(tc);
+}
+
 void *tc_alloc_slow(size_t size)
 {
 	alloc_ensure_init();
@@ -195,71 +239,71 @@ void *tc_alloc_slow(size_t size)
 	}
 	struct tc_list *l = &tc->lists[c];
 	struct tc_list_state *st = &tc->state[c];
-	if (l->head) {
-		void *p = l->head;
-		l->head = *(void **)p;
+	if (l->length) {
 		l->length--;
-		return p;
+		return l->slots[l->length];
 	}
 	/* Objects other threads allocated and this one freed go back before we refill, so this
 	 * thread does not write into cache lines its neighbours own. */
 	flush_foreign(tc, c);
 	st->slow_events++;
+	grow_after_slow_event(tc, c);
+	if (!l->max_length) {
+		/* No array (the metadata arena is out of memory): serve this one without caching. */
+		void *p = central_alloc_one(c);
+		if (!p)
+			errno = ENOMEM;
+		return p;
+	}
 	unsigned batch = alloc_class_batch[c];
-	/* Slow start: a list grows by one per refill up to a batch, then by batches. */
-	if (l->max_length < batch)
-		grow_max_length(tc, c, 1);
-	else if (l->max_length < MAX_LIST_LENGTH)
-		grow_max_length(tc, c, batch);
 	unsigned want = l->max_length < batch ? l->max_length : batch;
-	if (!want)
-		want = 1;
-	void *head;
-	unsigned n = central_fetch(c, &head, want);
+	unsigned n = central_fetch(c, l->slots, want, st->slot_capacity);
 	if (!n) {
 		errno = ENOMEM;
 		return NULL;
 	}
+	void *p = l->slots[n - 1];
+	l->length = n - 1;
 	/* A whole batch from the transfer cache: supply is evidently there, skip the slow start. */
 	if (n > l->max_length)
 		grow_max_length(tc, c, n - l->max_length);
-	l->head = *(void **)head;
-	l->length = n - 1;
 	if (--tc->free_ticks < 0)
 		tick(tc);
-	return head;
+	return p;
 }
 
-/* Called by free() after it pushed an object and found the list over its limit, or the tick
- * counter run out. */
-void tc_free_slow(struct thread_cache *tc, unsigned c)
+/* Called by free() when list c is full, or unused (max_length 0: a class this thread frees but
+ * never allocated, as a consumer does). */
+void tc_free_full(struct thread_cache *tc, unsigned c, void *p, void *caller)
 {
 	struct tc_list *l = &tc->lists[c];
 	struct tc_list_state *st = &tc->state[c];
 	unsigned batch = alloc_class_batch[c];
-	if (l->max_length == 0 && l->length) {
-		/* A class this thread never allocated from (a consumer): park the object on the
-		 * foreign chain and pass such objects on a batch at a time. */
-		void *p = l->head;
-		l->head = *(void **)p;
-		l->length--;
-		*(void **)p = st->foreign;
-		st->foreign = p;
+	if (l->max_length == 0) {
+		/* Park the object out of malloc's reach and pass such objects on a batch at a time. */
+		if (!ensure_slots(tc, c, batch)) {
+			central_free_one(c, p, caller);
+			return;
+		}
+		if (st->foreign_count && l->slots[st->foreign_count - 1] == p)
+			alloc_fatal("free(): double free", p, caller);
+		l->slots[st->foreign_count++] = p;
 		tc->foreign_bytes += alloc_class_size[c];
-		/* Pass a chain on when it makes a batch, or when foreign objects of all classes
-		 * together would take more than an eighth of the budget. */
-		if (++st->foreign_count >= batch || tc->foreign_bytes > tc->max_capacity / 8)
+		/* Pass a batch on when it is full, or when foreign objects of all classes together
+		 * would take more than an eighth of the budget. */
+		if (st->foreign_count >= batch || tc->foreign_bytes > tc->max_capacity / 8)
 			flush_foreign(tc, c);
-	} else if (l->length > l->max_length) {
+	} else {
+		if (l->slots[l->length - 1] == p)
+			alloc_fatal("free(): double free", p, caller);
+		/* The array has room for one more than max_length (grow_max_length). */
+		l->slots[l->length++] = p;
 		st->slow_events++;
 		release_in_batches(tc, c, l->length < batch ? l->length : batch);
 		/* Frees outrun the limit: hold more next time, as far as the budget allows. */
-		if (l->max_length < batch)
-			grow_max_length(tc, c, 1);
-		else if (l->max_length < MAX_LIST_LENGTH)
-			grow_max_length(tc, c, batch);
+		grow_after_slow_event(tc, c);
 	}
-	if (tc->free_ticks < 0)
+	if (--tc->free_ticks < 0)
 		tick(tc);
 }
 
@@ -275,14 +319,15 @@ void tc_free_no_cache(void *p, unsigned c, void *caller)
 		return;
 	}
 	struct tc_list *l = &tc->lists[c];
-	if (l->head == p)
+	if (l->length >= l->max_length) {
+		tc_free_full(tc, c, p, caller);
+		return;
+	}
+	if (l->slots[(ptrdiff_t)l->length - 1] == p)
 		alloc_fatal("free(): double free", p, caller);
-	*(void **)p = l->head;
-	l->head = p;
-	l->length++;
-	tc->free_ticks--;
-	if (l->length > l->max_length || tc->free_ticks < 0)
-		tc_free_slow(tc, c);
+	l->slots[l->length++] = p;
+	if (--tc->free_ticks < 0)
+		tick(tc);
 }
 
 void tc_flush_current(void)
@@ -301,6 +346,9 @@ static void tc_destroy(void *arg)
 	tls_cache_gone = true;
 	flush_all(tc);
 	registry_unlink(tc);
+	for (unsigned c = 1; c < NUM_CLASSES; c++)
+		if (tc->lists[c].slots)
+			meta_free(tc->lists[c].slots - 1, slot_block_bytes(tc->state[c].slot_capacity));
 	meta_free(tc, sizeof(*tc));
 }
 
