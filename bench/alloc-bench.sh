@@ -39,12 +39,24 @@ command="sysprim alloc-bench ${args[*]}"
 "$sysprim" alloc-bench "${args[@]}" --markdown --svg "$results/alloc-bench.svg" \
         --html "$results/alloc-bench.html" >"$results/alloc-bench.md.tmp"
 mv "$results/alloc-bench.md.tmp" "$results/alloc-bench.md"
-# prodcons again with every thread pinned (--pin): with more threads than CPUs, whether the scheduler
-# puts a producer and its consumer on one core or on two moves a run by up to 5x, whatever the
-# allocator; pinned, every allocator gets the same placement.
-pin_args=(--pin --workload prodcons --threads "$threads" --runs "$runs" "${extra[@]}")
-pin_command="sysprim alloc-bench ${pin_args[*]}"
-"$sysprim" alloc-bench "${pin_args[@]}" --markdown >"$results/alloc-bench-pinned.md.tmp"
+# prodcons again with every thread pinned: with more threads than CPUs, whether the scheduler puts a
+# producer and its consumer on one core or on two moves a run by up to 5x, whatever the allocator;
+# pinned, every allocator gets the same placement. Lanes alternate producer, consumer: 0,1 puts every
+# producer on the first CPU and every consumer on the second, 0,0,1,1 each pair on a CPU of its own,
+# 0,1,1,0 the two pairs across the CPUs both ways. (One usable CPU: just --pin.)
+if [ "$(nproc)" -ge 2 ]; then placements=(0,1 0,0,1,1 0,1,1,0); else placements=(0); fi
+: >"$results/alloc-bench-pinned.md.tmp"
+pin_commands=()
+for placement in "${placements[@]}"; do
+        pin_args=(--placement "$placement" --workload prodcons --threads "$threads" --runs "$runs" "${extra[@]}")
+        pin_commands+=("sysprim alloc-bench ${pin_args[*]}")
+        {
+                echo "\`--placement $placement\`:"
+                echo
+                "$sysprim" alloc-bench "${pin_args[@]}" --markdown
+                echo
+        } >>"$results/alloc-bench-pinned.md.tmp"
+done
 mv "$results/alloc-bench-pinned.md.tmp" "$results/alloc-bench-pinned.md"
 
 section=$(mktemp)
@@ -60,11 +72,12 @@ glibc=$(getconf GNU_LIBC_VERSION)
         echo
         cat "$results/alloc-bench.md"
         echo
-        echo "The producer/consumer rows again, every thread pinned (thread i on CPU i mod $(nproc)), measured"
-        echo "right after with:"
+        echo "The producer/consumer rows again with every thread pinned, in each placement of producers and"
+        echo "consumers on the CPUs (lanes alternate producer, consumer; thread i runs on the usable CPU at"
+        echo "position i of the list, cyclically), measured right after with:"
         echo
         echo '```sh'
-        echo "$pin_command"
+        printf '%s\n' "${pin_commands[@]}"
         echo '```'
         echo
         cat "$results/alloc-bench-pinned.md"

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <gnu/libc-version.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -40,6 +41,7 @@ struct alloc_bench_config {
         const char *html;
         const char *clock;
         int pin;
+        const char *placement;
 };
 
 /* "100000", "100k", "2M", "1g": decimal thousands, since these are counts, not bytes. */
@@ -82,6 +84,8 @@ static const struct opt alloc_bench_options[] = {
           "cpu: count CPU-seconds, not wall time" },
         { "pin", 0, NULL, OPT_FLAG, offsetof(struct alloc_bench_config, pin), 0, 0, 0, 0, NULL,
           "pin thread i to the i-th usable CPU, round robin" },
+        { "placement", 0, "N,N,...", OPT_STRING, offsetof(struct alloc_bench_config, placement), 0, 0, 0, 0, NULL,
+          "pin thread i to the usable CPU at position i of the list, cyclically (0,0,1,1)" },
         { "timeout", 0, "TIME", OPT_DURATION, offsetof(struct alloc_bench_config, timeout), 0, 0, 0, 0, NULL,
           "stop a worker running longer (default 120s)" },
         { "json", 0, NULL, OPT_FLAG, offsetof(struct alloc_bench_config, json), 0, 0, 0, 0, NULL,
@@ -134,6 +138,29 @@ static int for_each_item(const struct opt_list *list, int (*fn)(const char *item
                 if (!any)
                         return fn("", ctx);
         }
+        return 0;
+}
+
+/* --placement: numbers of usable CPUs (0 = the first this process may run on), comma-separated. */
+static int check_placement(const char *list, struct bench *b)
+{
+        cpu_set_t set;
+        unsigned usable = sched_getaffinity(0, sizeof(set), &set) == 0 ? (unsigned)CPU_COUNT(&set) : 1;
+        size_t length = strlen(list);
+        bool ok = length > 0 && length < sizeof(b->placement);
+        for (const char *p = list; ok && *p;) {
+                char *end;
+                errno = 0;
+                unsigned long n = strtoul(p, &end, 10);
+                ok = end != p && *p >= '0' && *p <= '9' && errno == 0 && n < usable && (*end == ',' || *end == '\0') &&
+                     !(*end == ',' && end[1] == '\0');
+                p = *end ? end + 1 : end;
+        }
+        if (!ok)
+                return opt_usage_error(&alloc_bench_applet, "--placement: invalid value '%s' (CPU numbers 0 to %u, "
+                                       "the CPUs this process may use, separated by commas, e.g. 0,0,1,1)",
+                                       list, usable - 1);
+        memcpy(b->placement, list, length + 1);
         return 0;
 }
 
@@ -249,7 +276,12 @@ static enum opt_result plan(const struct alloc_bench_config *c, struct bench *b)
         if (c->clock && strcmp(c->clock, "wall") != 0 && strcmp(c->clock, "cpu") != 0)
                 return opt_usage_error(&alloc_bench_applet, "--clock: invalid value '%s' (wall or cpu)", c->clock);
         b->cpu_clock = c->clock && strcmp(c->clock, "cpu") == 0;
-        b->pin = c->pin != 0;
+        b->pin = c->pin != 0 || c->placement != NULL;
+        if (c->placement) {
+                int rc = check_placement(c->placement, b);
+                if (rc)
+                        return rc;
+        }
         b->runs = (unsigned)c->runs;
         b->ops = c->ops;
         b->duration_ns = have_duration ? c->duration : 0;
@@ -382,8 +414,10 @@ static bool run_all(struct bench *b)
                                  (unsigned long long)(b->duration_ns ? 0 : b->ops ? b->ops : workload->default_ops));
                         snprintf(duration, sizeof(duration), "%llu", (unsigned long long)b->duration_ns);
                         snprintf(seed, sizeof(seed), "%llu", (unsigned long long)b->seed);
+                        char pin[sizeof(b->placement) + 8];
+                        snprintf(pin, sizeof(pin), b->placement[0] ? "pin=%s" : "pin", b->placement);
                         const char *args[] = { "run", workload->name, threads, ops, duration, seed,
-                                               b->pin ? "pin" : NULL, NULL };
+                                               b->pin ? pin : NULL, NULL };
                         for (unsigned r = 0; r < b->runs; r++) {
                                 for (size_t a = 0; a < b->allocator_count; a++) {
                                         struct allocator *alloc = &b->allocators[a];

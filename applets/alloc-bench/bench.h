@@ -92,6 +92,7 @@ struct bench {
         uint64_t timeout_ns;   /* a worker running longer is killed */
         bool cpu_clock;        /* Mops per CPU-second instead of per wall-clock second */
         bool pin;              /* thread i runs on the i-th usable CPU only (round robin) */
+        char placement[200];   /* --placement: thread i on usable CPU number placement[i mod n]; "" */
         bool progress;         /* progress lines on stderr */
         char worker[PATH_MAX];
         /* what was measured: workload-major, then threads, then allocator */

@@ -255,7 +255,10 @@ void report_table(const struct bench *b, FILE *out)
         if (b->cpu_clock)
                 fprintf(out, "Mops/cpus = operations per CPU-second of all threads (--clock cpu): time spent "
                              "waiting is not counted.\n");
-        if (b->pin)
+        if (b->placement[0])
+                fprintf(out, "--placement %s: thread i ran only on the usable CPU at position i (mod its length) "
+                             "of the list, for every allocator.\n", b->placement);
+        else if (b->pin)
                 fprintf(out, "--pin: thread i ran on the i-th usable CPU only (round robin), for every allocator.\n");
         fprintf(out, "* best in its column. +-%% = half the range of the runs around the median.\n"
                      "peak RSS = VmHWM of the worker process; RSS/live = RSS growth at peak live data / bytes live.\n");
@@ -304,9 +307,9 @@ void report_json(const struct bench *b, FILE *out)
         fprintf(out, ", \"glibc\": ");
         json_string(out, b->glibc_version);
         fprintf(out, "},\n  \"config\": {\"runs\": %u, \"seed\": %llu, \"ops\": %llu, \"duration_s\": %.6g, "
-                     "\"clock\": \"%s\", \"pin\": %s, \"threads\": [",
+                     "\"clock\": \"%s\", \"pin\": %s, \"placement\": \"%s\", \"threads\": [",
                 b->runs, (unsigned long long)b->seed, (unsigned long long)b->ops, (double)b->duration_ns / 1e9,
-                b->cpu_clock ? "cpu" : "wall", b->pin ? "true" : "false");
+                b->cpu_clock ? "cpu" : "wall", b->pin ? "true" : "false", b->placement);
         for (size_t t = 0; t < b->thread_count; t++)
                 fprintf(out, "%s%u", t ? ", " : "", b->threads[t]);
         fprintf(out, "]},\n  \"allocators\": [\n");
@@ -478,9 +481,12 @@ static void report_markdown_builtin(const struct bench *b, FILE *out)
 
 void report_markdown(const struct bench *b, FILE *out)
 {
+        char pinned[sizeof(b->placement) + 64];
+        snprintf(pinned, sizeof(pinned), b->placement[0] ? "; threads pinned with --placement %s" : b->pin
+                                                 ? "; threads pinned round robin to the usable CPUs, --pin%s" : "%s",
+                 b->placement);
         fprintf(out, "Throughput, ratio to glibc (%s in brackets; median of %u interleaved runs%s; best in bold):\n\n",
-                b->cpu_clock ? "million operations per CPU-second" : "Mops/s", b->runs,
-                b->pin ? "; threads pinned round robin to the usable CPUs, --pin" : "");
+                b->cpu_clock ? "million operations per CPU-second" : "Mops/s", b->runs, pinned);
         fprintf(out, "| workload | threads |");
         for (size_t a = 0; a < b->allocator_count; a++)
                 if (b->allocators[a].status == ALLOCATOR_OK)

@@ -3,7 +3,7 @@
  * Worker layer: linked against libc only, never against sysprim's allocator.
  *
  *   sysprim-alloc-worker identify
- *   sysprim-alloc-worker run WORKLOAD THREADS OPS DURATION_NS SEED [pin]
+ *   sysprim-alloc-worker run WORKLOAD THREADS OPS DURATION_NS SEED [pin|pin=PLACEMENT]
  *
  * Output on stdout, one "key<TAB>value" per line; the parent checks the identity before it believes
  * a single number. Exit status: 0 done, 2 bad arguments, 3 the workload failed (reason on stderr). */
@@ -125,7 +125,7 @@ static int parse_number(const char *text, unsigned long long max, unsigned long 
 static int usage(void)
 {
         fprintf(stderr, "usage: sysprim-alloc-worker identify\n"
-                        "       sysprim-alloc-worker run WORKLOAD THREADS OPS DURATION_NS SEED [pin]\n"
+                        "       sysprim-alloc-worker run WORKLOAD THREADS OPS DURATION_NS SEED [pin|pin=PLACEMENT]\n"
                         "(an internal helper of `sysprim alloc-bench`)\n");
         return 2;
 }
@@ -138,7 +138,8 @@ int main(int argc, char **argv)
                 print_identity();
                 return fflush(stdout) == 0 ? 0 : 1;
         }
-        if ((argc != 7 && !(argc == 8 && strcmp(argv[7], "pin") == 0)) || strcmp(argv[1], "run") != 0)
+        bool pin = argc == 8 && (strcmp(argv[7], "pin") == 0 || strncmp(argv[7], "pin=", 4) == 0);
+        if ((argc != 7 && !pin) || strcmp(argv[1], "run") != 0)
                 return usage();
         unsigned long long threads, ops, duration, seed;
         if (parse_number(argv[3], 4096, &threads) < 0 || threads == 0 || parse_number(argv[4], ULLONG_MAX, &ops) < 0 ||
@@ -147,7 +148,7 @@ int main(int argc, char **argv)
                 return usage();
         struct workload_params params = {
                 .name = argv[2], .threads = (unsigned)threads, .ops = ops, .duration_ns = duration, .seed = seed,
-                .pin = argc == 8,
+                .pin = pin, .placement = pin && argv[7][3] == '=' ? argv[7] + 4 : NULL,
         };
         print_identity();
         fflush(stdout);

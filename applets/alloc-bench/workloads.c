@@ -128,6 +128,30 @@ static inline uint64_t lane_batch(struct lane *lane, uint64_t done, uint64_t chu
 
 static void *lane_main(void *arg);
 
+/* --placement: replace the usable CPUs h->pin_cpus[] by the ones the list names, in its order. */
+static int placement_map(struct harness *h, const char *list, char *error, size_t error_size)
+{
+        int usable[CPU_SETSIZE];
+        unsigned count = h->pin_count, n = 0;
+        memcpy(usable, h->pin_cpus, count * sizeof(usable[0]));
+        for (const char *p = list;; p++) {
+                char *end;
+                errno = 0;
+                unsigned long index = strtoul(p, &end, 10);
+                if (end == p || errno || index >= count || n == CPU_SETSIZE || (*end != ',' && *end != '\0')) {
+                        snprintf(error, error_size, "--placement %s: expected CPU numbers below %u (the usable CPUs), "
+                                 "separated by commas", list, count);
+                        return -1;
+                }
+                h->pin_cpus[n++] = usable[index];
+                p = end;
+                if (*p == '\0')
+                        break;
+        }
+        h->pin_count = n;
+        return 0;
+}
+
 /* A thread for the lane; with --pin it starts on its CPU and stays there (lane i on the i-th usable
  * CPU, round robin), so every allocator runs with the same placement. Without it the scheduler
  * decides, and where it puts a producer and its consumer (one core or two) can move a run by 5x. */
@@ -901,6 +925,10 @@ int workload_run(const struct workload_params *params, struct workload_result *r
                 for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
                         if (CPU_ISSET(cpu, &set))
                                 h.pin_cpus[h.pin_count++] = cpu;
+                if (params->placement && placement_map(&h, params->placement, error, error_size) < 0) {
+                        munmap(h.lanes, h.lane_count * sizeof(struct lane));
+                        return -1;
+                }
         }
 
         int rc = 0;

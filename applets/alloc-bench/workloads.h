@@ -14,6 +14,7 @@ struct workload_params {
         uint64_t duration_ns; /* run until this much time has passed; 0: run `ops` */
         uint64_t seed;
         bool pin;             /* thread of lane i on the i-th CPU this process may use, round robin */
+        const char *placement; /* with pin: "0,0,1,1": lane i on usable CPU number LIST[i mod length] */
 };
 
 struct workload_result {

@@ -69,6 +69,22 @@ usable = sorted(os.sched_getaffinity(0))
 sys.exit(sys.argv[1] != ",".join(str(usable[i % len(usable)]) for i in range(4)))' "$cpus"
 done
 
+# --placement: lane i on the usable CPU the list names at position i (mod its length).
+placement=$(python3 -c 'import os; print("0,0,1,1" if len(os.sched_getaffinity(0)) > 1 else "0,0,0,0")')
+cpus=$("$worker" run prodcons 4 20000 0 1 "pin=$placement" | awk -F'\t' '$1 == "lane_cpus" {print $2}')
+check "--placement $placement: lane i finished on the CPU the list names ($cpus)" python3 -c '
+import os, sys
+usable = sorted(os.sched_getaffinity(0))
+sys.exit(sys.argv[1] != ",".join(str(usable[int(i)]) for i in sys.argv[2].split(",")))' "$cpus" "$placement"
+json=$("$SYSPRIM" alloc-bench -q --json -a glibc -w prodcons -t 4 --runs 1 --ops 20000 --placement "$placement")
+check "--placement: recorded in the config, implies --pin" python3 -c '
+import json, sys
+doc = json.loads(sys.argv[1])
+sys.exit(not (doc["config"]["pin"] is True and doc["config"]["placement"] == sys.argv[2] and doc["results"][0]["status"] == "ok"))' "$json" "$placement"
+for bad in 0,1024 0,,1 "" x 1, -1; do
+        check "--placement '$bad': usage error, exit 2" bash -c '"$1" alloc-bench -q -a glibc -w seed -t 1 --runs 1 --ops 10 --placement "$2" 2>/dev/null; test $? = 2' _ "$SYSPRIM" "$bad"
+done
+
 list=$("$SYSPRIM" alloc-bench --list)
 check "--list: seven workloads" test "$(grep -cE '^  (seed|larson|prodcons|cache-scratch|large|realloc|fragment) ' <<<"$list")" = 7
 
