@@ -10,7 +10,8 @@
 /* Frees between two looks at the clock: cheap enough to keep idle memory flowing back even when
  * a thread only does light work that the cache alone satisfies. */
 #define FREE_TICKS 64
-#define MAX_LIST_LENGTH 8191 /* its array fills a 64 KiB metadata block */
+/* With the guard and the spare entry (grow_max_length), the array then fills a 64 KiB metadata block. */
+#define MAX_LIST_LENGTH 8190
 
 __thread struct thread_cache *alloc_tls_cache __attribute__((tls_model("initial-exec")));
 /* Set once this thread's cache was handed back at exit: later calls bypass caching. */
@@ -181,7 +182,7 @@ static void grow_after_slow_event(struct thread_cache *tc, unsigned c)
 	if (max_length < batch)
 		grow_max_length(tc, c, 1);
 	else if (max_length < MAX_LIST_LENGTH)
-		grow_max_length(tc, c, batch);
+		grow_max_length(tc, c, MAX_LIST_LENGTH - max_length < batch ? MAX_LIST_LENGTH - max_length : batch);
 }
 
 static void flush_all(struct thread_cache *tc)
