@@ -85,7 +85,7 @@ static const struct opt alloc_bench_options[] = {
         { "pin", 0, NULL, OPT_FLAG, offsetof(struct alloc_bench_config, pin), 0, 0, 0, 0, NULL,
           "pin thread i to the i-th usable CPU, round robin" },
         { "placement", 0, "N,N,...", OPT_STRING, offsetof(struct alloc_bench_config, placement), 0, 0, 0, 0, NULL,
-          "pin thread i to the usable CPU at position i of the list, cyclically (0,0,1,1)" },
+          "pin thread i to CPU N[i mod count], e.g. 0,0,1,1" },
         { "timeout", 0, "TIME", OPT_DURATION, offsetof(struct alloc_bench_config, timeout), 0, 0, 0, 0, NULL,
           "stop a worker running longer (default 120s)" },
         { "json", 0, NULL, OPT_FLAG, offsetof(struct alloc_bench_config, json), 0, 0, 0, 0, NULL,
