@@ -349,16 +349,18 @@ void central_drain_transfer(bool only_idle)
 		unsigned drain = only_idle ? ce->transfer_low_water : ce->transfer_count;
 		/* The oldest batches sit at the bottom of the stack; their emptied arrays go above
 		 * the ones that stay, for reuse. */
-		void **emptied[MAX_TRANSFER_SLOTS];
-		for (unsigned i = 0; i < drain; i++) {
-			return_to_spans(ce, ce->batch[i], alloc_class_batch[c]);
-			emptied[i] = ce->batch[i];
+		if (drain) {
+			void **emptied[MAX_TRANSFER_SLOTS];
+			for (unsigned i = 0; i < drain; i++) {
+				return_to_spans(ce, ce->batch[i], alloc_class_batch[c]);
+				emptied[i] = ce->batch[i];
+			}
+			unsigned stay = ce->transfer_count - drain;
+			memmove(&ce->batch[0], &ce->batch[drain], stay * sizeof(ce->batch[0]));
+			memmove(&ce->cpu[0], &ce->cpu[drain], stay * sizeof(ce->cpu[0]));
+			memcpy(&ce->batch[stay], emptied, drain * sizeof(ce->batch[0]));
+			ce->transfer_count = stay;
 		}
-		unsigned stay = ce->transfer_count - drain;
-		memmove(&ce->batch[0], &ce->batch[drain], stay * sizeof(ce->batch[0]));
-		memmove(&ce->cpu[0], &ce->cpu[drain], stay * sizeof(ce->cpu[0]));
-		memcpy(&ce->batch[stay], emptied, drain * sizeof(ce->batch[0]));
-		ce->transfer_count -= drain;
 		ce->transfer_low_water = ce->transfer_count;
 		pthread_mutex_unlock(&ce->lock);
 	}
