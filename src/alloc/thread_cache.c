@@ -1,5 +1,6 @@
-/* Per-thread caches of the allocator (src/alloc, tier 1): per-class free lists owned by one thread,
- * grown adaptively within a byte budget, scavenged when idle, handed back when the thread exits.
+/* Per-thread caches of the allocator (src/alloc, tier 1): per-class stacks of free objects (arrays of
+ * pointers) owned by one thread, grown adaptively within a byte budget, scavenged when idle, handed
+ * back when the thread exits.
  * The lock-free fast paths themselves are inline in malloc.c; everything here is a slow path. */
 #include <errno.h>
 #include <pthread.h>
