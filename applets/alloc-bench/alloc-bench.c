@@ -453,6 +453,11 @@ static bool run_all(struct bench *b)
                                                         .live_bytes = out.live_bytes,
                                                         .rss_at_live_bytes = out.rss_at_live_bytes,
                                                 };
+                                                struct sample *s = &cell->samples[cell->sample_count - 1];
+                                                snprintf(s->lane_cpus, sizeof(s->lane_cpus), "%.*s",
+                                                         (int)sizeof(s->lane_cpus) - 1, out.lane_cpus);
+                                                s->placement = workload->paired_lanes ? pair_placement(out.lane_cpus)
+                                                                                      : PAIRS_UNKNOWN;
                                                 log_info("%s: %.3f Mops/s (%llu ops in %.3g s), peak RSS %llu KiB", what,
                                                          (double)out.ops / out.seconds / 1e6,
                                                          (unsigned long long)out.ops, out.seconds,

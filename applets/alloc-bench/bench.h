@@ -47,6 +47,7 @@ struct worker_output {
         uint64_t rss_at_live_bytes;
         double cpu_seconds;        /* CPU time of the timed stretch, all threads */
         double process_cpu_seconds; /* user + system time of the whole worker process (wait4) */
+        char lane_cpus[512];       /* "0,1,0,1": the CPU each lane finished on */
 };
 
 struct sample {
@@ -58,7 +59,18 @@ struct sample {
         uint64_t peak_rss_bytes;
         uint64_t live_bytes;
         uint64_t rss_at_live_bytes;
+        char lane_cpus[64];        /* as the worker said (a prefix when there are many lanes) */
+        int placement;             /* enum pair_placement, for workloads with paired lanes */
 };
+
+/* Where the producers and consumers of a paired-lane run finished, from its lane_cpus. */
+enum pair_placement {
+        PAIRS_UNKNOWN,
+        PAIRS_TOGETHER, /* every producer on the CPU of its consumer */
+        PAIRS_APART,    /* none */
+        PAIRS_MIXED,
+};
+enum pair_placement pair_placement(const char *lane_cpus);
 
 /* One workload x thread count x allocator: the runs and their medians. */
 struct cell {

@@ -187,6 +187,84 @@ static void print_skipped(const struct bench *b, FILE *out)
         }
 }
 
+enum pair_placement pair_placement(const char *lane_cpus)
+{
+        unsigned together = 0, apart = 0;
+        const char *p = lane_cpus;
+        for (;;) {
+                char *end;
+                long producer = strtol(p, &end, 10);
+                if (end == p || *end != ',')
+                        break;
+                p = end + 1;
+                long consumer = strtol(p, &end, 10);
+                if (end == p || (*end != ',' && *end != '\0'))
+                        break;
+                if (producer == consumer)
+                        together++;
+                else
+                        apart++;
+                if (*end == '\0')
+                        break;
+                p = end + 1;
+        }
+        if (together + apart == 0)
+                return PAIRS_UNKNOWN;
+        return apart == 0 ? PAIRS_TOGETHER : together == 0 ? PAIRS_APART : PAIRS_MIXED;
+}
+
+/* The rest of a Markdown table's head after its first columns: one column per allocator measured
+ * (with its version when asked), then the rule line, which starts with `rule` for the first columns. */
+static void markdown_allocator_columns(const struct bench *b, bool versions, const char *rule, FILE *out)
+{
+        for (size_t a = 0; a < b->allocator_count; a++)
+                if (b->allocators[a].status == ALLOCATOR_OK)
+                        fprintf(out, " %s%s%s |", b->allocators[a].name,
+                                versions && b->allocators[a].version[0] ? " " : "",
+                                versions ? b->allocators[a].version : "");
+        fprintf(out, "\n%s", rule);
+        for (size_t a = 0; a < b->allocator_count; a++)
+                if (b->allocators[a].status == ALLOCATOR_OK)
+                        fprintf(out, "---:|");
+        fputc('\n', out);
+}
+
+/* Unpinned runs of a paired workload: where the scheduler put each producer and its consumer, per
+ * allocator and thread count, since that can move a run by 5x whatever the allocator. As lines
+ * under the terminal table, or as a Markdown table. */
+static void print_pair_placements(const struct bench *b, size_t w, bool markdown, FILE *out)
+{
+        if (!b->workloads[w]->paired_lanes || b->pin)
+                return;
+        if (markdown) {
+                fprintf(out, "\nWhere the scheduler put the pairs of the unpinned `%s` runs (runs with each producer on "
+                             "its consumer's CPU / all apart / mixed):\n\n| threads |", b->workloads[w]->name);
+                markdown_allocator_columns(b, false, "|---:|", out);
+        } else {
+                fprintf(out, "  where the pairs ran, in runs: each producer on its consumer's CPU / all apart / mixed\n");
+        }
+        for (size_t t = 0; t < b->thread_count; t++) {
+                if (markdown)
+                        fprintf(out, "| %u |", b->threads[t]);
+                else
+                        fprintf(out, "    %u thread%s:", b->threads[t], b->threads[t] == 1 ? "" : "s");
+                for (size_t a = 0; a < b->allocator_count; a++) {
+                        if (b->allocators[a].status != ALLOCATOR_OK)
+                                continue;
+                        const struct cell *c = bench_cell(b, w, t, a);
+                        unsigned n[4] = { 0 };
+                        for (size_t k = 0; k < c->sample_count; k++)
+                                n[c->samples[k].placement]++;
+                        if (markdown)
+                                fprintf(out, " %u/%u/%u |", n[PAIRS_TOGETHER], n[PAIRS_APART], n[PAIRS_MIXED]);
+                        else
+                                fprintf(out, "  %s %u/%u/%u", b->allocators[a].name, n[PAIRS_TOGETHER], n[PAIRS_APART],
+                                        n[PAIRS_MIXED]);
+                }
+                fputc('\n', out);
+        }
+}
+
 void report_table(const struct bench *b, FILE *out)
 {
         struct utsname u;
@@ -250,6 +328,7 @@ void report_table(const struct bench *b, FILE *out)
                         }
                         fputc('\n', out);
                 }
+                print_pair_placements(b, w, false, out);
         }
         fputc('\n', out);
         if (b->cpu_clock)
@@ -370,12 +449,18 @@ void report_json(const struct bench *b, FILE *out)
                                 fprintf(out, ", \"runs\": [");
                                 for (size_t k = 0; k < c->sample_count; k++) {
                                         const struct sample *s = &c->samples[k];
+                                        static const char *const placements[] = { "unknown", "together", "apart",
+                                                                                  "mixed" };
                                         fprintf(out,
                                                 "%s{\"ops\": %llu, \"seconds\": %.9f, \"cpu_seconds\": %.9f, \"mops\": %.9g, "
-                                                "\"process_cpu_seconds\": %.6f, \"peak_rss_bytes\": %llu}",
+                                                "\"process_cpu_seconds\": %.6f, \"peak_rss_bytes\": %llu, \"lane_cpus\": ",
                                                 k ? ", " : "", (unsigned long long)s->ops, s->seconds, s->cpu_seconds, s->mops,
                                                 s->process_cpu_seconds,
                                                 (unsigned long long)s->peak_rss_bytes);
+                                        json_string(out, s->lane_cpus);
+                                        if (c->workload->paired_lanes)
+                                                fprintf(out, ", \"pairs\": \"%s\"", placements[s->placement]);
+                                        fputc('}', out);
                                 }
                                 fprintf(out, "]}");
                         }
@@ -488,15 +573,7 @@ void report_markdown(const struct bench *b, FILE *out)
         fprintf(out, "Throughput, ratio to glibc (%s in brackets; median of %u interleaved runs%s; best in bold):\n\n",
                 b->cpu_clock ? "million operations per CPU-second" : "Mops/s", b->runs, pinned);
         fprintf(out, "| workload | threads |");
-        for (size_t a = 0; a < b->allocator_count; a++)
-                if (b->allocators[a].status == ALLOCATOR_OK)
-                        fprintf(out, " %s%s%s |", b->allocators[a].name, b->allocators[a].version[0] ? " " : "",
-                                b->allocators[a].version);
-        fprintf(out, "\n|---|---:|");
-        for (size_t a = 0; a < b->allocator_count; a++)
-                if (b->allocators[a].status == ALLOCATOR_OK)
-                        fprintf(out, "---:|");
-        fputc('\n', out);
+        markdown_allocator_columns(b, true, "|---|---:|", out);
         for (size_t w = 0; w < b->workload_count; w++)
                 for (size_t t = 0; t < b->thread_count; t++) {
                         fprintf(out, "| %s | %u |", b->workloads[w]->name, b->threads[t]);
@@ -518,14 +595,7 @@ void report_markdown(const struct bench *b, FILE *out)
                 }
         fprintf(out, "\nPeak RSS of the worker in MiB (fragment: RSS growth / live bytes at its peak; lowest in "
                      "bold):\n\n| workload | threads |");
-        for (size_t a = 0; a < b->allocator_count; a++)
-                if (b->allocators[a].status == ALLOCATOR_OK)
-                        fprintf(out, " %s |", b->allocators[a].name);
-        fprintf(out, "\n|---|---:|");
-        for (size_t a = 0; a < b->allocator_count; a++)
-                if (b->allocators[a].status == ALLOCATOR_OK)
-                        fprintf(out, "---:|");
-        fputc('\n', out);
+        markdown_allocator_columns(b, false, "|---|---:|", out);
         for (size_t w = 0; w < b->workload_count; w++)
                 for (size_t t = 0; t < b->thread_count; t++) {
                         bool live = b->workloads[w]->reports_live_bytes;
@@ -549,6 +619,8 @@ void report_markdown(const struct bench *b, FILE *out)
                         fputc('\n', out);
                 }
         report_markdown_builtin(b, out);
+        for (size_t w = 0; w < b->workload_count; w++)
+                print_pair_placements(b, w, true, out);
         bool any_skipped = false;
         for (size_t a = 0; a < b->allocator_count; a++)
                 any_skipped |= b->allocators[a].status != ALLOCATOR_OK;

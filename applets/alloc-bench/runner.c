@@ -97,6 +97,8 @@ static void parse_line(char *line, struct worker_output *out)
                 out->live_bytes = strtoull(value, NULL, 10);
         } else if (strcmp(key, "rss_at_live_bytes") == 0) {
                 out->rss_at_live_bytes = strtoull(value, NULL, 10);
+        } else if (strcmp(key, "lane_cpus") == 0) {
+                snprintf(out->lane_cpus, sizeof(out->lane_cpus), "%s", value);
         }
 }
 

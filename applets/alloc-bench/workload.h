@@ -12,6 +12,7 @@ struct workload_info {
         const char *operation;   /* what one counted operation is */
         uint64_t default_ops;    /* operations per thread (per pair for prodcons) in one run */
         int reports_live_bytes;  /* 1: the worker also reports RSS against live bytes (fragment) */
+        int paired_lanes;        /* 1: lanes 2k and 2k+1 are a producer and its consumer (prodcons) */
 };
 
 extern const struct workload_info workload_table[];

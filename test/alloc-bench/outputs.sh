@@ -69,6 +69,28 @@ usable = sorted(os.sched_getaffinity(0))
 sys.exit(sys.argv[1] != ",".join(str(usable[i % len(usable)]) for i in range(4)))' "$cpus"
 done
 
+# Unpinned prodcons: every run says where its lanes finished, and whether each producer sat with its
+# consumer; the terminal table counts the runs by placement.
+json=$("$SYSPRIM" alloc-bench -q --json -a glibc -w prodcons,seed -t 4 --runs 3 --ops 20000)
+check "prodcons runs: lane CPUs and the pairs' placement, consistent" python3 -c '
+import json, sys
+doc = json.loads(sys.argv[1])
+ok = True
+for r in doc["results"]:
+    for run in r["runs"]:
+        cpus = run["lane_cpus"].split(",")
+        if r["workload"] != "prodcons":
+            ok = ok and "pairs" not in run and len(cpus) == 4
+            continue
+        same = [cpus[i] == cpus[i + 1] for i in range(0, len(cpus) - 1, 2)]
+        want = "together" if all(same) else "apart" if not any(same) else "mixed"
+        ok = ok and len(cpus) == 4 and run["pairs"] == want
+sys.exit(not ok)' "$json"
+out=$("$SYSPRIM" alloc-bench -q -a glibc -w prodcons -t 4 --runs 2 --ops 20000)
+check "prodcons table: runs counted by placement" bash -c 'grep -q "where the pairs ran" <<<"$1" && grep -qE "^    4 threads:  glibc [0-9]+/[0-9]+/[0-9]+$" <<<"$1"' _ "$out"
+out=$("$SYSPRIM" alloc-bench -q -a glibc -w prodcons -t 4 --runs 1 --ops 20000 --pin)
+check "prodcons table with --pin: no placement counts" bash -c '! grep -q "where the pairs ran" <<<"$1"' _ "$out"
+
 # --placement: lane i on the usable CPU the list names at position i (mod its length).
 placement=$(python3 -c 'import os; print("0,0,1,1" if len(os.sched_getaffinity(0)) > 1 else "0,0,0,0")')
 cpus=$("$worker" run prodcons 4 20000 0 1 "pin=$placement" | awk -F'\t' '$1 == "lane_cpus" {print $2}')
