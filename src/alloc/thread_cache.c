@@ -283,7 +283,7 @@ void tc_free_full(struct thread_cache *tc, unsigned c, void *p, void *caller)
 	unsigned batch = alloc_class_batch[c];
 	if (l->max_length == 0) {
 		/* Park the object out of malloc's reach and pass such objects on a batch at a time. */
-		if (!ensure_slots(tc, c, batch)) {
+		if (st->slot_capacity < batch && !ensure_slots(tc, c, batch)) {
 			central_free_one(c, p, caller);
 			return;
 		}
