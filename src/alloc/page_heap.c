@@ -185,22 +185,34 @@ static void absorb(struct arena *a, struct span *s, struct span *other)
 	span_delete(a, other);
 }
 
+/* The free span that ends right where s begins, or begins right where s ends, if there is one. The
+ * page map knows a free span's first and last pages; an entry may be stale, so a neighbour counts
+ * only if it is FREE and really adjoins s. */
+static struct span *free_before(const struct span *s)
+{
+	if (s->start < PAGE_BYTES)
+		return NULL;
+	struct span *prev = pagemap_span(s->start - PAGE_BYTES);
+	return prev && prev->state == SPAN_FREE && prev->start + prev->npages * PAGE_BYTES == s->start ? prev : NULL;
+}
+
+static struct span *free_after(const struct span *s)
+{
+	struct span *next = pagemap_span(s->start + s->npages * PAGE_BYTES);
+	return next && next->state == SPAN_FREE && next->start == s->start + s->npages * PAGE_BYTES ? next : NULL;
+}
+
 /* Insert a span that is not in any list, merging it with free neighbours of the same kind first:
  * resident with resident, released with released, so that neither the idle clock nor the
  * "reads as zero" knowledge of released memory is lost; the scavenger later releases a resident
- * span and it then merges with its released neighbours. Stale page-map entries are harmless: a
- * neighbour counts only if it is FREE and really adjoins s. */
+ * span and it then merges with its released neighbours. */
 static void free_and_coalesce(struct arena *a, struct span *s)
 {
-	if (s->start >= PAGE_BYTES) {
-		struct span *prev = pagemap_span(s->start - PAGE_BYTES);
-		if (prev && prev->state == SPAN_FREE && prev->released == s->released &&
-		    prev->start + prev->npages * PAGE_BYTES == s->start)
-			absorb(a, s, prev);
-	}
-	struct span *next = pagemap_span(s->start + s->npages * PAGE_BYTES);
-	if (next && next->state == SPAN_FREE && next->released == s->released &&
-	    next->start == s->start + s->npages * PAGE_BYTES)
+	struct span *prev = free_before(s);
+	if (prev && prev->released == s->released)
+		absorb(a, s, prev);
+	struct span *next = free_after(s);
+	if (next && next->released == s->released)
 		absorb(a, s, next);
 	free_list_insert(a, s);
 }
@@ -308,19 +320,6 @@ static struct span *carve(struct arena *a, struct span *s, size_t npages)
 	return taken(s);
 }
 
-/* The resident free span right in front of released free span s, if any. Resident and released
- * free spans never merge, so where a heap's used pages end, the resident free pages there (too few
- * for the request, or find_free would have taken them) sit right before the released rest. */
-static struct span *resident_before(struct span *s)
-{
-	if (s->start < PAGE_BYTES)
-		return NULL;
-	struct span *r = pagemap_span(s->start - PAGE_BYTES);
-	if (r && r->state == SPAN_FREE && !r->released && r->start + r->npages * PAGE_BYTES == s->start)
-		return r;
-	return NULL;
-}
-
 /* Take npages starting with all of resident free span r and going on into released free span s
  * right behind it (r->npages < npages <= r->npages + s->npages): only the pages taken from s are
  * new to the process, where carving s alone would fault in npages of them and leave r idle. */
@@ -352,8 +351,11 @@ static struct span *alloc_locked(struct arena *a, size_t npages)
 			return NULL;
 	}
 	if (s->released) {
-		struct span *r = resident_before(s);
-		if (r)
+		/* Resident and released free spans never merge, so where a heap's used pages end, the
+		 * resident free pages there (too few for the request, or find_free would have taken
+		 * them) sit right before the released rest. */
+		struct span *r = free_before(s);
+		if (r && !r->released)
 			return carve_across(a, r, s, npages);
 	}
 	return carve(a, s, npages);
