@@ -223,10 +223,10 @@ struct thread_cache {
 extern __thread struct thread_cache *alloc_tls_cache __attribute__((tls_model("initial-exec")));
 
 void *tc_alloc_slow(size_t size);
-/* free() found the list full (or unused: max_length 0). */
+/* free() found the list full, or unused (max_length 0). */
 void tc_free_full(struct thread_cache *tc, unsigned size_class, void *p, void *caller);
-/* free() counted its ticks down. */
-void tc_free_tick(struct thread_cache *tc);
+/* Periodic work, when a thread's free ticks have run out. */
+void tc_tick(struct thread_cache *tc);
 void tc_free_no_cache(void *p, unsigned size_class, void *caller);
 void tc_flush_current(void);
 void tc_init(void);

@@ -211,7 +211,7 @@ ALLOC_EXPORT void free(void *ptr)
 			slots[n] = ptr;
 			l->length = n + 1;
 			if (ALLOC_UNLIKELY(--tc->free_ticks < 0))
-				tc_free_tick(tc);
+				tc_tick(tc);
 			return;
 		}
 	}

@@ -197,7 +197,7 @@ static void flush_all(struct thread_cache *tc)
 
 /* Periodic: lists that needed no refill or overflow during a whole interval give half their
  * objects back (foreign objects all), from where idle spans reach the page heap and the OS. */
-static void tick(struct thread_cache *tc)
+void tc_tick(struct thread_cache *tc)
 {
 	uint64_t now = os_now_ms();
 	tc->free_ticks = FREE_TICKS;
@@ -219,11 +219,6 @@ static void tick(struct thread_cache *tc)
 		st->slow_events = 0;
 	}
 	alloc_periodic(now);
-}
-
-void tc_free_tick(struct thread_cache *tc)
-{
-	tick(tc);
 }
 
 void *tc_alloc_slow(size_t size)
@@ -270,12 +265,12 @@ void *tc_alloc_slow(size_t size)
 	if (n > l->max_length)
 		grow_max_length(tc, c, n - l->max_length);
 	if (--tc->free_ticks < 0)
-		tick(tc);
+		tc_tick(tc);
 	return p;
 }
 
 /* Called by free() when list c is full, or unused (max_length 0: a class this thread frees but
- * never allocated, as a consumer does). */
+ * never allocated, as a consumer does), and by tc_free_no_cache for a thread's first free. */
 void tc_free_full(struct thread_cache *tc, unsigned c, void *p, void *caller)
 {
 	struct tc_list *l = &tc->lists[c];
@@ -296,7 +291,7 @@ void tc_free_full(struct thread_cache *tc, unsigned c, void *p, void *caller)
 		if (st->foreign_count >= batch || tc->foreign_bytes > tc->max_capacity / 8)
 			flush_foreign(tc, c);
 	} else {
-		if (l->slots[l->length - 1] == p)
+		if (l->slots[(ptrdiff_t)l->length - 1] == p)
 			alloc_fatal("free(): double free", p, caller);
 		/* The array has room for one more than max_length (grow_max_length). */
 		l->slots[l->length++] = p;
@@ -306,7 +301,7 @@ void tc_free_full(struct thread_cache *tc, unsigned c, void *p, void *caller)
 		grow_after_slow_event(tc, c);
 	}
 	if (--tc->free_ticks < 0)
-		tick(tc);
+		tc_tick(tc);
 }
 
 /* free() of a small object by a thread without a cache. */
@@ -320,16 +315,9 @@ void tc_free_no_cache(void *p, unsigned c, void *caller)
 		central_free_one(c, p, caller);
 		return;
 	}
-	struct tc_list *l = &tc->lists[c];
-	if (l->length >= l->max_length) {
-		tc_free_full(tc, c, p, caller);
-		return;
-	}
-	if (l->slots[(ptrdiff_t)l->length - 1] == p)
-		alloc_fatal("free(): double free", p, caller);
-	l->slots[l->length++] = p;
-	if (--tc->free_ticks < 0)
-		tick(tc);
+	/* The thread had no cache until now, so the list is unused (max_length 0) and the object is
+	 * parked as foreign; tc_free_full is right for a list in any state. */
+	tc_free_full(tc, c, p, caller);
 }
 
 void tc_flush_current(void)
