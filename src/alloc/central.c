@@ -149,12 +149,18 @@ static unsigned take_from_spans(struct central *ce, unsigned c, void **out, unsi
 	return count;
 }
 
+/* The number of object p (the start of an object) in its span: its bit in the span's bitmaps. */
+static inline size_t object_index(const struct span *s, uint64_t recip, const void *p)
+{
+	return (size_t)((((uintptr_t)p - s->start) * recip) >> 40);
+}
+
 /* Set object p's bit in its span's bitmap; returns the bitmap word's index. An object that reaches
  * its span twice was freed twice (the second free went through a thread cache, where only a repeat
  * of the last free is caught). */
 static inline uint32_t mark_free(const struct span *s, uint64_t recip, void *p)
 {
-	size_t index = (size_t)((((uintptr_t)p - s->start) * recip) >> 40);
+	size_t index = object_index(s, recip, p);
 	uint64_t bit = 1ull << (index % 64);
 	uint32_t word = (uint32_t)(index / 64);
 	if (s->free_bits[word] & bit)
@@ -276,7 +282,7 @@ void central_release(unsigned c, void *const *objs, unsigned count)
 
 static bool debug_test_and_flip(struct span *s, void *p, bool expect_set)
 {
-	size_t index = ((uintptr_t)p - s->start) / alloc_class_size[s->size_class];
+	size_t index = object_index(s, alloc_class_recip[s->size_class], p);
 	uint64_t bit = 1ull << (index % 64);
 	uint64_t *word = &s->debug_bits[index / 64];
 	bool was_set = (*word & bit) != 0;
@@ -328,7 +334,7 @@ bool central_debug_is_live(void *p)
 	uintptr_t a = (uintptr_t)p;
 	bool live = false;
 	if (s->state == SPAN_SMALL && a >= s->start && a < s->bump && (a - s->start) % alloc_class_size[s->size_class] == 0) {
-		size_t index = (a - s->start) / alloc_class_size[s->size_class];
+		size_t index = object_index(s, alloc_class_recip[s->size_class], p);
 		live = (s->debug_bits[index / 64] >> (index % 64)) & 1;
 	}
 	pthread_mutex_unlock(&ce->lock);
