@@ -61,7 +61,7 @@ void *meta_alloc(size_t size)
 {
 	void *p = meta_alloc_raw(size);
 	if (p)
-		memset(p, 0, (size_t)1 << (meta_bin(size) + META_MIN_SHIFT));
+		memset(p, 0, size);
 	return p;
 }
 
