@@ -147,16 +147,7 @@ static int check_placement(const char *list, struct bench *b)
         cpu_set_t set;
         unsigned usable = sched_getaffinity(0, sizeof(set), &set) == 0 ? (unsigned)CPU_COUNT(&set) : 1;
         size_t length = strlen(list);
-        bool ok = length > 0 && length < sizeof(b->placement);
-        for (const char *p = list; ok && *p;) {
-                char *end;
-                errno = 0;
-                unsigned long n = strtoul(p, &end, 10);
-                ok = end != p && *p >= '0' && *p <= '9' && errno == 0 && n < usable && (*end == ',' || *end == '\0') &&
-                     !(*end == ',' && end[1] == '\0');
-                p = *end ? end + 1 : end;
-        }
-        if (!ok)
+        if (length >= sizeof(b->placement) || placement_parse(list, usable, NULL, SIZE_MAX) < 0)
                 return opt_usage_error(&alloc_bench_applet, "--placement: invalid value '%s' (CPU numbers 0 to %u, "
                                        "the CPUs this process may use, separated by commas, e.g. 0,0,1,1)",
                                        list, usable - 1);

@@ -3,6 +3,8 @@
  * a minute on 2 cores. Shared by the applet and the worker. */
 #include "workload.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 const struct workload_info workload_table[] = {
@@ -33,4 +35,24 @@ const struct workload_info *workload_find(const char *name)
                 if (strcmp(workload_table[i].name, name) == 0)
                         return &workload_table[i];
         return NULL;
+}
+
+int placement_parse(const char *list, unsigned usable, unsigned *out, size_t max)
+{
+        size_t n = 0;
+        for (const char *p = list;; p++) {
+                if (*p < '0' || *p > '9' || n == max)
+                        return -1;
+                char *end;
+                errno = 0;
+                unsigned long cpu = strtoul(p, &end, 10);
+                if (errno || cpu >= usable || (*end != ',' && *end != '\0'))
+                        return -1;
+                if (out)
+                        out[n] = (unsigned)cpu;
+                n++;
+                p = end;
+                if (*p == '\0')
+                        return (int)n;
+        }
 }

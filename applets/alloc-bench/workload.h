@@ -21,4 +21,9 @@ extern const size_t workload_count;
 /* The workload called `name`, or NULL. */
 const struct workload_info *workload_find(const char *name);
 
+/* --placement: numbers of the CPUs this process may use (0 = the first of them), each below `usable`,
+ * separated by commas, nothing else. Stores them in out[] (when out is not NULL; at most max) and
+ * returns how many, or -1 for a malformed list or one longer than max. */
+int placement_parse(const char *list, unsigned usable, unsigned *out, size_t max);
+
 #endif

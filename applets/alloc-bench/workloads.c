@@ -4,6 +4,7 @@
  * Every block carries a tag that is checked before it is freed, so a broken allocator is reported
  * as such instead of producing a fast number. */
 #include "workloads.h"
+#include "workload.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -132,23 +133,17 @@ static void *lane_main(void *arg);
 static int placement_map(struct harness *h, const char *list, char *error, size_t error_size)
 {
         int usable[CPU_SETSIZE];
-        unsigned count = h->pin_count, n = 0;
-        memcpy(usable, h->pin_cpus, count * sizeof(usable[0]));
-        for (const char *p = list;; p++) {
-                char *end;
-                errno = 0;
-                unsigned long index = strtoul(p, &end, 10);
-                if (end == p || errno || index >= count || n == CPU_SETSIZE || (*end != ',' && *end != '\0')) {
-                        snprintf(error, error_size, "--placement %s: expected CPU numbers below %u (the usable CPUs), "
-                                 "separated by commas", list, count);
-                        return -1;
-                }
-                h->pin_cpus[n++] = usable[index];
-                p = end;
-                if (*p == '\0')
-                        break;
+        unsigned index[CPU_SETSIZE], count = h->pin_count;
+        int n = placement_parse(list, count, index, CPU_SETSIZE);
+        if (n < 0) {
+                snprintf(error, error_size, "--placement %s: expected CPU numbers below %u (the usable CPUs), "
+                         "separated by commas", list, count);
+                return -1;
         }
-        h->pin_count = n;
+        memcpy(usable, h->pin_cpus, count * sizeof(usable[0]));
+        for (int k = 0; k < n; k++)
+                h->pin_cpus[k] = usable[index[k]];
+        h->pin_count = (unsigned)n;
         return 0;
 }
 
