@@ -566,10 +566,12 @@ static void report_markdown_builtin(const struct bench *b, FILE *out)
 
 void report_markdown(const struct bench *b, FILE *out)
 {
-        char pinned[sizeof(b->placement) + 64];
-        snprintf(pinned, sizeof(pinned), b->placement[0] ? "; threads pinned with --placement %s" : b->pin
-                                                 ? "; threads pinned round robin to the usable CPUs, --pin%s" : "%s",
-                 b->placement);
+        char placement[sizeof(b->placement) + 64];
+        const char *pinned = b->pin ? "; threads pinned round robin to the usable CPUs, --pin" : "";
+        if (b->placement[0]) {
+                snprintf(placement, sizeof(placement), "; threads pinned with --placement %s", b->placement);
+                pinned = placement;
+        }
         fprintf(out, "Throughput, ratio to glibc (%s in brackets; median of %u interleaved runs%s; best in bold):\n\n",
                 b->cpu_clock ? "million operations per CPU-second" : "Mops/s", b->runs, pinned);
         fprintf(out, "| workload | threads |");
