@@ -4,7 +4,6 @@
  * is some to reuse: a block too big for the free pages at the heap's end takes them and only the
  * rest new ("reuse").
  * Usage: test-alloc-release trim|idle|reuse */
-#define _GNU_SOURCE 1
 #include <malloc.h>
 #include <sched.h>
 #include <stdint.h>
