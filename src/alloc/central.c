@@ -2,7 +2,8 @@
  * lock, objects move to and from thread caches in batches; behind them, spans carved into objects
  * hand out never-used objects by bumping a pointer, and objects given back by address order (a
  * bitmap per span), so a thread's next objects of a class sit next to each other however scrambled
- * the order they were freed in. Debug mode's double-free bitmaps live here. */
+ * the order they were freed in. In front of each class lock, a mailbox per CPU passes one batch
+ * between threads of that CPU without the lock. Debug mode's double-free bitmaps live here. */
 #include <pthread.h>
 #include <string.h>
 
@@ -28,6 +29,58 @@ struct central {
  * until the program uses the class. */
 static struct central centrals[NUM_CLASSES];
 static unsigned transfer_max[NUM_CLASSES];
+
+/* Per-CPU mailboxes: one batch per class per CPU, handed over without the class lock. A thread
+ * cache that gives back a batch leaves it in its CPU's mailbox if that is empty; one that needs a
+ * batch looks there first. A producer and a consumer on one core then trade batches through a line
+ * of that core's cache, while the class lock (shared by every core) stays out of it. The state
+ * word is the mailbox's lock: whoever moves it EMPTY->BUSY or FULL->BUSY owns the batch array. */
+#define MAILBOX_CPUS 64
+enum { MAILBOX_EMPTY, MAILBOX_BUSY, MAILBOX_FULL };
+struct mailbox {
+	uint32_t state;
+	uint32_t idle;  /* full and untouched since the last idle drain */
+	void **batch;   /* alloc_class_batch[c] pointers, made on first use and kept */
+};
+static struct mailbox_row {
+	struct mailbox box[NUM_CLASSES];
+} __attribute__((aligned(64))) mailboxes[MAILBOX_CPUS];
+static unsigned mailbox_cpus; /* one more than the highest CPU that has used a mailbox */
+
+static bool mailbox_claim(struct mailbox *m, uint32_t from)
+{
+	uint32_t expect = from;
+	return __atomic_load_n(&m->state, __ATOMIC_RELAXED) == from &&
+	       __atomic_compare_exchange_n(&m->state, &expect, MAILBOX_BUSY, false, __ATOMIC_ACQUIRE,
+					   __ATOMIC_RELAXED);
+}
+
+static bool mailbox_put(unsigned c, int cpu, void *const *objs, unsigned count)
+{
+	unsigned row = (unsigned)cpu % MAILBOX_CPUS;
+	struct mailbox *m = &mailboxes[row].box[c];
+	if (!mailbox_claim(m, MAILBOX_EMPTY))
+		return false;
+	if (!m->batch && !(m->batch = meta_alloc_raw(count * sizeof(void *)))) {
+		__atomic_store_n(&m->state, MAILBOX_EMPTY, __ATOMIC_RELEASE);
+		return false;
+	}
+	memcpy(m->batch, objs, count * sizeof(void *));
+	m->idle = 0;
+	__atomic_store_n(&m->state, MAILBOX_FULL, __ATOMIC_RELEASE);
+	if (__atomic_load_n(&mailbox_cpus, __ATOMIC_RELAXED) <= row)
+		__atomic_store_n(&mailbox_cpus, row + 1, __ATOMIC_RELAXED);
+	return true;
+}
+
+static bool mailbox_take(struct mailbox *m, void **out, unsigned count)
+{
+	if (!mailbox_claim(m, MAILBOX_FULL))
+		return false;
+	memcpy(out, m->batch, count * sizeof(void *));
+	__atomic_store_n(&m->state, MAILBOX_EMPTY, __ATOMIC_RELEASE);
+	return true;
+}
 
 static void nonempty_push(struct central *ce, struct span *s)
 {
@@ -230,6 +283,8 @@ unsigned central_fetch(unsigned c, void **out, unsigned want, unsigned room)
 	struct central *ce = &centrals[c];
 	unsigned count, batch = alloc_class_batch[c];
 	int cpu = alloc_current_cpu();
+	if (room >= batch && mailbox_take(&mailboxes[(unsigned)cpu % MAILBOX_CPUS].box[c], out, batch))
+		return batch;
 	pthread_mutex_lock(&ce->lock);
 	if (ce->transfer_count > 0 && room >= batch) {
 		/* Prefer a batch freed on this CPU: a producer and its consumer sharing a core then
@@ -250,6 +305,14 @@ unsigned central_fetch(unsigned c, void **out, unsigned want, unsigned room)
 		if (ce->transfer_count < ce->transfer_low_water)
 			ce->transfer_low_water = ce->transfer_count;
 	} else {
+		/* Before new objects from the spans, a batch another core left in its mailbox. */
+		unsigned cpus = __atomic_load_n(&mailbox_cpus, __ATOMIC_RELAXED);
+		if (room >= batch)
+			for (unsigned i = 0; i < cpus; i++)
+				if (mailbox_take(&mailboxes[i].box[c], out, batch)) {
+					pthread_mutex_unlock(&ce->lock);
+					return batch;
+				}
 		count = take_from_spans(ce, c, out, want, room, true);
 		/* Lowest address last, so a thread cache (a stack) hands it out first: the thread
 		 * meets the objects in the order they lie in memory. */
@@ -267,6 +330,8 @@ void central_release(unsigned c, void *const *objs, unsigned count)
 {
 	struct central *ce = &centrals[c];
 	int cpu = alloc_current_cpu();
+	if (count == alloc_class_batch[c] && mailbox_put(c, cpu, objs, count))
+		return;
 	pthread_mutex_lock(&ce->lock);
 	unsigned top = ce->transfer_count;
 	if (count == alloc_class_batch[c] && top < transfer_max[c] &&
@@ -345,8 +410,24 @@ bool central_debug_is_live(void *p)
  * call) on the periodic path, all of them for malloc_trim. Emptied spans go to the page heap. */
 void central_drain_transfer(bool only_idle)
 {
+	unsigned cpus = __atomic_load_n(&mailbox_cpus, __ATOMIC_RELAXED);
 	for (unsigned c = 1; c < NUM_CLASSES; c++) {
 		struct central *ce = &centrals[c];
+		for (unsigned i = 0; i < cpus; i++) {
+			struct mailbox *m = &mailboxes[i].box[c];
+			if (__atomic_load_n(&m->state, __ATOMIC_RELAXED) != MAILBOX_FULL)
+				continue;
+			if (only_idle && !m->idle) {
+				m->idle = 1;
+				continue;
+			}
+			if (!mailbox_claim(m, MAILBOX_FULL))
+				continue;
+			pthread_mutex_lock(&ce->lock);
+			return_to_spans(ce, m->batch, alloc_class_batch[c]);
+			pthread_mutex_unlock(&ce->lock);
+			__atomic_store_n(&m->state, MAILBOX_EMPTY, __ATOMIC_RELEASE);
+		}
 		if (!__atomic_load_n(&ce->transfer_count, __ATOMIC_RELAXED)) {
 			ce->transfer_low_water = 0;
 			continue;
@@ -378,6 +459,10 @@ void central_get_stats(unsigned c, struct central_class_stats *out)
 	pthread_mutex_lock(&ce->lock);
 	out->handed_out = ce->handed_out;
 	out->transfer_objects = (size_t)ce->transfer_count * alloc_class_batch[c];
+	unsigned cpus = __atomic_load_n(&mailbox_cpus, __ATOMIC_RELAXED);
+	for (unsigned i = 0; i < cpus; i++)
+		if (__atomic_load_n(&mailboxes[i].box[c].state, __ATOMIC_RELAXED) == MAILBOX_FULL)
+			out->transfer_objects += alloc_class_batch[c];
 	out->spans = ce->spans;
 	out->span_free_objects = ce->spans * alloc_class_capacity[c] - ce->handed_out;
 	pthread_mutex_unlock(&ce->lock);
@@ -436,6 +521,11 @@ void central_fork_lock(void)
 void central_fork_unlock(bool child)
 {
 	for (unsigned c = 0; c < NUM_CLASSES; c++) {
+		/* A mailbox some other thread was filling or emptying: its batch went with that thread
+		 * (at most one batch per mailbox is lost to the child, never handed out twice). */
+		for (unsigned i = 0; child && i < MAILBOX_CPUS; i++)
+			if (mailboxes[i].box[c].state == MAILBOX_BUSY)
+				mailboxes[i].box[c].state = MAILBOX_EMPTY;
 		if (child)
 			pthread_mutex_init(&centrals[c].lock, NULL);
 		else
