@@ -39,7 +39,8 @@ static unsigned transfer_max[NUM_CLASSES];
 enum { MAILBOX_EMPTY, MAILBOX_BUSY, MAILBOX_FULL };
 struct mailbox {
 	uint32_t state;
-	uint32_t idle;  /* full and untouched since the last idle drain */
+	uint32_t idle;  /* full and untouched since the last idle drain (set by the drain, cleared
+			 * by a put; atomic because the drain reads it without owning the box) */
 	void **batch;   /* alloc_class_batch[c] pointers, made on first use and kept */
 };
 static struct mailbox_row {
@@ -66,10 +67,12 @@ static bool mailbox_put(unsigned c, int cpu, void *const *objs, unsigned count)
 		return false;
 	}
 	memcpy(m->batch, objs, count * sizeof(void *));
-	m->idle = 0;
+	__atomic_store_n(&m->idle, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&m->state, MAILBOX_FULL, __ATOMIC_RELEASE);
-	if (__atomic_load_n(&mailbox_cpus, __ATOMIC_RELAXED) <= row)
-		__atomic_store_n(&mailbox_cpus, row + 1, __ATOMIC_RELAXED);
+	unsigned seen = __atomic_load_n(&mailbox_cpus, __ATOMIC_RELAXED);
+	while (seen <= row && !__atomic_compare_exchange_n(&mailbox_cpus, &seen, row + 1, true, __ATOMIC_RELAXED,
+							    __ATOMIC_RELAXED))
+		;
 	return true;
 }
 
@@ -417,8 +420,8 @@ void central_drain_transfer(bool only_idle)
 			struct mailbox *m = &mailboxes[i].box[c];
 			if (__atomic_load_n(&m->state, __ATOMIC_RELAXED) != MAILBOX_FULL)
 				continue;
-			if (only_idle && !m->idle) {
-				m->idle = 1;
+			if (only_idle && !__atomic_load_n(&m->idle, __ATOMIC_RELAXED)) {
+				__atomic_store_n(&m->idle, 1, __ATOMIC_RELAXED);
 				continue;
 			}
 			if (!mailbox_claim(m, MAILBOX_FULL))
