@@ -410,7 +410,10 @@ static bool run_all(struct bench *b)
                         const char *args[] = { "run", workload->name, threads, ops, duration, seed,
                                                b->pin ? pin : NULL, NULL };
                         for (unsigned r = 0; r < b->runs; r++) {
-                                for (size_t a = 0; a < b->allocator_count; a++) {
+                                /* Each round starts with the next allocator: none always runs
+                                 * right after another's exit or always first. */
+                                for (size_t i = 0; i < b->allocator_count; i++) {
+                                        size_t a = (i + r) % b->allocator_count;
                                         struct allocator *alloc = &b->allocators[a];
                                         struct cell *cell = bench_cell(b, w, t, a);
                                         if (alloc->status != ALLOCATOR_OK)

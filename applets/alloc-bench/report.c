@@ -32,6 +32,22 @@ static bool cell_ok(const struct bench *b, const struct cell *c)
         return b->allocators[c->allocator].status == ALLOCATOR_OK && !c->failed && c->sample_count > 0;
 }
 
+/* x's throughput against y's: the median over rounds of the ratio of their runs in the same round.
+ * A round's runs are adjacent in time, so the slow and fast phases of a shared machine (seconds to
+ * minutes long, and up to 1.6x apart here) cancel out; a ratio of two medians could compare a run
+ * from one phase with a run from the other. Cells that ran a different number of rounds fall back
+ * to the ratio of their medians. */
+static double paired_ratio(const struct cell *x, const struct cell *y)
+{
+        size_t n = x->sample_count;
+        if (n == 0 || n != y->sample_count)
+                return y->mops > 0 ? x->mops / y->mops : 0;
+        double v[n];
+        for (size_t k = 0; k < n; k++)
+                v[k] = y->samples[k].mops > 0 ? x->samples[k].mops / y->samples[k].mops : 0;
+        return median(v, n);
+}
+
 void bench_summarize(struct bench *b)
 {
         for (size_t i = 0; i < b->cell_count; i++) {
@@ -67,7 +83,7 @@ void bench_summarize(struct bench *b)
                                 struct cell *c = bench_cell(b, w, t, a);
                                 if (!cell_ok(b, c))
                                         continue;
-                                c->ratio_glibc = glibc->mops > 0 ? c->mops / glibc->mops : 0;
+                                c->ratio_glibc = paired_ratio(c, glibc);
                                 c->rss_ratio_glibc =
                                         glibc->peak_rss_bytes ? (double)c->peak_rss_bytes / (double)glibc->peak_rss_bytes : 0;
                         }
@@ -113,7 +129,7 @@ static double column_value(const struct cell *c, enum column column)
 {
         switch (column) {
         case COLUMN_MOPS:
-                return c->mops;
+                return c->ratio_glibc > 0 ? c->ratio_glibc : c->mops;
         case COLUMN_RSS:
                 return (double)c->peak_rss_bytes;
         case COLUMN_RSS_PER_LIVE:
@@ -282,7 +298,7 @@ void report_table(const struct bench *b, FILE *out)
                 char ops[64];
                 fprintf(out, "\n%s: %s\n  (%s; one op = %s)\n", wl->name, wl->stresses,
                         ops_description(b, wl, ops, sizeof(ops)), wl->operation);
-                int group = live ? 43 : 34; /* width of one thread count's columns */
+                int group = live ? 44 : 35; /* width of one thread count's columns */
                 fprintf(out, "%-*s", nw, "");
                 for (size_t t = 0; t < b->thread_count; t++) {
                         char title[48];
@@ -297,7 +313,7 @@ void report_table(const struct bench *b, FILE *out)
                 }
                 fprintf(out, "\n%-*s", nw, "allocator");
                 for (size_t t = 0; t < b->thread_count; t++)
-                        fprintf(out, "  %9s %4s %7s %9s%s", b->cpu_clock ? "Mops/cpus" : "Mops/s", "+-%", "x glibc", "peak RSS",
+                        fprintf(out, "  %9s %4s %8s %9s%s", b->cpu_clock ? "Mops/cpus" : "Mops/s", "+-%", "x glibc", "peak RSS",
                                 live ? " RSS/live" : "");
                 fputc('\n', out);
                 for (size_t a = 0; a < b->allocator_count; a++) {
@@ -311,15 +327,18 @@ void report_table(const struct bench *b, FILE *out)
                                         continue;
                                 }
                                 char mops[48], ratio[48], rss[48], rssbuf[32], eff[48];
+                                /* The best mark goes on the ratio, the paired measure (see paired_ratio),
+                                 * or on Mops/s when glibc was not measured. */
+                                const char *mark = is_best(b, w, t, a, COLUMN_MOPS) ? "*" : " ";
                                 snprintf(mops, sizeof(mops), c->mops >= 1 ? "%.2f%s" : "%.4f%s", c->mops,
-                                         is_best(b, w, t, a, COLUMN_MOPS) ? "*" : " ");
+                                         c->ratio_glibc > 0 ? " " : mark);
                                 if (c->ratio_glibc > 0)
-                                        snprintf(ratio, sizeof(ratio), "%.2fx", c->ratio_glibc);
+                                        snprintf(ratio, sizeof(ratio), "%.2fx%s", c->ratio_glibc, mark);
                                 else
                                         snprintf(ratio, sizeof(ratio), "-");
                                 snprintf(rss, sizeof(rss), "%s%s", mib(c->peak_rss_bytes, rssbuf, sizeof(rssbuf)),
                                          is_best(b, w, t, a, COLUMN_RSS) ? "*" : " ");
-                                fprintf(out, "  %9s %4.0f %7s %9s", mops, spread_percent(c), ratio, rss);
+                                fprintf(out, "  %9s %4.0f %8s %9s", mops, spread_percent(c), ratio, rss);
                                 if (live) {
                                         snprintf(eff, sizeof(eff), "%.2f%s", rss_per_live(c),
                                                  is_best(b, w, t, a, COLUMN_RSS_PER_LIVE) ? "*" : " ");
@@ -339,7 +358,8 @@ void report_table(const struct bench *b, FILE *out)
                              "of the list, for every allocator.\n", b->placement);
         else if (b->pin)
                 fprintf(out, "--pin: thread i ran on the i-th usable CPU only (round robin), for every allocator.\n");
-        fprintf(out, "* best in its column. +-%% = half the range of the runs around the median.\n"
+        fprintf(out, "* best in its column. +-%% = half the range of the runs around the median. x glibc = the median "
+                     "of the ratios of runs in the same round.\n"
                      "peak RSS = VmHWM of the worker process; RSS/live = RSS growth at peak live data / bytes live.\n");
         print_skipped(b, out);
 }
@@ -529,7 +549,8 @@ static void report_markdown_builtin(const struct bench *b, FILE *out)
         size_t self = allocator_index(b, "builtin"), mi = allocator_index(b, "mimalloc");
         if (self == SIZE_MAX)
                 return;
-        fprintf(out, "\nThe built-in allocator against the field (throughput ratio; RSS ratio, lower is leaner):\n\n"
+        fprintf(out, "\nThe built-in allocator against the field (throughput: the median of its per-round ratios to "
+                     "each other allocator, against the one it fares worst against; RSS ratio, lower is leaner):\n\n"
                      "| workload | threads | vs glibc | vs best other | best other | peak RSS vs mimalloc |\n"
                      "|---|---:|---:|---:|---|---:|\n");
         for (size_t w = 0; w < b->workload_count; w++)
@@ -537,11 +558,18 @@ static void report_markdown_builtin(const struct bench *b, FILE *out)
                         const struct cell *c = bench_cell(b, w, t, self);
                         if (!cell_ok(b, c))
                                 continue;
+                        /* The other allocator this one fares worst against, round by round. */
                         const struct cell *best = NULL;
+                        double vs_best = 0;
                         for (size_t a = 0; a < b->allocator_count; a++) {
                                 const struct cell *o = bench_cell(b, w, t, a);
-                                if (a != self && cell_ok(b, o) && (best == NULL || o->mops > best->mops))
+                                if (a == self || !cell_ok(b, o))
+                                        continue;
+                                double r = paired_ratio(c, o);
+                                if (best == NULL || r < vs_best) {
                                         best = o;
+                                        vs_best = r;
+                                }
                         }
                         fprintf(out, "| %s | %u | ", b->workloads[w]->name, b->threads[t]);
                         if (c->ratio_glibc > 0)
@@ -549,7 +577,7 @@ static void report_markdown_builtin(const struct bench *b, FILE *out)
                         else
                                 fprintf(out, "- | ");
                         if (best)
-                                fprintf(out, "%.2fx | %s | ", c->mops / best->mops, b->allocators[best->allocator].name);
+                                fprintf(out, "%.2fx | %s | ", vs_best, b->allocators[best->allocator].name);
                         else
                                 fprintf(out, "- | - | ");
                         const struct cell *m = mi != SIZE_MAX ? bench_cell(b, w, t, mi) : NULL;
@@ -572,7 +600,8 @@ void report_markdown(const struct bench *b, FILE *out)
                 snprintf(placement, sizeof(placement), "; threads pinned with --placement %s", b->placement);
                 pinned = placement;
         }
-        fprintf(out, "Throughput, ratio to glibc (%s in brackets; median of %u interleaved runs%s; best in bold):\n\n",
+        fprintf(out, "Throughput, ratio to glibc (the median of the ratios of runs in the same round; %s, the "
+                     "median, in brackets; %u interleaved rounds%s; best in bold):\n\n",
                 b->cpu_clock ? "million operations per CPU-second" : "Mops/s", b->runs, pinned);
         fprintf(out, "| workload | threads |");
         markdown_allocator_columns(b, true, "|---|---:|", out);

@@ -45,6 +45,14 @@ import json, sys
 rs = json.loads(sys.argv[1])["results"]
 sys.exit(not (len(rs) == 4 and all(r["status"] == "ok" and r["runs"][0]["ops"] > 0 for r in rs)))' "$json"
 
+json=$("$SYSPRIM" alloc-bench -q --json -a builtin,glibc -w seed -t 1 --runs 5 --duration 10ms)
+check "ratio to glibc: the median of the per-round ratios (runs in round order)" python3 -c '
+import json, statistics, sys
+rs = {r["allocator"]: r for r in json.loads(sys.argv[1])["results"]}
+b, g = rs["builtin"], rs["glibc"]
+want = statistics.median(x["mops"] / y["mops"] for x, y in zip(b["runs"], g["runs"]))
+sys.exit(not (len(b["runs"]) == 5 and abs(b["ratio_glibc"] - want) < 1e-4 * want and g["ratio_glibc"] == 1))' "$json"
+
 json=$("$SYSPRIM" alloc-bench -q --json -a glibc -w seed,prodcons -t 2 --runs 1 --ops 20000 --clock cpu)
 check "--clock cpu: Mops per CPU-second from the workload's CPU time" python3 -c '
 import json, sys
