@@ -2,9 +2,11 @@
  * malloc_trim(0) brings RSS back near where it started ("trim"); without any call, a couple of
  * seconds of light activity do the same within 32 MiB ("idle"). And memory is not taken when there
  * is some to reuse: a block too big for the free pages at the heap's end takes them and only the
- * rest new ("reuse").
- * Usage: test-alloc-release trim|idle|reuse */
+ * rest new ("reuse"). malloc_trim(0) empties every cache, the per-CPU mailboxes of every CPU
+ * included, once the threads that filled them are gone ("trim-caches").
+ * Usage: test-alloc-release trim|idle|reuse|trim-caches */
 #include <malloc.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -147,6 +149,62 @@ static void test_reuse(void)
 	free(second);
 }
 
+/* On one CPU: blocks of a few classes allocated and freed, in more than a batch each; at the
+ * thread's exit its cache goes to the central tier, a batch per class into that CPU's mailbox. */
+static void *fill_caches(void *arg)
+{
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET((int)(intptr_t)arg, &set);
+	if (sched_setaffinity(0, sizeof(set), &set) != 0)
+		return (void *)1;
+	enum { BLOCKS = 200 };
+	static const size_t sizes[] = { 16, 48, 100, 300, 700, 1000, 3000 };
+	void *blocks[BLOCKS];
+	for (int round = 0; round < 4; round++)
+		for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+			for (int i = 0; i < BLOCKS; i++)
+				if ((blocks[i] = malloc(sizes[k])) == NULL)
+					return (void *)1;
+			for (int i = 0; i < BLOCKS; i++)
+				free(blocks[i]);
+		}
+	return NULL;
+}
+
+static void test_trim_caches(void)
+{
+	cpu_set_t usable;
+	CHECK(sched_getaffinity(0, sizeof(usable), &usable) == 0);
+	int threads = 0;
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+		if (!CPU_ISSET(cpu, &usable))
+			continue;
+		pthread_t t;
+		void *failed = NULL;
+		CHECK(pthread_create(&t, NULL, fill_caches, (void *)(intptr_t)cpu) == 0);
+		CHECK(pthread_join(t, &failed) == 0);
+		CHECK(failed == NULL);
+		threads++;
+	}
+	struct sysprim_malloc_stats before, after;
+	sysprim_malloc_stats(&before);
+	CHECK_EQ_INT(malloc_trim(0), 1);
+	sysprim_malloc_stats(&after);
+	size_t cached_before = 0, cached_after = 0;
+	for (size_t c = 0; c < SYSPRIM_MALLOC_MAX_CLASSES; c++) {
+		cached_before += before.classes[c].cached;
+		cached_after += after.classes[c].cached;
+		if (after.classes[c].cached)
+			fprintf(stderr, "class of %zu B: %zu objects still cached after malloc_trim\n",
+				after.classes[c].size, after.classes[c].cached);
+	}
+	printf("%d threads, one per CPU: %zu objects cached before malloc_trim, %zu after\n", threads, cached_before,
+	       cached_after);
+	CHECK(cached_before > 0);
+	CHECK(cached_after == 0);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 2 && strcmp(argv[1], "trim") == 0)
@@ -155,6 +213,8 @@ int main(int argc, char **argv)
 		test_idle();
 	else if (argc == 2 && strcmp(argv[1], "reuse") == 0)
 		test_reuse();
+	else if (argc == 2 && strcmp(argv[1], "trim-caches") == 0)
+		test_trim_caches();
 	else
 		return 2;
 	TEST_DONE();
