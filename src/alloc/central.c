@@ -526,7 +526,7 @@ void central_fork_unlock(bool child)
 	for (unsigned c = 0; c < NUM_CLASSES; c++) {
 		/* A mailbox some other thread was filling or emptying: its batch went with that thread
 		 * (at most one batch per mailbox is lost to the child, never handed out twice). */
-		for (unsigned i = 0; child && i < MAILBOX_CPUS; i++)
+		for (unsigned i = 0; child && i < mailbox_cpus; i++)
 			if (mailboxes[i].box[c].state == MAILBOX_BUSY)
 				mailboxes[i].box[c].state = MAILBOX_EMPTY;
 		if (child)
