@@ -56,13 +56,27 @@ static bool mailbox_claim(struct mailbox *m, uint32_t from)
 					   __ATOMIC_RELAXED);
 }
 
+/* The batch array in *slot, made on first use (a metadata block, kept for reuse); NULL when the
+ * metadata arena cannot. For the transfer cache's stack and the mailboxes alike. */
+static void **batch_array(void ***slot, unsigned count)
+{
+	if (!*slot)
+		*slot = meta_alloc_raw(count * sizeof(void *));
+	return *slot;
+}
+
+static unsigned mailbox_row(int cpu)
+{
+	return (unsigned)cpu % MAILBOX_CPUS;
+}
+
 static bool mailbox_put(unsigned c, int cpu, void *const *objs, unsigned count)
 {
-	unsigned row = (unsigned)cpu % MAILBOX_CPUS;
+	unsigned row = mailbox_row(cpu);
 	struct mailbox *m = &mailboxes[row].box[c];
 	if (!mailbox_claim(m, MAILBOX_EMPTY))
 		return false;
-	if (!m->batch && !(m->batch = meta_alloc_raw(count * sizeof(void *)))) {
+	if (!batch_array(&m->batch, count)) {
 		__atomic_store_n(&m->state, MAILBOX_EMPTY, __ATOMIC_RELEASE);
 		return false;
 	}
@@ -291,7 +305,7 @@ unsigned central_fetch(unsigned c, void **out, unsigned want, unsigned room)
 	struct central *ce = &centrals[c];
 	unsigned count, batch = alloc_class_batch[c];
 	int cpu = alloc_current_cpu();
-	if (room >= batch && mailbox_take(&mailboxes[(unsigned)cpu % MAILBOX_CPUS].box[c], out, batch))
+	if (room >= batch && mailbox_take(&mailboxes[mailbox_row(cpu)].box[c], out, batch))
 		return batch;
 	pthread_mutex_lock(&ce->lock);
 	if (ce->transfer_count > 0 && room >= batch) {
@@ -342,8 +356,7 @@ void central_release(unsigned c, void *const *objs, unsigned count)
 		return;
 	pthread_mutex_lock(&ce->lock);
 	unsigned top = ce->transfer_count;
-	if (count == alloc_class_batch[c] && top < transfer_max[c] &&
-	    (ce->batch[top] || (ce->batch[top] = meta_alloc_raw(count * sizeof(void *))))) {
+	if (count == alloc_class_batch[c] && top < transfer_max[c] && batch_array(&ce->batch[top], count)) {
 		memcpy(ce->batch[top], objs, count * sizeof(void *));
 		ce->cpu[top] = (int16_t)cpu;
 		ce->transfer_count = top + 1;
@@ -429,12 +442,12 @@ void central_drain_transfer(bool only_idle)
 				__atomic_store_n(&m->idle, 1, __ATOMIC_RELAXED);
 				continue;
 			}
-			if (!mailbox_claim(m, MAILBOX_FULL))
+			void *objs[MAX_BATCH];
+			if (!mailbox_take(m, objs, alloc_class_batch[c]))
 				continue;
 			pthread_mutex_lock(&ce->lock);
-			return_to_spans(ce, m->batch, alloc_class_batch[c]);
+			return_to_spans(ce, objs, alloc_class_batch[c]);
 			pthread_mutex_unlock(&ce->lock);
-			__atomic_store_n(&m->state, MAILBOX_EMPTY, __ATOMIC_RELEASE);
 		}
 		if (!__atomic_load_n(&ce->transfer_count, __ATOMIC_RELAXED)) {
 			ce->transfer_low_water = 0;
