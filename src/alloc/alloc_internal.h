@@ -39,6 +39,41 @@
 #define MAX_BATCH 32
 #define MAX_TRANSFER_SLOTS 64
 
+/* ---- locks (os.c) ----
+ * One word: 0 free, 1 held, 2 held with a thread perhaps asleep on it (the futex mutex of Drepper's
+ * "Futexes Are Tricky"). A thread that finds it held spins a short while before it sleeps: the
+ * allocator's critical sections are a few hundred cycles, and a futex sleep and wake-up cost two
+ * context switches and make the scheduler see the threads as waking each other. */
+struct alloc_lock {
+	int state;
+};
+void alloc_lock_wait(struct alloc_lock *l);
+void alloc_lock_wake(struct alloc_lock *l);
+
+static inline bool alloc_lock_try(struct alloc_lock *l)
+{
+	int expected = 0;
+	return __atomic_compare_exchange_n(&l->state, &expected, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
+static inline void alloc_lock_acquire(struct alloc_lock *l)
+{
+	if (ALLOC_UNLIKELY(!alloc_lock_try(l)))
+		alloc_lock_wait(l);
+}
+
+static inline void alloc_lock_release(struct alloc_lock *l)
+{
+	if (ALLOC_UNLIKELY(__atomic_exchange_n(&l->state, 0, __ATOMIC_RELEASE) == 2))
+		alloc_lock_wake(l);
+}
+
+/* In a child after fork(): whoever held the lock is not in this process. */
+static inline void alloc_lock_reset(struct alloc_lock *l)
+{
+	l->state = 0;
+}
+
 /* ---- size classes (size_class.c) ---- */
 extern uint32_t alloc_class_size[NUM_CLASSES];
 extern uint8_t alloc_class_batch[NUM_CLASSES];

@@ -4,13 +4,12 @@
  * bitmap per span), so a thread's next objects of a class sit next to each other however scrambled
  * the order they were freed in. In front of each class lock, a mailbox per CPU passes one batch
  * between threads of that CPU without the lock. Debug mode's double-free bitmaps live here. */
-#include <pthread.h>
 #include <string.h>
 
 #include "alloc_internal.h"
 
 struct central {
-	pthread_mutex_t lock;
+	struct alloc_lock lock;
 	struct span nonempty;         /* spans with free or never-used objects */
 	unsigned transfer_count;
 	unsigned transfer_low_water;  /* fewest full slots since the last idle drain */
@@ -307,7 +306,7 @@ unsigned central_fetch(unsigned c, void **out, unsigned want, unsigned room)
 	int cpu = alloc_current_cpu();
 	if (room >= batch && mailbox_take(&mailboxes[mailbox_row(cpu)].box[c], out, batch))
 		return batch;
-	pthread_mutex_lock(&ce->lock);
+	alloc_lock_acquire(&ce->lock);
 	if (ce->transfer_count > 0 && room >= batch) {
 		/* Prefer a batch freed on this CPU: a producer and its consumer sharing a core then
 		 * trade objects that stay in that core's cache, instead of taking the batch another
@@ -332,7 +331,7 @@ unsigned central_fetch(unsigned c, void **out, unsigned want, unsigned room)
 		if (room >= batch)
 			for (unsigned i = 0; i < cpus; i++)
 				if (mailbox_take(&mailboxes[i].box[c], out, batch)) {
-					pthread_mutex_unlock(&ce->lock);
+					alloc_lock_release(&ce->lock);
 					return batch;
 				}
 		count = take_from_spans(ce, c, out, want, room, true);
@@ -344,7 +343,7 @@ unsigned central_fetch(unsigned c, void **out, unsigned want, unsigned room)
 			out[j] = t;
 		}
 	}
-	pthread_mutex_unlock(&ce->lock);
+	alloc_lock_release(&ce->lock);
 	return count;
 }
 
@@ -354,7 +353,7 @@ void central_release(unsigned c, void *const *objs, unsigned count)
 	int cpu = alloc_current_cpu();
 	if (count == alloc_class_batch[c] && mailbox_put(c, cpu, objs, count))
 		return;
-	pthread_mutex_lock(&ce->lock);
+	alloc_lock_acquire(&ce->lock);
 	unsigned top = ce->transfer_count;
 	if (count == alloc_class_batch[c] && top < transfer_max[c] && batch_array(&ce->batch[top], count)) {
 		memcpy(ce->batch[top], objs, count * sizeof(void *));
@@ -363,7 +362,7 @@ void central_release(unsigned c, void *const *objs, unsigned count)
 	} else {
 		return_to_spans(ce, objs, count);
 	}
-	pthread_mutex_unlock(&ce->lock);
+	alloc_lock_release(&ce->lock);
 }
 
 static bool debug_test_and_flip(struct span *s, void *p, bool expect_set)
@@ -383,21 +382,21 @@ void *central_alloc_one(unsigned c)
 {
 	struct central *ce = &centrals[c];
 	void *head;
-	pthread_mutex_lock(&ce->lock);
+	alloc_lock_acquire(&ce->lock);
 	unsigned n = take_from_spans(ce, c, &head, 1, 1, false);
 	if (n && alloc_config.debug) {
 		struct span *s = pagemap_span((uintptr_t)head);
 		if (!debug_test_and_flip(s, head, false))
 			alloc_fatal("malloc(): heap corruption: object handed out twice", head, NULL);
 	}
-	pthread_mutex_unlock(&ce->lock);
+	alloc_lock_release(&ce->lock);
 	return n ? head : NULL;
 }
 
 void central_free_one(unsigned c, void *p, void *caller)
 {
 	struct central *ce = &centrals[c];
-	pthread_mutex_lock(&ce->lock);
+	alloc_lock_acquire(&ce->lock);
 	struct span *s = pagemap_span((uintptr_t)p);
 	uintptr_t a = (uintptr_t)p;
 	if (!s || s->state != SPAN_SMALL || s->size_class != c || a < s->start || a >= s->bump ||
@@ -406,7 +405,7 @@ void central_free_one(unsigned c, void *p, void *caller)
 	if (s->debug_bits && !debug_test_and_flip(s, p, true))
 		alloc_fatal("free(): double free", p, caller);
 	span_regained(ce, s, 1, mark_free(s, alloc_class_recip[c], p));
-	pthread_mutex_unlock(&ce->lock);
+	alloc_lock_release(&ce->lock);
 }
 
 /* Debug mode only: is p a live object? Used to name double frees in realloc/usable_size too. */
@@ -416,14 +415,14 @@ bool central_debug_is_live(void *p)
 	if (!s || s->state != SPAN_SMALL || !s->debug_bits)
 		return false;
 	struct central *ce = &centrals[s->size_class];
-	pthread_mutex_lock(&ce->lock);
+	alloc_lock_acquire(&ce->lock);
 	uintptr_t a = (uintptr_t)p;
 	bool live = false;
 	if (s->state == SPAN_SMALL && a >= s->start && a < s->bump && (a - s->start) % alloc_class_size[s->size_class] == 0) {
 		size_t index = object_index(s, alloc_class_recip[s->size_class], p);
 		live = (s->debug_bits[index / 64] >> (index % 64)) & 1;
 	}
-	pthread_mutex_unlock(&ce->lock);
+	alloc_lock_release(&ce->lock);
 	return live;
 }
 
@@ -445,15 +444,15 @@ void central_drain_transfer(bool only_idle)
 			void *objs[MAX_BATCH];
 			if (!mailbox_take(m, objs, alloc_class_batch[c]))
 				continue;
-			pthread_mutex_lock(&ce->lock);
+			alloc_lock_acquire(&ce->lock);
 			return_to_spans(ce, objs, alloc_class_batch[c]);
-			pthread_mutex_unlock(&ce->lock);
+			alloc_lock_release(&ce->lock);
 		}
 		if (!__atomic_load_n(&ce->transfer_count, __ATOMIC_RELAXED)) {
 			ce->transfer_low_water = 0;
 			continue;
 		}
-		pthread_mutex_lock(&ce->lock);
+		alloc_lock_acquire(&ce->lock);
 		unsigned drain = only_idle ? ce->transfer_low_water : ce->transfer_count;
 		/* The oldest batches sit at the bottom of the stack; their emptied arrays go above
 		 * the ones that stay, for reuse. */
@@ -470,14 +469,14 @@ void central_drain_transfer(bool only_idle)
 			ce->transfer_count = stay;
 		}
 		ce->transfer_low_water = ce->transfer_count;
-		pthread_mutex_unlock(&ce->lock);
+		alloc_lock_release(&ce->lock);
 	}
 }
 
 void central_get_stats(unsigned c, struct central_class_stats *out)
 {
 	struct central *ce = &centrals[c];
-	pthread_mutex_lock(&ce->lock);
+	alloc_lock_acquire(&ce->lock);
 	out->handed_out = ce->handed_out;
 	out->transfer_objects = (size_t)ce->transfer_count * alloc_class_batch[c];
 	unsigned cpus = __atomic_load_n(&mailbox_cpus, __ATOMIC_RELAXED);
@@ -486,7 +485,7 @@ void central_get_stats(unsigned c, struct central_class_stats *out)
 			out->transfer_objects += alloc_class_batch[c];
 	out->spans = ce->spans;
 	out->span_free_objects = ce->spans * alloc_class_capacity[c] - ce->handed_out;
-	pthread_mutex_unlock(&ce->lock);
+	alloc_lock_release(&ce->lock);
 }
 
 /* Debug mode: list sample addresses of live objects by walking the page map. */
@@ -536,7 +535,7 @@ void central_init(void)
 void central_fork_lock(void)
 {
 	for (unsigned c = 0; c < NUM_CLASSES; c++)
-		pthread_mutex_lock(&centrals[c].lock);
+		alloc_lock_acquire(&centrals[c].lock);
 }
 
 void central_fork_unlock(bool child)
@@ -548,8 +547,8 @@ void central_fork_unlock(bool child)
 			if (mailboxes[i].box[c].state == MAILBOX_BUSY)
 				mailboxes[i].box[c].state = MAILBOX_EMPTY;
 		if (child)
-			pthread_mutex_init(&centrals[c].lock, NULL);
+			alloc_lock_reset(&centrals[c].lock);
 		else
-			pthread_mutex_unlock(&centrals[c].lock);
+			alloc_lock_release(&centrals[c].lock);
 	}
 }

@@ -1,6 +1,5 @@
 /* Metadata arena of the allocator (src/alloc): spans, thread caches and debug bitmaps live here,
  * in power-of-two bins carved from mmap'ed chunks, never mixed with program data. */
-#include <pthread.h>
 #include <string.h>
 
 #include "alloc_internal.h"
@@ -13,7 +12,7 @@ struct meta_free {
 	struct meta_free *next;
 };
 
-static pthread_mutex_t meta_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct alloc_lock meta_lock;
 static struct meta_free *meta_bins[META_BINS];
 static char *meta_bump, *meta_end;
 static size_t meta_mapped;
@@ -35,7 +34,7 @@ void *meta_alloc_raw(size_t size)
 	void *p = NULL;
 	if (bin >= META_BINS)
 		return NULL;
-	pthread_mutex_lock(&meta_lock);
+	alloc_lock_acquire(&meta_lock);
 	if (meta_bins[bin]) {
 		p = meta_bins[bin];
 		meta_bins[bin] = meta_bins[bin]->next;
@@ -43,7 +42,7 @@ void *meta_alloc_raw(size_t size)
 		if ((size_t)(meta_end - meta_bump) < bytes) {
 			char *chunk = os_map(META_CHUNK, 0);
 			if (!chunk) {
-				pthread_mutex_unlock(&meta_lock);
+				alloc_lock_release(&meta_lock);
 				return NULL;
 			}
 			meta_mapped += META_CHUNK;
@@ -53,7 +52,7 @@ void *meta_alloc_raw(size_t size)
 		p = meta_bump;
 		meta_bump += bytes;
 	}
-	pthread_mutex_unlock(&meta_lock);
+	alloc_lock_release(&meta_lock);
 	return p;
 }
 
@@ -69,10 +68,10 @@ void meta_free(void *p, size_t size)
 {
 	unsigned bin = meta_bin(size);
 	struct meta_free *f = p;
-	pthread_mutex_lock(&meta_lock);
+	alloc_lock_acquire(&meta_lock);
 	f->next = meta_bins[bin];
 	meta_bins[bin] = f;
-	pthread_mutex_unlock(&meta_lock);
+	alloc_lock_release(&meta_lock);
 }
 
 size_t meta_bytes(void)
@@ -82,13 +81,13 @@ size_t meta_bytes(void)
 
 void meta_fork_lock(void)
 {
-	pthread_mutex_lock(&meta_lock);
+	alloc_lock_acquire(&meta_lock);
 }
 
 void meta_fork_unlock(bool child)
 {
 	if (child)
-		pthread_mutex_init(&meta_lock, NULL);
+		alloc_lock_reset(&meta_lock);
 	else
-		pthread_mutex_unlock(&meta_lock);
+		alloc_lock_release(&meta_lock);
 }

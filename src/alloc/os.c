@@ -8,12 +8,40 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <linux/futex.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "alloc_internal.h"
 
 extern char **environ;
+
+/* How many times a thread finds a held lock still held before it sleeps: ~100 pauses are a few
+ * microseconds, longer than any of the allocator's critical sections. */
+#define LOCK_SPINS 100
+
+void alloc_lock_wait(struct alloc_lock *l)
+{
+	for (unsigned i = 0; i < LOCK_SPINS; i++) {
+#if defined(__x86_64__) || defined(__i386__)
+		__builtin_ia32_pause();
+#endif
+		if (__atomic_load_n(&l->state, __ATOMIC_RELAXED) == 0 && alloc_lock_try(l))
+			return;
+	}
+	/* Mark the lock contended; whoever holds it then wakes one sleeper when it lets go. A wait
+	 * that fails (EAGAIN: the word changed first; EINTR) leaves errno as the program had it. */
+	int saved = errno;
+	while (__atomic_exchange_n(&l->state, 2, __ATOMIC_ACQUIRE) != 0)
+		syscall(SYS_futex, &l->state, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+	errno = saved;
+}
+
+void alloc_lock_wake(struct alloc_lock *l)
+{
+	syscall(SYS_futex, &l->state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
 
 void *os_map(size_t size, size_t align)
 {

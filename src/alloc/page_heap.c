@@ -3,7 +3,6 @@
  * return of idle free spans to the OS. One arena per CPU (up to MAX_ARENAS), each with its own
  * chunks, lists and lock: a thread takes new spans from the arena of the CPU it runs on, and a span
  * goes back to the arena it came from. Every call here is off the fast path. */
-#include <pthread.h>
 #include <string.h>
 
 #include "alloc_internal.h"
@@ -20,14 +19,12 @@
  * thread; at 1 thread both did 0.33. */
 #define MAX_ARENAS 8
 
-/* Adaptive: a thread that finds an arena's lock taken spins a little before it sleeps. Work under
- * it takes a microsecond or less; a sleeping waiter (a futex wait and wake-up, often a migration)
- * cost more than the wait. The locks sit apart from the arenas, which are set up on first use. */
+/* A thread that finds an arena's lock taken spins a little before it sleeps (alloc_lock): work
+ * under it takes a microsecond or less. The locks sit apart from the arenas, which are set up on
+ * first use. */
 static struct {
-	pthread_mutex_t m;
-} __attribute__((aligned(64))) arena_locks[MAX_ARENAS] = {
-	[0 ... MAX_ARENAS - 1] = { PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP },
-};
+	struct alloc_lock m;
+} __attribute__((aligned(64))) arena_locks[MAX_ARENAS];
 
 struct arena {
 	bool ready;
@@ -45,7 +42,7 @@ struct arena {
 
 static struct arena arenas[MAX_ARENAS];
 /* Serialises the page map's leaf creation, which chunks of any arena may need. */
-static pthread_mutex_t grow_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct alloc_lock grow_lock;
 
 static void list_init(struct span *head)
 {
@@ -91,7 +88,7 @@ static struct span *span_new(struct arena *a)
 
 static struct arena *arena_lock(unsigned i)
 {
-	pthread_mutex_lock(&arena_locks[i].m);
+	alloc_lock_acquire(&arena_locks[i].m);
 	struct arena *a = &arenas[i];
 	if (!a->ready) {
 		a->index = (uint8_t)i;
@@ -105,16 +102,16 @@ static struct arena *arena_lock(unsigned i)
 /* For the calls that visit every arena: NULL (and no lock held) for one never used. */
 static struct arena *arena_lock_if_used(unsigned i)
 {
-	pthread_mutex_lock(&arena_locks[i].m);
+	alloc_lock_acquire(&arena_locks[i].m);
 	if (__atomic_load_n(&arenas[i].ready, __ATOMIC_RELAXED))
 		return &arenas[i];
-	pthread_mutex_unlock(&arena_locks[i].m);
+	alloc_lock_release(&arena_locks[i].m);
 	return NULL;
 }
 
 static void arena_unlock(struct arena *a)
 {
-	pthread_mutex_unlock(&arena_locks[a->index].m);
+	alloc_lock_release(&arena_locks[a->index].m);
 }
 
 static unsigned arena_here(void)
@@ -271,9 +268,9 @@ static bool grow(struct arena *a, size_t npages)
 	if (!p)
 		return false;
 	struct span *s = span_new(a);
-	pthread_mutex_lock(&grow_lock);
+	alloc_lock_acquire(&grow_lock);
 	bool mapped = s && pagemap_ensure((uintptr_t)p, chunk / PAGE_BYTES);
-	pthread_mutex_unlock(&grow_lock);
+	alloc_lock_release(&grow_lock);
 	if (!mapped) {
 		if (s)
 			span_delete(a, s);
@@ -449,7 +446,7 @@ static struct arena *arena_for(size_t npages)
 		return a;
 	for (unsigned i = 1; i < MAX_ARENAS; i++) {
 		unsigned k = (home + i) % MAX_ARENAS;
-		if (!__atomic_load_n(&arenas[k].ready, __ATOMIC_RELAXED) || pthread_mutex_trylock(&arena_locks[k].m) != 0)
+		if (!__atomic_load_n(&arenas[k].ready, __ATOMIC_RELAXED) || !alloc_lock_try(&arena_locks[k].m))
 			continue;
 		struct span *t = find_free(&arenas[k], npages);
 		if (t && !t->released) {
@@ -666,19 +663,19 @@ void page_heap_get_stats(struct page_heap_stats *out)
 void page_heap_fork_lock(void)
 {
 	for (unsigned i = 0; i < MAX_ARENAS; i++)
-		pthread_mutex_lock(&arena_locks[i].m);
-	pthread_mutex_lock(&grow_lock);
+		alloc_lock_acquire(&arena_locks[i].m);
+	alloc_lock_acquire(&grow_lock);
 }
 
 void page_heap_fork_unlock(bool child)
 {
 	if (child) {
 		for (unsigned i = 0; i < MAX_ARENAS; i++)
-			arena_locks[i].m = (pthread_mutex_t)PTHREAD_ADAPTIVE_MUTEX_INITIALIZER_NP;
-		grow_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+			alloc_lock_reset(&arena_locks[i].m);
+		alloc_lock_reset(&grow_lock);
 		return;
 	}
-	pthread_mutex_unlock(&grow_lock);
+	alloc_lock_release(&grow_lock);
 	for (unsigned i = MAX_ARENAS; i-- > 0;)
-		pthread_mutex_unlock(&arena_locks[i].m);
+		alloc_lock_release(&arena_locks[i].m);
 }

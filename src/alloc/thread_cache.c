@@ -18,32 +18,32 @@ __thread struct thread_cache *alloc_tls_cache __attribute__((tls_model("initial-
 /* Set once this thread's cache was handed back at exit: later calls bypass caching. */
 static __thread bool tls_cache_gone __attribute__((tls_model("initial-exec")));
 
-static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct alloc_lock registry_lock;
 static struct thread_cache *registry;
 static pthread_key_t cache_key;
 static bool cache_key_ok;
 
 static void registry_link(struct thread_cache *tc)
 {
-	pthread_mutex_lock(&registry_lock);
+	alloc_lock_acquire(&registry_lock);
 	tc->prev = NULL;
 	tc->next = registry;
 	if (registry)
 		registry->prev = tc;
 	registry = tc;
-	pthread_mutex_unlock(&registry_lock);
+	alloc_lock_release(&registry_lock);
 }
 
 static void registry_unlink(struct thread_cache *tc)
 {
-	pthread_mutex_lock(&registry_lock);
+	alloc_lock_acquire(&registry_lock);
 	if (tc->prev)
 		tc->prev->next = tc->next;
 	else
 		registry = tc->next;
 	if (tc->next)
 		tc->next->prev = tc->prev;
-	pthread_mutex_unlock(&registry_lock);
+	alloc_lock_release(&registry_lock);
 }
 
 static struct thread_cache *tc_create(void)
@@ -349,7 +349,7 @@ void tc_init(void)
 
 void tc_fork_lock(void)
 {
-	pthread_mutex_lock(&registry_lock);
+	alloc_lock_acquire(&registry_lock);
 }
 
 /* In the child only the forking thread exists: other threads' caches are dropped from the
@@ -357,10 +357,10 @@ void tc_fork_lock(void)
 void tc_fork_unlock(bool child)
 {
 	if (!child) {
-		pthread_mutex_unlock(&registry_lock);
+		alloc_lock_release(&registry_lock);
 		return;
 	}
-	pthread_mutex_init(&registry_lock, NULL);
+	alloc_lock_reset(&registry_lock);
 	registry = alloc_tls_cache;
 	if (registry)
 		registry->next = registry->prev = NULL;
@@ -372,7 +372,7 @@ void tc_sum_stats(size_t *bytes, size_t *count, size_t per_class[NUM_CLASSES])
 	*bytes = 0;
 	*count = 0;
 	memset(per_class, 0, NUM_CLASSES * sizeof(per_class[0]));
-	pthread_mutex_lock(&registry_lock);
+	alloc_lock_acquire(&registry_lock);
 	for (struct thread_cache *tc = registry; tc; tc = tc->next) {
 		(*count)++;
 		for (unsigned c = 1; c < NUM_CLASSES; c++) {
@@ -382,5 +382,5 @@ void tc_sum_stats(size_t *bytes, size_t *count, size_t per_class[NUM_CLASSES])
 			*bytes += n * alloc_class_size[c];
 		}
 	}
-	pthread_mutex_unlock(&registry_lock);
+	alloc_lock_release(&registry_lock);
 }
