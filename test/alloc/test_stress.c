@@ -1,6 +1,7 @@
 /* Multi-threaded stress tests of the allocator (suite alloc-stress): cross-thread frees with
  * content checks, thread creation/exit churn, fork from a busy multi-threaded process.
- * Usage: test-alloc-stress prodcons|churn|fork|larson|lines|moves|cpus|cpus-norseq|consumer|regrow|order|arenas */
+ * Usage: test-alloc-stress prodcons|churn|fork|larson|lines|moves|cpus|cpus-norseq|consumer|regrow|order|arenas|lock */
+#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -12,8 +13,10 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "src/alloc/alloc_internal.h"
 #include "sysprim/alloc.h"
 #include "test.h"
 
@@ -706,6 +709,47 @@ static void test_moves(void)
 	CHECK(atomic_load(&corrupt_buffers) == 0);
 }
 
+/* The allocator's lock (alloc_lock, os.c): threads add to a plain counter under it; every so often
+ * the holder sleeps with it held, so the others spin out and sleep on the futex. Nothing may be
+ * lost, the sleeping path must have been taken, and a waiter's errno stays as it was. */
+#define LOCK_THREADS 4
+#define LOCK_ROUNDS 100000
+static struct alloc_lock lock_under_test;
+static long lock_counter;
+static atomic_int lock_contended_seen, lock_errno_changed;
+
+static void *lock_worker(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < LOCK_ROUNDS; i++) {
+		errno = EDOM;
+		alloc_lock_acquire(&lock_under_test);
+		if (errno != EDOM)
+			atomic_store(&lock_errno_changed, 1);
+		long v = lock_counter;
+		if (i % 2000 == 0)
+			nanosleep(&(struct timespec){ 0, 200000 }, NULL);
+		lock_counter = v + 1;
+		if (__atomic_load_n(&lock_under_test.state, __ATOMIC_RELAXED) == 2)
+			atomic_store(&lock_contended_seen, 1);
+		alloc_lock_release(&lock_under_test);
+	}
+	return NULL;
+}
+
+static void test_lock(void)
+{
+	pthread_t t[LOCK_THREADS];
+	for (int i = 0; i < LOCK_THREADS; i++)
+		CHECK(pthread_create(&t[i], NULL, lock_worker, NULL) == 0);
+	for (int i = 0; i < LOCK_THREADS; i++)
+		pthread_join(t[i], NULL);
+	CHECK(lock_counter == (long)LOCK_THREADS * LOCK_ROUNDS);
+	CHECK(atomic_load(&lock_contended_seen));
+	CHECK(!atomic_load(&lock_errno_changed));
+	CHECK(lock_under_test.state == 0);
+}
+
 static char **main_argv;
 
 /* test_cpus without glibc's rseq area: the tunable is read at startup, so run again with it set. */
@@ -728,7 +772,7 @@ static const struct {
 	{ "fork", test_fork },         { "lines", test_lines },     { "moves", test_moves },
 	{ "cpus", test_cpus },         { "cpus-norseq", test_cpus_norseq },
 	{ "consumer", test_consumer }, { "regrow", test_regrow },   { "order", test_order },
-	{ "arenas", test_arenas },
+	{ "arenas", test_arenas },     { "lock", test_lock },
 };
 
 int main(int argc, char **argv)
