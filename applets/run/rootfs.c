@@ -322,9 +322,14 @@ int rootfs_open_sources(const struct container *c, struct rootfs_sources *source
         if (sources->lower_fd < 0)
                 return err_set(e, errno, "open root filesystem %s", rootfs);
         /* The scratch tmpfs holds the overlay's upper layer and the mount point of the new root. It goes
-         * over the rootfs directory itself (or /tmp for the host's root): only this namespace sees it. */
-        struct stat st;
-        const char *scratch = c->rootfs && strcmp(c->rootfs, "/") != 0 ? c->rootfs
+         * over the rootfs directory itself (or /tmp for the host's root): only this namespace sees it.
+         * The host's root is recognised by identity, not spelling: "/.", "//" or "/tmp/.." name it too,
+         * and a scratch tmpfs on top of this process's root would keep the old root attached after
+         * pivot_root. */
+        struct stat st, lower_st, root_st;
+        bool host_root = fstat(sources->lower_fd, &lower_st) == 0 && stat("/", &root_st) == 0 &&
+                         lower_st.st_dev == root_st.st_dev && lower_st.st_ino == root_st.st_ino;
+        const char *scratch = c->rootfs && !host_root ? c->rootfs
                               : stat("/tmp", &st) == 0 && S_ISDIR(st.st_mode) ? "/tmp" : "/mnt";
         sources->scratch_fd = open(scratch, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (sources->scratch_fd < 0) {

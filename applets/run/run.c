@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* The options as given; run_describe() turns them into a struct container. */
@@ -157,6 +158,16 @@ static bool is_absolute_clean(const char *path)
                !(strlen(path) >= 3 && strcmp(path + strlen(path) - 3, "/..") == 0);
 }
 
+/* "/", "//", "/.", "/./": the container's root itself. A mount there lands beneath the root the
+ * container already has and is never seen, so it is refused instead of silently doing nothing. */
+static bool names_root(const char *path)
+{
+        for (const char *p = path; *p; p++)
+                if (*p != '/' && !(*p == '.' && p > path && p[-1] == '/' && (p[1] == '/' || p[1] == '\0')))
+                        return false;
+        return true;
+}
+
 /* HOST:CONTAINER[:ro|:rw] */
 static enum opt_result parse_volume(const struct applet *applet, char *spec, struct container_mount *m)
 {
@@ -179,6 +190,9 @@ static enum opt_result parse_volume(const struct applet *applet, char *spec, str
         if (!is_absolute_clean(target))
                 return opt_usage_error(applet, "--volume: '%s' must be an absolute path without '..'",
                                        target);
+        if (names_root(target))
+                return opt_usage_error(applet, "--volume: '%s' is the container's root (use --rootfs DIR "
+                                       "for that)", target);
         m->source = spec;
         m->target = target;
         return OPT_OK;
@@ -200,6 +214,9 @@ static enum opt_result parse_tmpfs(const struct applet *applet, char *spec, stru
         }
         if (!is_absolute_clean(spec))
                 return opt_usage_error(applet, "--tmpfs: '%s' must be an absolute path without '..'", spec);
+        if (names_root(spec))
+                return opt_usage_error(applet, "--tmpfs: '%s' is the container's root (a tmpfs goes on a "
+                                       "directory inside it)", spec);
         m->target = spec;
         return OPT_OK;
 }
@@ -349,6 +366,11 @@ static enum opt_result run_describe(const struct applet *applet, struct run_opti
         if (o->rootfs_rw && o->rootfs == NULL)
                 return opt_usage_error(applet, "--rootfs-rw needs --rootfs DIR (the host's root is never "
                                                "written through)");
+        struct stat rootfs_st, host_root_st;
+        if (o->rootfs_rw && stat(o->rootfs, &rootfs_st) == 0 && stat("/", &host_root_st) == 0 &&
+            rootfs_st.st_dev == host_root_st.st_dev && rootfs_st.st_ino == host_root_st.st_ino)
+                return opt_usage_error(applet, "--rootfs-rw: '%s' is the host's root, which is never written "
+                                               "through", o->rootfs);
         c->rootfs_mode = o->read_only ? ROOTFS_READ_ONLY : o->rootfs_rw ? ROOTFS_WRITE_THROUGH : ROOTFS_COPY_ON_WRITE;
         if (o->workdir && o->workdir[0] != '/')
                 return opt_usage_error(applet, "--workdir: '%s' must be an absolute path", o->workdir);

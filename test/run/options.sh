@@ -25,4 +25,6 @@ for option in rootfs rootfs-rw read-only volume tmpfs workdir env hostname user 
 done
 expect "--rootfs-rw without --rootfs is a usage error" 2 "" sp --rootfs-rw true
 expect "--rootfs-rw with --read-only is a usage error" 2 "" spr --rootfs-rw --read-only true
+expect "--rootfs-rw on the host's root is a usage error" 2 "" sp --rootfs / --rootfs-rw true
+expect "--rootfs-rw on the host's root spelt /tmp/.. is a usage error" 2 "" sp --rootfs /tmp/.. --rootfs-rw true
 run_done

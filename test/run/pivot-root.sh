@@ -8,6 +8,12 @@ host_fstype=$(awk '$5 == "/" { for (i = 7; $i != "-"; i++); print $(i + 1) }' /p
 expect "the old root's files cannot be found" 0 "" spr sh -c "find / -path /proc -prune -o -name $marker_name -print"
 expect "no mount of the host's root filesystem is left" 0 "0" \
         spr sh -c "awk '{ for (i = 7; \$i != \"-\"; i++); if (\$(i + 1) == \"$host_fstype\") n++ } END { print n + 0 }' /proc/self/mountinfo"
+# The host's root as the rootfs, spelt any way: the same mounts inside (a scratch tmpfs put over
+# this process's own root would keep the host's whole mount tree attached beneath the new root).
+mounts_plain=$(sp --rootfs / sh -c 'wc -l </proc/self/mountinfo' 2>/dev/null)
+for spelling in /. // /tmp/..; do
+        expect "--rootfs $spelling mounts what --rootfs / does" 0 "$mounts_plain" sp --rootfs "$spelling" sh -c 'wc -l </proc/self/mountinfo'
+done
 expect "the root is the overlay" 0 "overlay" spr sh -c "awk '\$5 == \"/\" { for (i = 7; \$i != \"-\"; i++); print \$(i + 1) }' /proc/self/mountinfo"
 expect "/proc/1/root is the container's root" 0 "same" \
         spr sh -c '[ "$(stat -c %d:%i /proc/1/root/)" = "$(stat -c %d:%i /)" ] && echo same'

@@ -20,4 +20,8 @@ expect "--tmpfs is writable in a read-only root" 0 "ok" spr --read-only --tmpfs 
 expect "a malformed volume is a usage error" 2 "" spr -v nocolon true
 expect "a relative target is a usage error" 2 "" spr -v "$vol:relative" true
 expect "an unknown mode is a usage error" 2 "" spr -v "$vol:/x:rx" true
+for root in / // /. /./; do
+        expect "a volume on the container's root ($root) is a usage error" 2 "" spr -v "$vol:$root" true
+        expect "a tmpfs on the container's root ($root) is a usage error" 2 "" spr --tmpfs "$root" true
+done
 run_done
