@@ -54,6 +54,11 @@ int network_parse_subnet(const char *arg, struct network_subnet *subnet)
          * enough to scan. */
         if (prefix < 8 || prefix > 30)
                 return -EINVAL;
+        /* A bridge takes unicast addresses only: not 0/8 ("this network"), 127/8 (the host's loopback,
+         * which would be put on the bridge), 224/4 multicast or 240/4 reserved and broadcast. */
+        uint32_t first_octet = ntohl(network.s_addr) >> 24;
+        if (first_octet == 0 || first_octet == 127 || first_octet >= 224)
+                return -EINVAL;
         subnet->prefix_length = (unsigned)prefix;
         subnet->network.s_addr = htonl(ntohl(network.s_addr) & subnet_mask((unsigned)prefix));
         return 0;
@@ -159,8 +164,10 @@ int network_options_check(const struct network_options *o, struct err *e)
         bool bridge = o->mode == NETWORK_MODE_BRIDGE;
         if (!bridge && (o->ip.s_addr || o->subnet.prefix_length || o->nat || o->publish.count || o->bridge))
                 return err_plain(e, EINVAL, "--ip, --subnet, --bridge, --nat and --publish need --net bridge");
-        if (o->ip.s_addr) {
-                struct network_subnet s = subnet_of_options(o);
+        /* Without --subnet the bridge's subnet is known only once its record is read (an existing
+         * bridge may have been made with another --subnet): bridge_record_allocate checks then. */
+        if (o->ip.s_addr && o->subnet.prefix_length) {
+                struct network_subnet s = o->subnet;
                 uint32_t host = ntohl(o->ip.s_addr) & ~subnet_mask(s.prefix_length);
                 char text[INET_ADDRSTRLEN];
                 inet_ntop(AF_INET, &o->ip, text, sizeof(text));
@@ -184,8 +191,8 @@ int network_options_parse(const struct container_network *in, struct network_opt
                 out->bridge = in->bridge;
         }
         if (in->subnet && network_parse_subnet(in->subnet, &out->subnet) < 0)
-                return err_plain(e, EINVAL, "--subnet: invalid value '%s' (expected e.g. 10.89.0.0/24, prefix "
-                               "8 to 30)", in->subnet);
+                return err_plain(e, EINVAL, "--subnet: invalid value '%s' (expected a unicast range such as "
+                               "10.89.0.0/24, prefix 8 to 30)", in->subnet);
         if (in->address && network_parse_ip(in->address, &out->ip) < 0)
                 return err_plain(e, EINVAL, "--ip: invalid value '%s' (expected an IPv4 address)", in->address);
         out->nat = in->nat;

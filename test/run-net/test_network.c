@@ -47,6 +47,12 @@ static void test_parsing(void)
         CHECK_EQ_INT(network_parse_subnet("10.89.0.0/7", &s), -EINVAL);
         CHECK_EQ_INT(network_parse_subnet("10.89.0/24", &s), -EINVAL);
         CHECK_EQ_INT(network_parse_subnet("10.89.0.0/24x", &s), -EINVAL);
+        /* Unicast only: not "this network", loopback, multicast or reserved. */
+        CHECK_EQ_INT(network_parse_subnet("0.0.0.0/8", &s), -EINVAL);
+        CHECK_EQ_INT(network_parse_subnet("127.0.0.0/8", &s), -EINVAL);
+        CHECK_EQ_INT(network_parse_subnet("224.0.0.0/8", &s), -EINVAL);
+        CHECK_EQ_INT(network_parse_subnet("255.255.255.0/24", &s), -EINVAL);
+        CHECK_EQ_INT(network_parse_subnet("223.255.255.0/24", &s), 0);
 
         struct in_addr a;
         CHECK_EQ_INT(network_parse_ip("10.88.0.5", &a), 0);
@@ -85,10 +91,14 @@ static void test_parsing(void)
         struct network_options o;
         CHECK_EQ_INT(network_options_parse(&c, &o, &e), -EINVAL);
         CHECK(strstr(e.msg, "need --net bridge") != NULL);
-        c = (struct container_network){.mode = "bridge", .address = "10.88.0.1"};
+        c = (struct container_network){.mode = "bridge", .subnet = "10.88.0.0/16", .address = "10.88.0.1"};
         CHECK_EQ_INT(network_options_parse(&c, &o, &e), -EINVAL); /* the bridge's own */
-        c = (struct container_network){.mode = "bridge", .address = "10.89.0.9"};
+        c = (struct container_network){.mode = "bridge", .subnet = "10.88.0.0/16", .address = "10.89.0.9"};
         CHECK_EQ_INT(network_options_parse(&c, &o, &e), -EINVAL); /* outside 10.88.0.0/16 */
+        /* Without --subnet the bridge in use decides (it may have been made with another subnet):
+         * bridge_record_allocate checks once the record is read. */
+        c = (struct container_network){.mode = "bridge", .address = "10.89.0.9"};
+        CHECK_EQ_INT(network_options_parse(&c, &o, &e), 0);
         c = (struct container_network){.mode = "bridge", .subnet = "10.89.0.0/24", .address = "10.89.0.9"};
         CHECK_EQ_INT(network_options_parse(&c, &o, &e), 0);
         c = (struct container_network){.mode = "bridged"};
