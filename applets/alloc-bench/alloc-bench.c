@@ -258,11 +258,19 @@ static enum opt_result plan(const struct alloc_bench_config *c, struct bench *b)
         for (size_t i = 0; i < 2; i++) {
                 if (outputs[i][1] == NULL)
                         continue;
-                int fd = open(outputs[i][1], O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+                /* Without leaving a file behind: a usage error, --list or a failed run writes no chart. */
+                int fd = open(outputs[i][1], O_WRONLY | O_CLOEXEC);
+                bool created = false;
+                if (fd < 0 && errno == ENOENT) {
+                        fd = open(outputs[i][1], O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+                        created = fd >= 0;
+                }
                 if (fd < 0)
                         return opt_usage_error(&alloc_bench_applet, "%s %s: cannot write: %s", outputs[i][0],
                                                outputs[i][1], strerror(errno));
                 close(fd);
+                if (created)
+                        unlink(outputs[i][1]);
         }
         if (c->clock && strcmp(c->clock, "wall") != 0 && strcmp(c->clock, "cpu") != 0)
                 return opt_usage_error(&alloc_bench_applet, "--clock: invalid value '%s' (wall or cpu)", c->clock);

@@ -32,6 +32,10 @@ check "markdown: a row per workload" grep -q '^| fragment | 1 |' <<<"$md"
 
 "$SYSPRIM" alloc-bench -q "${quick[@]}" --svg "$E2E_TMP/chart.svg" --html "$E2E_TMP/page.html" >/dev/null
 check "svg and html written" test -s "$E2E_TMP/chart.svg" -a -s "$E2E_TMP/page.html"
+"$SYSPRIM" alloc-bench -q --svg "$E2E_TMP/no.svg" --html "$E2E_TMP/no.html" --threads 0 >/dev/null 2>&1
+check "a usage error leaves no chart file behind" test ! -e "$E2E_TMP/no.svg" -a ! -e "$E2E_TMP/no.html"
+"$SYSPRIM" alloc-bench --svg "$E2E_TMP/no.svg" --list >/dev/null
+check "--list leaves no chart file behind" test ! -e "$E2E_TMP/no.svg"
 check "svg: well-formed, one bar per cell and panel" python3 -c '
 import sys, xml.etree.ElementTree as ET
 root = ET.parse(sys.argv[1]).getroot()
