@@ -24,7 +24,7 @@
 
 struct alloc_config alloc_config;
 int alloc_ready;
-static int init_lock;
+static struct alloc_lock init_lock;
 static uint64_t last_periodic_ms;
 static unsigned page_moves;
 
@@ -75,8 +75,7 @@ static void read_settings(void)
  * they call malloc the allocator is already usable. */
 void alloc_init_slow(void)
 {
-	while (__atomic_exchange_n(&init_lock, 1, __ATOMIC_ACQUIRE))
-		__builtin_ia32_pause();
+	alloc_lock_acquire(&init_lock);
 	if (!alloc_ready) {
 		read_settings();
 		size_class_init();
@@ -86,7 +85,7 @@ void alloc_init_slow(void)
 		tc_init();
 		pthread_atfork(fork_prepare, fork_parent, fork_child);
 	}
-	__atomic_store_n(&init_lock, 0, __ATOMIC_RELEASE);
+	alloc_lock_release(&init_lock);
 }
 
 /* At most once per scavenge interval, process-wide: drain idle transfer caches and return free
