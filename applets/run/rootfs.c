@@ -306,6 +306,12 @@ static int mount_kernel_filesystems(const struct container *c, const char *root,
         return 0;
 }
 
+bool rootfs_is_host_root(const struct stat *st)
+{
+        struct stat root;
+        return stat("/", &root) == 0 && st->st_dev == root.st_dev && st->st_ino == root.st_ino;
+}
+
 int rootfs_open_sources(const struct container *c, struct rootfs_sources *sources, struct err *e)
 {
         int r;
@@ -326,9 +332,8 @@ int rootfs_open_sources(const struct container *c, struct rootfs_sources *source
          * The host's root is recognised by identity, not spelling: "/.", "//" or "/tmp/.." name it too,
          * and a scratch tmpfs on top of this process's root would keep the old root attached after
          * pivot_root. */
-        struct stat st, lower_st, root_st;
-        bool host_root = fstat(sources->lower_fd, &lower_st) == 0 && stat("/", &root_st) == 0 &&
-                         lower_st.st_dev == root_st.st_dev && lower_st.st_ino == root_st.st_ino;
+        struct stat st, lower_st;
+        bool host_root = fstat(sources->lower_fd, &lower_st) == 0 && rootfs_is_host_root(&lower_st);
         const char *scratch = c->rootfs && !host_root ? c->rootfs
                               : stat("/tmp", &st) == 0 && S_ISDIR(st.st_mode) ? "/tmp" : "/mnt";
         sources->scratch_fd = open(scratch, O_PATH | O_DIRECTORY | O_CLOEXEC);

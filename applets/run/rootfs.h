@@ -4,8 +4,11 @@
 #ifndef SYSPRIM_RUN_ROOTFS_H
 #define SYSPRIM_RUN_ROOTFS_H
 
+#include <stdbool.h>
+
 struct container;
 struct err;
+struct stat;
 
 /* The host paths a container is built from, opened (volumes and, in a user namespace, the device nodes
  * cloned with open_tree) before anything is mounted over them or the identity changes. */
@@ -15,6 +18,10 @@ struct rootfs_sources {
         int node_fds[6];   /* user namespace: clones of the host's /dev nodes; else -1 */
         int scratch_fd;    /* the directory the scratch tmpfs goes over (O_PATH) */
 };
+
+/* Whether st (of a directory) is the host's root directory, however its path was spelt ("/.", "//",
+ * "/tmp/.."): compared by device and inode with "/". */
+bool rootfs_is_host_root(const struct stat *st);
 
 /* Make every mount private to this namespace, then open the sources. 0 or -errno; on failure what was
  * opened is closed. */

@@ -3,6 +3,7 @@
 #include "container.h"
 #include "capability.h"
 #include "network.h"
+#include "rootfs.h"
 
 #include "sysprim/applet.h"
 #include "sysprim/err.h"
@@ -366,9 +367,8 @@ static enum opt_result run_describe(const struct applet *applet, struct run_opti
         if (o->rootfs_rw && o->rootfs == NULL)
                 return opt_usage_error(applet, "--rootfs-rw needs --rootfs DIR (the host's root is never "
                                                "written through)");
-        struct stat rootfs_st, host_root_st;
-        if (o->rootfs_rw && stat(o->rootfs, &rootfs_st) == 0 && stat("/", &host_root_st) == 0 &&
-            rootfs_st.st_dev == host_root_st.st_dev && rootfs_st.st_ino == host_root_st.st_ino)
+        struct stat rootfs_st;
+        if (o->rootfs_rw && stat(o->rootfs, &rootfs_st) == 0 && rootfs_is_host_root(&rootfs_st))
                 return opt_usage_error(applet, "--rootfs-rw: '%s' is the host's root, which is never written "
                                                "through", o->rootfs);
         c->rootfs_mode = o->read_only ? ROOTFS_READ_ONLY : o->rootfs_rw ? ROOTFS_WRITE_THROUGH : ROOTFS_COPY_ON_WRITE;
