@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
@@ -17,7 +18,17 @@
 /* Bytes of a client's leftovers read (and dropped) after "Connection: close" before giving up. */
 #define LINGER_MAX_BYTES (1u << 20)
 
-enum send_result { SEND_DONE, SEND_BLOCKED, SEND_FAILED };
+/* Bytes one response may send per turn of the event loop before the thread's other connections get
+ * theirs (nginx: sendfile_max_chunk 2m). A reader as fast as the loopback (a proxy on this host)
+ * keeps the socket from ever filling, so "until EAGAIN" alone could last seconds of a large file. */
+#define SEND_TURN_BYTES (2u << 20)
+/* Reads one connection may do per turn before the others get theirs: a client that pipelines
+ * requests as fast as we answer them would otherwise never let its thread back to epoll_wait. */
+#define READ_TURN_COUNT 4
+
+/* SEND_YIELD: the turn's budget is spent with the socket still writable; conn_yield() asks for the
+ * next turn. */
+enum send_result { SEND_DONE, SEND_BLOCKED, SEND_YIELD, SEND_FAILED };
 
 struct conn *conn_create(struct worker *w, int fd, const struct sockaddr_storage *peer)
 {
@@ -90,6 +101,7 @@ static bool multipart_next(struct pending *p)
 
 static enum send_result pending_send(struct conn *c, struct pending *p)
 {
+        uint64_t turn_start = p->written;
         for (;;) {
                 size_t text_left = p->text_length - p->text_sent;
                 bool memory_body = p->body_remaining && p->entry->content;
@@ -107,7 +119,7 @@ static enum send_result pending_send(struct conn *c, struct pending *p)
                         n = send(c->fd, p->text + p->text_sent, text_left, flags);
                 } else if (p->body_remaining) {
                         off_t offset = (off_t)p->body_offset;
-                        size_t want = p->body_remaining > (1u << 30) ? (1u << 30) : p->body_remaining;
+                        size_t want = p->body_remaining > SEND_TURN_BYTES ? SEND_TURN_BYTES : p->body_remaining;
                         n = sendfile(c->fd, p->entry->fd, &offset, want);
                         if (n == 0)
                                 return SEND_FAILED; /* the file shrank: the promised length cannot be kept */
@@ -115,6 +127,8 @@ static enum send_result pending_send(struct conn *c, struct pending *p)
                                 p->body_offset += (uint64_t)n;
                                 p->body_remaining -= (uint64_t)n;
                                 p->written += (uint64_t)n;
+                                if (p->written - turn_start >= SEND_TURN_BYTES)
+                                        return SEND_YIELD;
                                 continue; /* sendfile may stop short with room left: go on until EAGAIN */
                         }
                 } else if (multipart_next(p)) {
@@ -179,6 +193,15 @@ static int pending_keep(struct conn *c, struct pending *p)
         return 0;
 }
 
+/* Come back to this connection after the others: with edge-triggered epoll, modifying the
+ * registration reports the socket's readiness again at once (EPOLLOUT while it has room). */
+static void conn_yield(struct worker *w, struct conn *c)
+{
+        c->yielded = true;
+        struct epoll_event ev = { .events = CONN_EPOLL_EVENTS, .data.ptr = c };
+        epoll_ctl(w->epoll_fd, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
 /* The response is out. */
 static void response_finished(struct worker *w, struct conn *c)
 {
@@ -195,15 +218,19 @@ static void response_finished(struct worker *w, struct conn *c)
 /* Try to send `p` now; what does not fit waits in c->pending. False: the connection was closed. */
 static bool conn_send(struct worker *w, struct conn *c, struct pending *p)
 {
-        switch (pending_send(c, p)) {
+        enum send_result r = pending_send(c, p);
+        switch (r) {
         case SEND_DONE:
                 response_log(w, c, p);
                 pending_release(p);
                 response_finished(w, c);
                 return true;
         case SEND_BLOCKED:
+        case SEND_YIELD:
                 if (pending_keep(c, p) < 0)
                         break;
+                if (r == SEND_YIELD)
+                        conn_yield(w, c);
                 timer_set(w, c, TIMER_SEND);
                 return true;
         case SEND_FAILED:
@@ -288,11 +315,20 @@ static void conn_run(struct worker *w, struct conn *c)
         size_t len = c->in_length, pos = 0;
         size_t capacity = c->in_capacity;
         bool request_done = false, body_progress = false;
+        unsigned reads = 0;
         for (;;) {
                 if (c->pending) {
+                        if (c->yielded)
+                                break; /* its first turn, in conn_send, used the budget */
+                        uint64_t written = c->pending->written;
                         enum send_result r = pending_send(c, c->pending);
-                        if (r == SEND_BLOCKED) {
-                                timer_set(w, c, TIMER_SEND); /* progress renews the send timeout */
+                        if (r == SEND_BLOCKED || r == SEND_YIELD) {
+                                if (r == SEND_YIELD)
+                                        conn_yield(w, c);
+                                /* Only progress renews the send timeout: an EPOLLIN from a client that
+                                 * sends bytes but never reads must not keep the response alive. */
+                                if (c->pending->written != written)
+                                        timer_set(w, c, TIMER_SEND);
                                 break;
                         }
                         response_log(w, c, c->pending);
@@ -330,19 +366,11 @@ static void conn_run(struct worker *w, struct conn *c)
                 }
                 if (c->body == NULL && pos < len) {
                         size_t avail = len - pos;
-                        ssize_t n;
-                        /* A head arriving in pieces: look for its end before parsing it all again. */
-                        size_t scanned = c->head_scanned;
-                        if (c->head_partial && avail < HTTP_MAX_REQUEST_HEAD &&
-                            http_find_head_end(buf + pos, avail, &scanned) == 0) {
-                                c->head_scanned = (uint32_t)scanned;
-                                n = HTTP_PARSE_INCOMPLETE;
-                        } else {
-                                n = http_parse_request(buf + pos, avail, &w->request);
-                        }
+                        /* A head arriving in pieces is not parsed in full again for every piece. */
+                        size_t progress = c->head_progress;
+                        ssize_t n = http_parse_request_resume(buf + pos, avail, &w->request, &progress);
+                        c->head_progress = (uint32_t)progress;
                         if (n > 0) {
-                                c->head_partial = false;
-                                c->head_scanned = 0;
                                 request_done = true;
                                 struct http_request *req = &w->request;
                                 struct pending p = { 0 };
@@ -376,11 +404,14 @@ static void conn_run(struct worker *w, struct conn *c)
                                         return;
                                 continue;
                         }
-                        c->head_partial = true;
                 }
                 /* Need more input. */
                 if (!c->readable)
                         break;
+                if (++reads > READ_TURN_COUNT) {
+                        conn_yield(w, c); /* what is buffered is kept below */
+                        break;
+                }
                 if (pos == len) {
                         pos = len = 0;
                         if (c->in == NULL) {
@@ -405,8 +436,10 @@ static void conn_run(struct worker *w, struct conn *c)
                 /* recv, not read: the socket call skips the VFS layer. */
                 ssize_t n = recv(c->fd, buf + len, capacity - len, 0);
                 if (n > 0) {
-                        /* A short read drained the socket (nginx's rule): the next edge tells us of more. */
-                        if ((size_t)n < capacity - len)
+                        /* A short read drained the socket (nginx's rule): the next edge tells us of more.
+                         * Not after EPOLLRDHUP: the FIN came with that edge and no other will follow, so
+                         * read on until recv() says EOF (nginx's pending_eof). */
+                        if ((size_t)n < capacity - len && !c->peer_closed)
                                 c->readable = false;
                         len += (size_t)n;
                         continue;
@@ -429,17 +462,20 @@ close:
         conn_close(w, c);
 }
 
-void conn_event(struct worker *w, struct conn *c, bool in, bool out)
+void conn_event(struct worker *w, struct conn *c, bool in, bool out, bool eof)
 {
         if (in)
                 c->readable = true;
+        if (eof)
+                c->peer_closed = true;
         if (c->lingering) {
                 if (in)
                         linger_read(w, c);
                 return;
         }
-        if (!in && !(out && c->pending))
+        if (!in && !(out && c->pending) && !c->yielded)
                 return;
+        c->yielded = false;
         conn_run(w, c);
 }
 

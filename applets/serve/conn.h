@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -19,13 +20,14 @@ struct conn {
         struct pending *pending;    /* output the socket did not take yet; NULL when none */
         struct http_body_skipper *body; /* the body being discarded; NULL when none */
         uint32_t in_length, in_capacity;
-        uint32_t head_scanned;      /* http_find_head_end progress for a request arriving in pieces */
+        uint32_t head_progress;     /* http_parse_request_resume's state for a head arriving in pieces */
         int fd;
         uint8_t timer_kind;         /* enum timer_kind, or TIMER_KINDS when in no list */
         bool readable : 1;          /* an EPOLLIN edge not yet drained to EAGAIN */
-        bool head_partial : 1;      /* the request at the front was incomplete at the last parse */
         bool close_after : 1;       /* close once the pending output is sent */
         bool lingering : 1;         /* output done, write side shut: discarding until EOF */
+        bool peer_closed : 1;       /* EPOLLRDHUP/HUP seen: reading on to EOF, no new edge will come */
+        bool yielded : 1;           /* gave up its turn with work left: the next event of any kind resumes it */
         uint8_t peer_family;        /* AF_INET or AF_INET6, for the access log */
         uint8_t peer[16];
 };
@@ -58,9 +60,13 @@ struct multipart {
         char part_head[512];
 };
 
+/* A connection's epoll registration: both directions, edge-triggered, and the peer's FIN. */
+#define CONN_EPOLL_EVENTS (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
+
 struct conn *conn_create(struct worker *w, int fd, const struct sockaddr_storage *peer);
-/* Drive the connection after an epoll event: `in`/`out` say which directions became ready. */
-void conn_event(struct worker *w, struct conn *c, bool in, bool out);
+/* Drive the connection after an epoll event: `in`/`out` say which directions became ready; `eof`
+ * that the peer shut its side (EPOLLRDHUP) or the connection failed. */
+void conn_event(struct worker *w, struct conn *c, bool in, bool out, bool eof);
 void conn_close(struct worker *w, struct conn *c);
 /* A timer expired. */
 void conn_timeout(struct worker *w, struct conn *c);

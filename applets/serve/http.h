@@ -114,6 +114,14 @@ ssize_t http_parse_request(const char *buf, size_t len, struct http_request *req
  * when len >= HTTP_MAX_REQUEST_HEAD. */
 size_t http_find_head_end(const char *buf, size_t len, size_t *scanned);
 
+/* http_parse_request for a head that arrives in pieces. `*progress` is 0 for a new head; the caller
+ * keeps it (per connection, while the head's start does not move) between calls for the same head,
+ * and it is 0 again once the head is complete or wrong. The first call parses in full, so a bad
+ * request line is answered at once; later calls parse again only when http_find_head_end sees a new
+ * possible end, so a head sent a byte at a time costs linear work (empty lines before the request
+ * line, which look like an end, included). */
+ssize_t http_parse_request_resume(const char *buf, size_t len, struct http_request *req, size_t *progress);
+
 /* Case-insensitive header lookup: the i-th (from 0) header named `name`, NULL if none. */
 const struct http_header *http_request_header(const struct http_request *req, const char *name,
                                               size_t nth);

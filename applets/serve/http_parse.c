@@ -567,6 +567,24 @@ size_t http_find_head_end(const char *buf, size_t len, size_t *scanned)
         return 0;
 }
 
+ssize_t http_parse_request_resume(const char *buf, size_t len, struct http_request *req, size_t *progress)
+{
+        /* *progress: 0 before the first parse, else 1 + how far http_find_head_end has looked. */
+        if (*progress && len < HTTP_MAX_REQUEST_HEAD) {
+                size_t scanned = *progress - 1;
+                size_t end = http_find_head_end(buf, len, &scanned);
+                *progress = scanned + 1; /* past a false end too, or it would be found (and parsed) again */
+                if (end == 0)
+                        return HTTP_PARSE_INCOMPLETE;
+        }
+        ssize_t n = http_parse_request(buf, len, req);
+        if (n != HTTP_PARSE_INCOMPLETE)
+                *progress = 0;
+        else if (*progress == 0)
+                *progress = 1;
+        return n;
+}
+
 const struct http_header *http_request_header(const struct http_request *req, const char *name,
                                               size_t nth)
 {

@@ -210,13 +210,13 @@ static void accept_connections(struct worker *w)
                 }
                 w->connections++;
                 steer_note_accept(w->index);
-                struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = c };
+                struct epoll_event ev = { .events = CONN_EPOLL_EVENTS, .data.ptr = c };
                 if (epoll_ctl(w->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
                         conn_close(w, c);
                         continue;
                 }
                 /* The request usually arrives with the handshake's last packet: try it now. */
-                conn_event(w, c, true, false);
+                conn_event(w, c, true, false, false);
         }
 }
 
@@ -286,7 +286,8 @@ void *worker_run(void *arg)
                                 wake = true; /* acted on after the batch: it may close connections below */
                         } else {
                                 bool failed = e & (EPOLLERR | EPOLLHUP);
-                                conn_event(w, ptr, (e & (EPOLLIN | EPOLLRDHUP)) || failed, (e & EPOLLOUT) || failed);
+                                conn_event(w, ptr, (e & (EPOLLIN | EPOLLRDHUP)) || failed, (e & EPOLLOUT) || failed,
+                                           (e & EPOLLRDHUP) || failed);
                         }
                 }
                 if (wake && !w->draining)

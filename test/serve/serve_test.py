@@ -1010,6 +1010,142 @@ def send_timeout(root):
 
 
 @test
+def send_timeout_not_renewed_by_input(root):
+    # A client that sends bytes but never reads must not keep its response (and the connection) alive:
+    # only bytes the server manages to send renew --send-timeout.
+    big = os.path.join(root, 'big.bin')
+    with open(big, 'wb') as f:
+        f.truncate(64 << 20)
+    with Server(root, '--send-timeout', '1s') as s:
+        sock = s.connect()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.sendall(b'GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n')
+        start = time.monotonic()
+        closed = False
+        while not closed and time.monotonic() - start < 10:
+            time.sleep(0.2)
+            try:
+                sock.send(b'G')  # never a complete request: just input the server sees
+            except (BrokenPipeError, ConnectionResetError):
+                closed = True
+        sock.close()
+        check(closed, 'a client that sends but never reads was not cut off by --send-timeout 1s in 10 s')
+
+
+def probe_latencies(s, count=10, limit=5.0):
+    """Milliseconds for each of `count` one-shot requests for /hello.txt (limit*1000 when unanswered)."""
+    latencies = []
+    for _ in range(count):
+        start = time.monotonic()
+        sock = s.connect(timeout=limit)
+        try:
+            sock.sendall(b'GET /hello.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+            sock.recv(1000)
+            latencies.append((time.monotonic() - start) * 1000)
+        except (socket.timeout, TimeoutError):
+            latencies.append(limit * 1000)
+        sock.close()
+        time.sleep(0.05)
+    return latencies
+
+
+def while_running(work, probe):
+    """Run `work(stop)` in a thread while `probe()` runs; return what probe returned."""
+    import threading
+    stop = threading.Event()
+    thread = threading.Thread(target=work, args=(stop,))
+    thread.start()
+    try:
+        time.sleep(0.3)
+        return probe()
+    finally:
+        stop.set()
+        thread.join(30)
+
+
+@test
+def pipelining_flood_shares_thread(root):
+    # One client pipelining requests as fast as it reads the answers must not keep its thread from the
+    # other connections (it used to loop on recv as long as the buffer filled, never back in epoll_wait).
+    import threading
+    with Server(root, threads=1) as s:
+        def flood(stop):
+            sock = s.connect()
+            requests = b'GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n' * 2000
+
+            def drain():
+                while not stop.is_set():
+                    try:
+                        if not sock.recv(1 << 20):
+                            break
+                    except OSError:
+                        break
+            reader = threading.Thread(target=drain)
+            reader.start()
+            while not stop.is_set():
+                try:
+                    sock.sendall(requests)
+                except OSError:
+                    break
+            sock.shutdown(socket.SHUT_RDWR)
+            reader.join(30)
+            sock.close()
+        latencies = while_running(flood, lambda: probe_latencies(s))
+        check(max(latencies) < 2000, f'requests waited behind a pipelining client: {latencies} ms')
+
+
+@test
+def fast_reader_shares_thread(root):
+    # One client reading a huge file as fast as the loopback allows must not hold its thread for the
+    # whole file (sendfile was asked for 1 GiB at a time and looped until EAGAIN).
+    need('curl')
+    huge = os.path.join(root, 'huge.bin')
+    with open(huge, 'wb') as f:
+        f.truncate(8 << 30)
+    try:
+        with Server(root, threads=1) as s:
+            def read_fast(stop):
+                # curl, not a Python loop: a reader that keeps up with sendfile (the GIL does not).
+                while not stop.is_set():
+                    reader = subprocess.Popen(['curl', '-s', '--noproxy', '*', '-o', '/dev/null', s.url('/huge.bin')])
+                    while reader.poll() is None and not stop.is_set():
+                        time.sleep(0.05)
+                    if reader.poll() is None:
+                        reader.kill()
+                        reader.wait()
+            latencies = while_running(read_fast, lambda: probe_latencies(s))
+            latencies.sort()
+            check(latencies[len(latencies) // 2] < 40 and latencies[-1] < 1000,
+                  f'requests waited behind a fast reader of a huge file: {latencies} ms')
+    finally:
+        os.unlink(huge)
+
+
+@test
+def eof_with_the_request(root):
+    # A FIN that arrives with the request's bytes (one epoll edge for both) closes the connection once
+    # the response is out, and one that arrives with half a head closes it at once; neither waits for
+    # a timeout. SIGSTOP makes the server see data and FIN in one edge.
+    with Server(root, '--idle-timeout', '30s', '--header-timeout', '30s', threads=1) as s:
+        for data, answered in [(b'GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n', True),
+                               (b'GET /hello.txt HTTP/1.1\r\nHo', False)]:
+            sock = s.connect()
+            time.sleep(0.2)  # accepted and waiting
+            os.kill(s.proc.pid, signal.SIGSTOP)
+            try:
+                sock.sendall(data)
+                sock.shutdown(socket.SHUT_WR)
+                time.sleep(0.1)
+            finally:
+                os.kill(s.proc.pid, signal.SIGCONT)
+            if answered:
+                sock.settimeout(10)
+                check_eq(read_response(sock)[2], HELLO, 'response to a request sent with FIN')
+            check(wait_closed(sock, 5), f'connection not closed after the client FIN ({data!r})')
+            sock.close()
+
+
+@test
 def max_connections(root):
     with Server(root, '--max-connections', '2', threads=1) as s:
         a, b = s.connect(), s.connect()

@@ -385,6 +385,37 @@ static void test_find_head_end(void)
         CHECK_EQ_INT(http_find_head_end("GET / HTTP/1.0\r\nA: b\r\n", 23, &scanned), 0);
 }
 
+/* A head fed a byte at a time is parsed in full only a few times: at the first byte, at each
+ * possible end (an empty line before the request line looks like one), and at its real end. */
+static void test_parse_resume(void)
+{
+        const char *s = "\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\nX-Long: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n";
+        size_t len = strlen(s), progress = 0;
+        unsigned full_parses = 0;
+        ssize_t n = HTTP_PARSE_INCOMPLETE;
+        for (size_t i = 1; i <= len; i++) {
+                struct http_request req;
+                req.header_count = 12345; /* http_parse_request resets it: tells whether it ran */
+                n = http_parse_request_resume(s, i, &req, &progress);
+                if (req.header_count != 12345)
+                        full_parses++;
+                if (i < len) {
+                        CHECK_EQ_INT(n, HTTP_PARSE_INCOMPLETE);
+                } else {
+                        CHECK_EQ_INT(n, (ssize_t)len);
+                        CHECK_EQ_INT(req.header_count, 2);
+                }
+        }
+        CHECK(full_parses <= 4);
+        CHECK_EQ_INT(progress, 0);
+        /* A bad request line is answered at the first call, before any end arrives. */
+        struct http_request req;
+        progress = 0;
+        CHECK_EQ_INT(http_parse_request_resume("GET\x01", 4, &req, &progress), HTTP_PARSE_ERROR);
+        CHECK_EQ_INT(progress, 0);
+}
+
 int main(void)
 {
         test_simple();
@@ -397,5 +428,6 @@ int main(void)
         test_limits();
         test_pipelining();
         test_find_head_end();
+        test_parse_resume();
         TEST_DONE();
 }
