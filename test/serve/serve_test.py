@@ -985,15 +985,21 @@ def idle_timeout(root):
         check(wait_closed(sock, 15), 'silent new connection not closed')
 
 
-@test
-def send_timeout(root):
+def stalled_download(root, s):
+    """A connection that asked `s` for a 64 MiB file and reads nothing (a tiny receive buffer)."""
     big = os.path.join(root, 'big.bin')
     with open(big, 'wb') as f:
         f.truncate(64 << 20)
+    sock = s.connect()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.sendall(b'GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n')
+    return sock
+
+
+@test
+def send_timeout(root):
     with Server(root, '--send-timeout', '1s') as s:
-        sock = s.connect()
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        sock.sendall(b'GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n')
+        sock = stalled_download(root, s)
         time.sleep(3)  # read nothing for longer than the send timeout
         got = 0
         sock.settimeout(10)
@@ -1013,13 +1019,8 @@ def send_timeout(root):
 def send_timeout_not_renewed_by_input(root):
     # A client that sends bytes but never reads must not keep its response (and the connection) alive:
     # only bytes the server manages to send renew --send-timeout.
-    big = os.path.join(root, 'big.bin')
-    with open(big, 'wb') as f:
-        f.truncate(64 << 20)
     with Server(root, '--send-timeout', '1s') as s:
-        sock = s.connect()
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        sock.sendall(b'GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n')
+        sock = stalled_download(root, s)
         start = time.monotonic()
         closed = False
         while not closed and time.monotonic() - start < 10:
