@@ -298,11 +298,14 @@ static void conn_set_timer(struct worker *w, struct conn *c, bool request_done, 
                 return; /* TIMER_LINGER / TIMER_SEND were set when that began */
         if (c->body) {
                 if (body_progress || c->timer_kind != TIMER_IDLE)
-                        timer_set(w, c, TIMER_IDLE);
+                        timer_renew(w, c, TIMER_IDLE);
         } else if (c->in) {
                 if (request_done || c->timer_kind != TIMER_HEADER)
                         timer_set(w, c, TIMER_HEADER);
-        } else if (c->timer_kind != TIMER_IDLE && !(c->timer_kind == TIMER_HEADER && !request_done)) {
+        } else if (request_done) {
+                timer_renew(w, c, TIMER_IDLE); /* the idle time counts from the last request */
+        } else if (c->timer_kind != TIMER_IDLE && c->timer_kind != TIMER_HEADER) {
+                /* (HEADER without a request done: a new connection that has sent nothing yet.) */
                 timer_set(w, c, TIMER_IDLE);
         }
 }
@@ -328,7 +331,7 @@ static void conn_run(struct worker *w, struct conn *c)
                                 /* Only progress renews the send timeout: an EPOLLIN from a client that
                                  * sends bytes but never reads must not keep the response alive. */
                                 if (c->pending->written != written)
-                                        timer_set(w, c, TIMER_SEND);
+                                        timer_renew(w, c, TIMER_SEND);
                                 break;
                         }
                         response_log(w, c, c->pending);

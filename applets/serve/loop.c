@@ -82,6 +82,15 @@ void timer_set(struct worker *w, struct conn *c, enum timer_kind kind)
         list->tail = c;
 }
 
+void timer_renew(struct worker *w, struct conn *c, enum timer_kind kind)
+{
+        uint32_t timeout = w->timers[kind].timeout_ms;
+        uint32_t slack = timeout / 16 < 500 ? timeout / 16 : 500;
+        if (c->timer_kind == kind && w->now_ms + timeout - c->deadline_ms < slack)
+                return;
+        timer_set(w, c, kind);
+}
+
 int worker_init(struct worker *w, int index, int listen_fd)
 {
         memset(w, 0, sizeof(*w));

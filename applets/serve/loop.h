@@ -77,6 +77,10 @@ void worker_wake(struct worker *w);
 
 /* Timers (used by conn.c). */
 void timer_set(struct worker *w, struct conn *c, enum timer_kind kind);
+/* timer_set for activity that renews a running timer: one of the same kind that would move by less
+ * than the list's slack (1/16 of its timeout, at most 500 ms) stays where it is, so a busy connection
+ * is not moved in the list on every request (nginx's lazy timers); it may fire up to the slack early. */
+void timer_renew(struct worker *w, struct conn *c, enum timer_kind kind);
 void timer_clear(struct worker *w, struct conn *c);
 
 #endif

@@ -985,6 +985,26 @@ def idle_timeout(root):
         check(wait_closed(sock, 15), 'silent new connection not closed')
 
 
+@test
+def idle_timeout_renewed(root):
+    # --idle-timeout counts from the last request, not from the first time the connection went idle:
+    # a connection asking something every 0.3 s for 3 s outlives a 1 s idle timeout.
+    with Server(root, '--idle-timeout', '1s') as s:
+        sock = s.connect()
+        f = sock.makefile('rb')
+        start = time.monotonic()
+        while time.monotonic() - start < 3:
+            try:
+                sock.sendall(b'GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n')
+                status, _, body = read_response_file(f)
+            except OSError as e:
+                status, body = None, e
+            check(status is not None, f'a busy connection was closed {time.monotonic() - start:.1f} s in ({body})')
+            check_eq(body, HELLO, 'response')
+            time.sleep(0.3)
+        check(wait_closed(sock, 15), 'connection not closed once idle')
+
+
 def stalled_download(root, s):
     """A connection that asked `s` for a 64 MiB file and reads nothing (a tiny receive buffer)."""
     big = os.path.join(root, 'big.bin')
