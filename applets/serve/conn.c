@@ -318,11 +318,14 @@ static void conn_run(struct worker *w, struct conn *c)
         size_t len = c->in_length, pos = 0;
         size_t capacity = c->in_capacity;
         bool request_done = false, body_progress = false;
+        bool output_waits = false; /* c->pending was tried in this turn and could not finish */
         unsigned reads = 0;
         for (;;) {
-                if (c->pending) {
-                        if (c->yielded)
-                                break; /* its first turn, in conn_send, used the budget */
+                if (c->pending && !output_waits) {
+                        if (c->yielded) {
+                                output_waits = true; /* its first turn, in conn_send, used the budget */
+                                continue;
+                        }
                         uint64_t written = c->pending->written;
                         enum send_result r = pending_send(c, c->pending);
                         if (r == SEND_BLOCKED || r == SEND_YIELD) {
@@ -332,7 +335,8 @@ static void conn_run(struct worker *w, struct conn *c)
                                  * sends bytes but never reads must not keep the response alive. */
                                 if (c->pending->written != written)
                                         timer_renew(w, c, TIMER_SEND);
-                                break;
+                                output_waits = true;
+                                continue;
                         }
                         response_log(w, c, c->pending);
                         pending_release(c->pending);
@@ -343,6 +347,11 @@ static void conn_run(struct worker *w, struct conn *c)
                         request_done = true;
                         response_finished(w, c);
                 }
+                /* While a response waits for room, only its request's body is read on (a client that
+                 * sends all of it before reading the answer would otherwise wait for us as we wait
+                 * for it); the next request waits, in the socket, for the response to be out. */
+                if (c->pending && c->body == NULL)
+                        break;
                 if (c->lingering) {
                         /* Input is no longer ours to parse. */
                         if (buf == c->in) {
@@ -391,6 +400,7 @@ static void conn_run(struct worker *w, struct conn *c)
                                 }
                                 if (!conn_send(w, c, &p))
                                         return;
+                                output_waits = c->pending != NULL;
                                 continue;
                         }
                         if (n == HTTP_PARSE_ERROR) {
@@ -405,6 +415,7 @@ static void conn_run(struct worker *w, struct conn *c)
                                 pos = len; /* nothing after a malformed head can be trusted */
                                 if (!conn_send(w, c, &p))
                                         return;
+                                output_waits = c->pending != NULL;
                                 continue;
                         }
                 }

@@ -237,13 +237,16 @@ static void begin_drain(struct worker *w)
         set_accepting(w, false);
         close(w->listen_fd);
         w->listen_fd = -1;
-        while (w->timers[TIMER_IDLE].head && w->timers[TIMER_IDLE].head->body == NULL)
-                conn_close(w, w->timers[TIMER_IDLE].head);
-        /* Connections that have not sent a byte of a request yet are idle too. */
-        for (struct conn *c = w->timers[TIMER_HEADER].head, *next; c; c = next) {
-                next = c->timer_next;
-                if (c->in == NULL)
-                        conn_close(w, c);
+        /* Idle keep-alive connections, wherever they are in the list (one still receiving a request
+         * body shares it), and those that have not sent a byte of a request yet. Not one that gave up
+         * its turn with input still in the socket: it closes once that is answered. */
+        static const enum timer_kind idle_kinds[] = { TIMER_HEADER, TIMER_IDLE };
+        for (size_t i = 0; i < sizeof(idle_kinds) / sizeof(idle_kinds[0]); i++) {
+                for (struct conn *c = w->timers[idle_kinds[i]].head, *next; c; c = next) {
+                        next = c->timer_next;
+                        if (c->in == NULL && c->body == NULL && !c->yielded)
+                                conn_close(w, c);
+                }
         }
 }
 

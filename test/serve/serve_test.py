@@ -1402,6 +1402,50 @@ def graceful_shutdown(root):
         s.kill()
 
 
+@test
+def graceful_shutdown_behind_upload(root):
+    # SIGTERM closes every idle keep-alive connection at once, also those that went idle after a
+    # connection still receiving a request body (the same timer list; the walk used to stop there).
+    s = Server(root, '--idle-timeout', '30s', '--drain-timeout', '20s', threads=1)
+    try:
+        upload = s.connect()
+        upload.sendall(b'GET /hello.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc')
+        time.sleep(0.2)
+        idle = s.connect()
+        idle.sendall(b'GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n')
+        check_eq(read_response(idle)[2], HELLO, 'idle connection served first')
+        check_eq(read_response(upload)[2], HELLO, 'the upload answered before its body ends')
+        s.proc.send_signal(signal.SIGTERM)
+        check(wait_closed(idle, 5), 'idle connection not closed on SIGTERM while an upload was in progress')
+        upload.sendall(b'x' * 97)  # the body ends: the connection was in flight, now it closes
+        check(wait_closed(upload, 10), 'the upload connection not closed after its body')
+        check_eq(s.proc.wait(10), 0, 'server exit status')
+    finally:
+        s.kill()
+
+
+@test
+def request_body_while_response_blocked(root):
+    # A client that sends its whole body before reading a large response (as most clients do): the
+    # body is read and discarded while the response waits for room, not only after it is out.
+    make_big_file(os.path.join(root, 'big.bin'))
+    with Server(root, '--send-timeout', '5s') as s:
+        sock = s.connect(timeout=15)
+        body = 8 << 20
+        sock.sendall(b'GET /big.bin HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n' % body)
+        sent, chunk = 0, b'x' * 65536
+        try:
+            while sent < body:
+                sent += sock.send(chunk[:body - sent])
+        except (socket.timeout, TimeoutError, OSError) as e:
+            raise Fail(f'the body stalled after {sent} of {body} bytes ({e!r})')
+        f = sock.makefile('rb')
+        status, headers, data = read_response_file(f)
+        check_eq((status, len(data)), (200, int(headers['content-length'])), 'the response after the body')
+        sock.sendall(b'GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n')
+        check_eq(read_response_file(f)[2], HELLO, 'the next request on the connection')
+        sock.close()
+
 def start_slow_download(s, root):
     """A raw client that asks for the 100 MiB file and reads it slowly: a response in flight."""
     make_big_file(os.path.join(root, 'big.bin'))
