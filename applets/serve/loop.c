@@ -19,6 +19,10 @@
 #define LOOP_MAX_EVENTS 256
 /* After EMFILE/ENFILE on accept: leave the queue alone this long (connections wait in the backlog). */
 #define ACCEPT_PAUSE_MS 100
+/* Connections accepted per turn of the loop: a burst of new ones waits in the backlog for the next
+ * turn rather than keeping the thread from the connections it has (nginx accepts one per event
+ * unless multi_accept is on). */
+#define ACCEPT_TURN_COUNT 64
 /* At --max-connections: how soon to look again for a slot freed by another worker. */
 #define LIMIT_RETRY_MS 50
 
@@ -180,7 +184,7 @@ static bool reserve_connection(void)
 
 static void accept_connections(struct worker *w)
 {
-        while (w->accepting && w->listen_ready) {
+        for (int turn = 0; turn < ACCEPT_TURN_COUNT && w->accepting && w->listen_ready; turn++) {
                 if (!reserve_connection()) {
                         /* At the limit, new connections wait in the kernel's backlog until one closes:
                          * here (seen at the end of the loop) or on another worker (seen on the retry). */
@@ -269,6 +273,8 @@ static int next_timeout(const struct worker *w)
                 next = w->accept_paused_until;
         if (w->draining && w->drain_deadline < next)
                 next = w->drain_deadline;
+        if (w->accepting && w->listen_ready)
+                next = w->now_ms; /* the backlog still holds connections: come back at once */
         return next > w->now_ms ? (int)(next - w->now_ms) : 0;
 }
 
@@ -289,8 +295,7 @@ void *worker_run(void *arg)
                         void *ptr = events[i].data.ptr;
                         uint32_t e = events[i].events;
                         if (ptr == &listen_marker) {
-                                w->listen_ready = true;
-                                accept_connections(w);
+                                w->listen_ready = true; /* accepted after the batch */
                         } else if (ptr == &wake_marker) {
                                 uint64_t count;
                                 if (read(w->wake_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
@@ -302,6 +307,8 @@ void *worker_run(void *arg)
                                            (e & EPOLLRDHUP) || failed);
                         }
                 }
+                /* After the batch: the connections we have go first. */
+                accept_connections(w);
                 if (wake && !w->draining)
                         begin_drain(w);
                 if (wake && atomic_load(&server.force_stop))

@@ -1167,6 +1167,42 @@ def eof_with_the_request(root):
 
 
 @test
+def accept_flood_shares_thread(root):
+    # A burst of new connections does not keep the thread from the connections it already has: the
+    # thread accepts a bounded number per turn of its loop. SIGSTOP lets 1,000 connections, each with
+    # a request, queue up before a request on an existing connection; the access log (one thread: its
+    # lines in the order the responses ended) shows where that request was answered.
+    log = os.path.join(root, '..', 'flood.log')
+    count = 1000
+    resource.setrlimit(resource.RLIMIT_NOFILE, (count + 500, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+    with Server(root, '--access-log', log, threads=1) as s:
+        old = s.connect()
+        old.sendall(b'GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n')
+        check_eq(read_response(old)[2], HELLO, 'the existing connection served')
+        os.kill(s.proc.pid, signal.SIGSTOP)
+        flood = []
+        try:
+            for _ in range(count):
+                sock = s.connect()
+                sock.sendall(b'GET /data.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+                flood.append(sock)
+            time.sleep(0.1)
+            old.sendall(b'GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n')
+            time.sleep(0.1)
+        finally:
+            os.kill(s.proc.pid, signal.SIGCONT)
+        check_eq(read_response(old)[2], HELLO, 'the existing connection answered during the flood')
+        for sock in flood:
+            sock.settimeout(10)
+            check_eq(read_response(sock)[0], 200, 'a flood connection answered')
+            sock.close()
+        check_eq(s.stop(), 0, 'exit status')
+    paths = [line.split('"')[1].split()[1] for line in open(log).read().splitlines()]
+    check_eq(len(paths), count + 2, 'log lines')
+    position = paths.index('/hello.txt', 1)
+    check(position < count // 4, f'the existing connection was answered after {position - 1} of {count} new ones')
+
+@test
 def max_connections(root):
     with Server(root, '--max-connections', '2', threads=1) as s:
         a, b = s.connect(), s.connect()
