@@ -108,6 +108,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 free(prefix);
         }
 
+        /* http_parse_request_resume fed growing prefixes, as conn.c feeds it reads, ends with the
+         * whole buffer's verdict; only an error may still read "incomplete" (after its first call
+         * it parses again only once a head end has come, and an error before one waits for it). */
+        size_t progress = 0, step = size ? (size_t)data[size - 1] % 7 + 1 : 1;
+        ssize_t v = HTTP_PARSE_INCOMPLETE;
+        for (size_t n = step < size ? step : size;; n = n + step < size ? n + step : size) {
+                v = http_parse_request_resume(buf, n, &part, &progress);
+                if (v != HTTP_PARSE_INCOMPLETE || n == size)
+                        break;
+        }
+        REQUIRE(v == r || (v == HTTP_PARSE_INCOMPLETE && r == HTTP_PARSE_ERROR));
+        REQUIRE((v == HTTP_PARSE_INCOMPLETE) == (progress != 0));
+        if (v == HTTP_PARSE_ERROR)
+                REQUIRE(part.error_status == whole.error_status);
+
         /* the cheap pre-check never reports an end the parser does not see */
         size_t scanned = 0, end = 0;
         for (size_t step = size / 3 + 1, n = step; !end; n += step) {
