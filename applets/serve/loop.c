@@ -211,6 +211,7 @@ static void accept_connections(struct worker *w)
                                 return;
                         }
                         log_warn("accept: %s", strerror(errno));
+                        w->listen_ready = false; /* the next connection's edge tries again: no spinning */
                         return;
                 }
                 /* TCP_NODELAY comes with the socket: accepted sockets inherit it from the listener
