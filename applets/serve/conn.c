@@ -322,10 +322,6 @@ static void conn_run(struct worker *w, struct conn *c)
         unsigned reads = 0;
         for (;;) {
                 if (c->pending && !output_waits) {
-                        if (c->yielded) {
-                                output_waits = true; /* its first turn, in conn_send, used the budget */
-                                continue;
-                        }
                         uint64_t written = c->pending->written;
                         enum send_result r = pending_send(c, c->pending);
                         if (r == SEND_BLOCKED || r == SEND_YIELD) {
