@@ -464,8 +464,11 @@ static void conn_run(struct worker *w, struct conn *c)
         }
         if (keep_input(c, buf, pos, len) < 0)
                 goto close;
-        if (w->draining && c->pending == NULL && c->body == NULL && c->in == NULL && !c->lingering)
-                goto close; /* between requests while draining: nothing in flight */
+        /* Between requests while draining: nothing in flight (unless the turn ended with input still
+         * in the socket: that request is in flight and is answered, with Connection: close). */
+        if (w->draining && c->pending == NULL && c->body == NULL && c->in == NULL && !c->lingering &&
+            !c->yielded)
+                goto close;
         conn_set_timer(w, c, request_done, body_progress);
         return;
 close:

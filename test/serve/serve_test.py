@@ -1461,6 +1461,45 @@ def graceful_shutdown_behind_upload(root):
 
 
 @test
+def drain_behind_yielded_upload(root):
+    # A connection that gave up its turn (4 reads per turn) while SIGTERM drains, with a request body
+    # ending exactly at the end of that turn and the next request still in the socket: it is in
+    # flight, not idle. It was closed with that request unread, so the client got a reset.
+    s = Server(root, '--drain-timeout', '20s', threads=1)
+    try:
+        sock = s.connect(timeout=20)
+        head_block = 8 * 65536  # two turns of four full 64 KiB reads
+        warmup = 64 << 20  # lets the kernel grow the server's receive buffer past head_block
+        sock.sendall(b'GET /hello.txt HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n' % (warmup + head_block))
+        f = sock.makefile('rb')
+        check_eq(read_response_file(f)[2], HELLO, 'the answer before the body')
+        chunk = b'x' * (1 << 20)
+        for _ in range(warmup // len(chunk)):
+            sock.sendall(chunk)
+        time.sleep(0.5)  # all of it read and discarded
+        os.kill(s.proc.pid, signal.SIGSTOP)
+        try:
+            s.proc.send_signal(signal.SIGTERM)
+            sock.settimeout(3)
+            try:
+                sock.sendall(b'x' * head_block + b'GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n')
+            except (socket.timeout, TimeoutError):
+                raise Fail('the server socket did not take 512 KiB while stopped: the test cannot run here')
+        finally:
+            os.kill(s.proc.pid, signal.SIGCONT)
+        sock.settimeout(10)
+        try:
+            status, headers, body = read_response_file(f)
+        except OSError as e:
+            raise Fail(f'the request behind the body was not answered during the drain ({e!r})')
+        check_eq((status, body, headers.get('connection')), (200, HELLO, 'close'), 'the answer during the drain')
+        check(wait_closed(sock, 10), 'connection not closed after its answer')
+        check_eq(s.proc.wait(10), 0, 'server exit status')
+    finally:
+        s.kill()
+
+
+@test
 def request_body_while_response_blocked(root):
     # A client that sends its whole body before reading a large response (as most clients do): the
     # body is read and discarded while the response waits for room, not only after it is out.
