@@ -294,8 +294,16 @@ static void linger_read(struct worker *w, struct conn *c)
  * accept) and is not renewed by further bytes: that is what cuts off slowloris. */
 static void conn_set_timer(struct worker *w, struct conn *c, bool request_done, bool body_progress)
 {
-        if (c->lingering || c->pending)
-                return; /* TIMER_LINGER / TIMER_SEND were set when that began */
+        if (c->lingering)
+                return; /* TIMER_LINGER was set when that began */
+        if (c->pending) {
+                /* TIMER_SEND, set when the response began and renewed by what it sends; a request body
+                 * read on while the response waits is progress too (a client may send all of it before
+                 * reading). Other input is not: see conn_run. */
+                if (body_progress)
+                        timer_renew(w, c, TIMER_SEND);
+                return;
+        }
         if (c->body) {
                 if (body_progress || c->timer_kind != TIMER_IDLE)
                         timer_renew(w, c, TIMER_IDLE);

@@ -1521,6 +1521,28 @@ def request_body_while_response_blocked(root):
         check_eq(read_response_file(f)[2], HELLO, 'the next request on the connection')
         sock.close()
 
+@test
+def slow_body_while_response_blocked(root):
+    # A body uploaded for longer than --send-timeout while its response waits for the client to read
+    # (curl sends all of an upload before reading): the body's bytes are progress on the connection,
+    # so the send timeout does not reset it.
+    make_big_file(os.path.join(root, 'big.bin'))
+    with Server(root, '--send-timeout', '1s') as s:
+        sock = s.connect(timeout=15)
+        pieces, piece = 60, b'x' * 16384
+        sock.sendall(b'GET /big.bin HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n' % (pieces * len(piece)))
+        try:
+            for _ in range(pieces):  # 3 s
+                sock.sendall(piece)
+                time.sleep(0.05)
+        except OSError as e:
+            raise Fail(f'the upload was cut off while its response waited ({e!r})')
+        f = sock.makefile('rb')
+        status, headers, data = read_response_file(f)
+        check_eq((status, len(data)), (200, int(headers['content-length'])), 'the response after the body')
+        sock.close()
+
+
 def start_slow_download(s, root):
     """A raw client that asks for the 100 MiB file and reads it slowly: a response in flight."""
     make_big_file(os.path.join(root, 'big.bin'))
