@@ -364,8 +364,8 @@ static void conn_run(struct worker *w, struct conn *c)
                                 c->in_capacity = 0;
                         }
                         c->in_length = 0; /* from here: the count of bytes thrown away */
-                        if (c->readable)
-                                linger_read(w, c);
+                        if (c->readable || c->peer_closed)
+                                linger_read(w, c); /* closes at once after the client's EOF */
                         return;
                 }
                 if (c->body && pos < len) {
@@ -466,6 +466,16 @@ static void conn_run(struct worker *w, struct conn *c)
                         continue;
                 if (n < 0 && errno == EAGAIN) {
                         c->readable = false;
+                        break;
+                }
+                if (n == 0 && c->pending) {
+                        /* The client ended its side in the middle of the request body (or right after
+                         * it) while the response waits for room: finish the response, then close. */
+                        free(c->body);
+                        c->body = NULL;
+                        c->readable = false;
+                        c->peer_closed = true;
+                        c->close_after = true;
                         break;
                 }
                 goto close; /* EOF (with nothing left to answer) or a reset */

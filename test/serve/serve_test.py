@@ -1543,6 +1543,28 @@ def slow_body_while_response_blocked(root):
         sock.close()
 
 
+@test
+def half_body_then_eof_while_response_blocked(root):
+    # A client that sends part of its declared body, then ends its side (SHUT_WR), then reads: the
+    # response already under way is finished, then the connection closes. Reading the body on while
+    # the response waited reached the EOF and closed the connection in the middle of the response.
+    make_big_file(os.path.join(root, 'big.bin'))
+    with Server(root) as s:
+        sock = s.connect(timeout=15)
+        sock.sendall(b'GET /big.bin HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n' + b'x' * 500)
+        time.sleep(0.3)  # the response is under way and waits for the client to read
+        sock.shutdown(socket.SHUT_WR)
+        time.sleep(0.3)
+        f = sock.makefile('rb')
+        try:
+            status, headers, data = read_response_file(f)
+        except OSError as e:
+            raise Fail(f'the response was cut off ({e!r})')
+        check_eq((status, len(data)), (200, int(headers['content-length'])), 'the whole response')
+        check(wait_closed(sock, 5), 'connection not closed after the response')
+        sock.close()
+
+
 def start_slow_download(s, root):
     """A raw client that asks for the 100 MiB file and reads it slowly: a response in flight."""
     make_big_file(os.path.join(root, 'big.bin'))
