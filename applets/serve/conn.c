@@ -374,6 +374,17 @@ static void conn_run(struct worker *w, struct conn *c)
                                 goto close; /* malformed chunked body: the stream cannot be trusted */
                         pos += (size_t)n;
                         body_progress = true;
+                        if (server.max_body && c->body->payload > server.max_body) {
+                                /* A chunked body over --max-body (its answer is out or on its way):
+                                 * read no more of it; the connection closes after that answer. */
+                                free(c->body);
+                                c->body = NULL;
+                                pos = len;
+                                c->close_after = true;
+                                if (c->pending == NULL)
+                                        response_finished(w, c);
+                                continue;
+                        }
                         if (c->body->done) {
                                 free(c->body);
                                 c->body = NULL;
@@ -390,9 +401,9 @@ static void conn_run(struct worker *w, struct conn *c)
                                 request_done = true;
                                 struct http_request *req = &w->request;
                                 struct pending p = { 0 };
-                                response_for_request(w, c, req, &p);
-                                pos += (size_t)n;
-                                if (req->body != HTTP_BODY_NONE &&
+                                bool read_body = response_for_request(w, c, req, &p);
+                                pos = read_body ? pos + (size_t)n : len;
+                                if (read_body && req->body != HTTP_BODY_NONE &&
                                     !(req->body == HTTP_BODY_LENGTH && req->content_length == 0)) {
                                         c->body = malloc(sizeof(*c->body));
                                         if (c->body == NULL) {

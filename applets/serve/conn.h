@@ -71,8 +71,9 @@ void conn_close(struct worker *w, struct conn *c);
 /* A timer expired. */
 void conn_timeout(struct worker *w, struct conn *c);
 
-/* response.c: turn a parsed request into `p` (and set c->close_after when needed). */
-void response_for_request(struct worker *w, struct conn *c, const struct http_request *req,
+/* response.c: turn a parsed request into `p` (and set c->close_after when needed). False: the
+ * request's body must not be read (413: larger than --max-body; the connection closes after). */
+bool response_for_request(struct worker *w, struct conn *c, const struct http_request *req,
                           struct pending *p);
 /* response.c: write the access log line of `p` (if it has one and the log is on). */
 void response_log(struct worker *w, const struct conn *c, struct pending *p);

@@ -155,6 +155,7 @@ ssize_t http_chunked_decode(struct http_chunked_decoder *dec, const char *buf, s
 struct http_body_skipper {
         enum http_body_framing framing;
         uint64_t remaining; /* HTTP_BODY_LENGTH: bytes still to skip */
+        uint64_t payload;   /* HTTP_BODY_CHUNKED: chunk data bytes so far */
         bool done;
         struct http_chunked_decoder chunked;
 };

@@ -190,5 +190,8 @@ ssize_t http_body_skip(struct http_body_skipper *skip, const char *buf, size_t l
                 skip->done = skip->remaining == 0;
                 return (ssize_t)take;
         }
-        return http_chunked_decode(&skip->chunked, buf, len, &skip->done, NULL);
+        uint64_t data = 0;
+        ssize_t n = http_chunked_decode(&skip->chunked, buf, len, &skip->done, &data);
+        skip->payload += data;
+        return n;
 }

@@ -285,11 +285,18 @@ static void serve_regular(struct worker *w, struct conn *c, const struct http_re
         respond_file(w, c, req, p, prefix, file, content_type, false, vary);
 }
 
-void response_for_request(struct worker *w, struct conn *c, const struct http_request *req, struct pending *p)
+bool response_for_request(struct worker *w, struct conn *c, const struct http_request *req, struct pending *p)
 {
         w->served++;
         if (!req->keep_alive || w->draining)
                 c->close_after = true;
+        if (server.max_body && req->body == HTTP_BODY_LENGTH && req->content_length > server.max_body) {
+                /* As nginx's client_max_body_size: refused before a byte of it is read (no 100
+                 * Continue), and the connection closes after the answer. */
+                c->close_after = true;
+                simple_response(w, c, req, p, 0, 413, NULL);
+                return false;
+        }
         size_t prefix = 0;
         bool has_body = req->body == HTTP_BODY_CHUNKED || (req->body == HTTP_BODY_LENGTH && req->content_length);
         if (req->expect_continue && has_body) {
@@ -299,23 +306,23 @@ void response_for_request(struct worker *w, struct conn *c, const struct http_re
         }
         if (req->method != HTTP_METHOD_GET && req->method != HTTP_METHOD_HEAD) {
                 simple_response(w, c, req, p, prefix, 405, "Allow: GET, HEAD\r\n");
-                return;
+                return true;
         }
         struct http_path info;
         enum http_path_result pr = http_path_from_target(req->path.ptr, req->path.len, w->path, LOOP_PATH_SIZE, &info);
         if (pr != HTTP_PATH_OK) {
                 simple_response(w, c, req, p, prefix, http_path_status(pr), NULL);
-                return;
+                return true;
         }
         struct file_entry *file;
         int rc = file_cache_get(&w->cache, w->path, info.len, w->now_ms, &file);
         if (rc < 0) {
                 simple_response(w, c, req, p, prefix, errno_status(-rc), NULL);
-                return;
+                return true;
         }
         if (!file->is_dir) {
                 serve_regular(w, c, req, p, prefix, file, w->path, info.len);
-                return;
+                return true;
         }
         file_entry_put(file);
         if (!info.trailing_slash) {
@@ -327,43 +334,43 @@ void response_for_request(struct worker *w, struct conn *c, const struct http_re
                                                   LOOP_PATH_SIZE - (sizeof(name) - 1) - 2);
                 if (n == 0) {
                         simple_response(w, c, req, p, prefix, 414, NULL);
-                        return;
+                        return true;
                 }
                 memcpy(w->aux, name, sizeof(name) - 1);
                 memcpy(w->aux + sizeof(name) - 1 + n, "\r\n", 3);
                 simple_response(w, c, req, p, prefix, 301, w->aux);
-                return;
+                return true;
         }
         size_t index_length;
         bool root = strcmp(w->path, ".") == 0;
         if (!derived_path(w, root ? "" : w->path, root ? 0 : info.len, root ? "" : "/", server.index_name,
                           &index_length)) {
                 simple_response(w, c, req, p, prefix, 414, NULL);
-                return;
+                return true;
         }
         rc = file_cache_get(&w->cache, w->aux, index_length, w->now_ms, &file);
         if (rc == 0 && !file->is_dir) {
                 /* serve_regular reuses w->aux for the .gz name: keep the index name in w->path. */
                 memcpy(w->path, w->aux, index_length + 1);
                 serve_regular(w, c, req, p, prefix, file, w->path, index_length);
-                return;
+                return true;
         }
         if (rc == 0)
                 file_entry_put(file);
         else if (rc != -ENOENT) {
                 simple_response(w, c, req, p, prefix, errno_status(-rc), NULL);
-                return;
+                return true;
         }
         if (!server.listing) {
                 simple_response(w, c, req, p, prefix, 403, NULL);
-                return;
+                return true;
         }
         char *page = NULL;
         size_t page_length = 0;
         rc = listing_render(w->path, info.len, &page, &page_length);
         if (rc < 0) {
                 simple_response(w, c, req, p, prefix, errno_status(-rc), NULL);
-                return;
+                return true;
         }
         bool head_only = req->method == HTTP_METHOD_HEAD;
         struct http_response_head h = {
@@ -382,7 +389,7 @@ void response_for_request(struct worker *w, struct conn *c, const struct http_re
                 free(page);
                 c->close_after = true;
                 simple_response(w, c, req, p, prefix, 500, NULL);
-                return;
+                return true;
         }
         memcpy(text, w->head, prefix + (size_t)n);
         if (!head_only)
@@ -394,4 +401,5 @@ void response_for_request(struct worker *w, struct conn *c, const struct http_re
         size_t line_length;
         request_line(req, &line, &line_length);
         log_prepare(w, p, line, line_length, 200, prefix + (size_t)n);
+        return true;
 }

@@ -59,6 +59,8 @@ static const struct opt serve_options[] = {
           NULL, "limit for receiving a request head [10s]" },
         { "idle-timeout", 0, "TIME", OPT_DURATION, offsetof(struct serve_config, idle_timeout_ns), 0, 0, 0, 0, NULL,
           "close keep-alive connections idle this long [60s]" },
+        { "max-body", 0, "SIZE", OPT_SIZE, offsetof(struct serve_config, max_body), 0, 0, 0, 0, NULL,
+          "413 for a larger request body (0: none) [1m]" },
         { "send-timeout", 0, "TIME", OPT_DURATION, offsetof(struct serve_config, send_timeout_ns), 0, 0, 0, 0, NULL,
           "close when a client reads nothing this long [30s]" },
         { "drain-timeout", 0, "TIME", OPT_DURATION, offsetof(struct serve_config, drain_timeout_ns), 0, 0, 0, 0,
@@ -166,6 +168,7 @@ static int serve_main(int argc, char **argv)
                 .header_timeout_ns = 10000 * NS_PER_MS,
                 .idle_timeout_ns = 60000 * NS_PER_MS,
                 .send_timeout_ns = 30000 * NS_PER_MS,
+                .max_body = 1 << 20,
                 .drain_timeout_ns = 30000 * NS_PER_MS,
         };
         switch (opt_parse(&serve_applet, argc, argv, &config, NULL)) {
@@ -201,6 +204,7 @@ static int serve_main(int argc, char **argv)
         server.idle_timeout_ms = to_ms(config.idle_timeout_ns);
         server.send_timeout_ms = to_ms(config.send_timeout_ns);
         server.drain_timeout_ms = to_ms(config.drain_timeout_ns);
+        server.max_body = config.max_body;
         server.root_fd = open_root(config.root);
         if (server.root_fd < 0)
                 return EXIT_FAIL;

@@ -23,6 +23,7 @@ struct serve_config {
         uint64_t header_timeout_ns;
         uint64_t idle_timeout_ns;
         uint64_t send_timeout_ns;
+        uint64_t max_body;
         uint64_t drain_timeout_ns;
         const char *user;
         int no_sandbox;
@@ -40,6 +41,7 @@ struct server {
         unsigned max_connections;    /* all workers together */
         atomic_uint open_connections; /* connections of all workers, and slots reserved by accept */
         uint32_t header_timeout_ms, idle_timeout_ms, send_timeout_ms, drain_timeout_ms;
+        uint64_t max_body;           /* --max-body: larger request bodies are not read (0: no limit) */
         int access_log_fd;           /* -1: off; replaced in place (dup3) on SIGHUP */
         atomic_bool force_stop;      /* a second SIGTERM/SIGINT: close everything now */
         atomic_int running_workers;  /* worker threads still in their loop */

@@ -864,6 +864,60 @@ def expect_continue(root):
 
 
 @test
+def body_over_max_body(root):
+    # As nginx's client_max_body_size (1m by default): a Content-Length over --max-body gets 413 before
+    # any of the body is read (no 100 Continue), and the connection closes after it; a chunked body
+    # that grows past it is read no further and its connection closes after its answer.
+    with Server(root) as s:
+        body = b'x' * (1 << 20)
+        sock = s.connect()
+        sock.sendall(b'GET /hello.txt HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n' % len(body) + body)
+        f = sock.makefile('rb')
+        status, headers, data = read_response_file(f)
+        check_eq((status, data, headers.get('connection')), (200, HELLO, None), 'a body of exactly 1 MiB')
+        sock.sendall(b'GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n')
+        check_eq(read_response_file(f)[:3:2], (200, HELLO), 'the next request on that connection')
+        sock.close()
+        for extra in [b'', b'Expect: 100-continue\r\n']:
+            # Only the head: the answer must not wait for a body it will not read.
+            out, closed = raw_closed(s, b'PUT /hello.txt HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n%s\r\n' %
+                                     (len(body) + 1, extra), timeout=5)
+            check_eq(status_of(out), 413, f'a body one byte over 1 MiB ({extra!r})')
+            check(b'Connection: close\r\n' in out and closed, f'413 closes the connection: {out[:200]!r}')
+            check(b'100 Continue' not in out, '413 without 100 Continue')
+        # The client sends its whole body anyway: it still reads the 413 (no reset), then EOF.
+        sock = s.connect()
+        sock.sendall(b'GET /hello.txt HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n' % (len(body) + 1))
+        try:
+            sock.sendall(body + b'x')
+        except OSError:
+            pass
+        status, headers, _ = read_response_file(sock.makefile('rb'))
+        check_eq((status, headers.get('connection')), (413, 'close'), 'the 413 after the whole body')
+        check(wait_closed(sock, 10), 'connection not closed after the 413')
+    with Server(root, '--max-body', '1k') as s:
+        chunk = b'x' * 600
+        chunked = b'%x\r\n%s\r\n' % (len(chunk), chunk)
+        out, closed = raw_closed(s, b'GET /hello.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n' +
+                                 chunked * 2 + b'0\r\n\r\nGET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n', timeout=10)
+        check_eq((status_of(out), out.count(b'HTTP/1.1 '), closed), (200, 1, True),
+                 'a chunked body over --max-body: answered, nothing after it, closed')
+        out = raw(s, b'GET /hello.txt HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n' + chunked +
+                  b'0\r\n\r\nGET /hello.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+        check_eq(out.count(b'HTTP/1.1 200 '), 2, 'a chunked body within --max-body, then the next request')
+        out = raw(s, b'GET /hello.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 1025\r\n\r\n')
+        check_eq(status_of(out), 413, '--max-body 1k')
+    with Server(root, '--max-body', '0') as s:
+        body = b'x' * (3 << 20)
+        out = raw(s, b'GET /hello.txt HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n' % len(body) + body +
+                  b'GET /hello.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+        check_eq(out.count(b'HTTP/1.1 200 '), 2, '--max-body 0: no limit')
+    for bad in ['-1', 'lots', '1q']:
+        p = subprocess.run([SYSPRIM, 'serve', '--root', root, '--max-body', bad], capture_output=True, timeout=20)
+        check_eq(p.returncode, 2, f'exit status for --max-body {bad}')
+
+
+@test
 def smuggling(root):
     with Server(root) as s:
         attacks = [
@@ -1465,7 +1519,7 @@ def drain_behind_yielded_upload(root):
     # A connection that gave up its turn (4 reads per turn) while SIGTERM drains, with a request body
     # ending exactly at the end of that turn and the next request still in the socket: it is in
     # flight, not idle. It was closed with that request unread, so the client got a reset.
-    s = Server(root, '--drain-timeout', '20s', threads=1)
+    s = Server(root, '--drain-timeout', '20s', '--max-body', '0', threads=1)
     try:
         sock = s.connect(timeout=20)
         head_block = 8 * 65536  # two turns of four full 64 KiB reads
@@ -1504,7 +1558,7 @@ def request_body_while_response_blocked(root):
     # A client that sends its whole body before reading a large response (as most clients do): the
     # body is read and discarded while the response waits for room, not only after it is out.
     make_big_file(os.path.join(root, 'big.bin'))
-    with Server(root, '--send-timeout', '5s') as s:
+    with Server(root, '--send-timeout', '5s', '--max-body', '8m') as s:
         sock = s.connect(timeout=15)
         body = 8 << 20
         sock.sendall(b'GET /big.bin HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n' % body)
