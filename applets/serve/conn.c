@@ -15,8 +15,10 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-/* Bytes of a client's leftovers read (and dropped) after "Connection: close" before giving up. */
-#define LINGER_MAX_BYTES (1u << 20)
+/* Lingering close, as nginx's lingering_timeout and lingering_time: after "Connection: close" what the
+ * client still sends (the rest of a body refused with 413, say) is read and dropped until its EOF, for
+ * at most this many TIMER_LINGER periods in all; TIMER_LINGER itself ends a silence. */
+#define LINGER_TOTAL_PERIODS 6
 
 /* Bytes one response may send per turn of the event loop before the thread's other connections get
  * theirs (nginx: sendfile_max_chunk 2m). A reader as fast as the loopback (a proxy on this host)
@@ -210,6 +212,7 @@ static void response_finished(struct worker *w, struct conn *c)
                  * kernel answer with a reset that could destroy the response before it is read. */
                 shutdown(c->fd, SHUT_WR);
                 c->lingering = true;
+                c->linger_start = (uint32_t)w->now_ms;
                 timer_set(w, c, TIMER_LINGER);
         }
         (void)w;
@@ -272,20 +275,31 @@ static int keep_input(struct conn *c, char *buf, size_t pos, size_t len)
 
 static void linger_read(struct worker *w, struct conn *c)
 {
-        for (;;) {
+        uint64_t total = (uint64_t)w->timers[TIMER_LINGER].timeout_ms * LINGER_TOTAL_PERIODS;
+        bool got = false;
+        for (unsigned reads = 0;;) {
+                /* A client that never stops sending is not read for ever. */
+                if ((uint32_t)w->now_ms - c->linger_start >= total)
+                        break;
+                if (++reads > READ_TURN_COUNT) {
+                        timer_renew(w, c, TIMER_LINGER);
+                        conn_yield(w, c); /* the thread's other connections first */
+                        return;
+                }
                 ssize_t n = recv(c->fd, w->scratch, LOOP_SCRATCH_SIZE, 0);
                 if (n > 0) {
-                        /* Bound the work a client can make us do here. */
-                        if (c->in_length + (uint64_t)n > LINGER_MAX_BYTES)
-                                break;
-                        c->in_length += (uint32_t)n;
+                        got = true;
                         continue;
                 }
                 if (n < 0 && errno == EINTR)
                         continue;
-                if (n < 0 && errno == EAGAIN)
+                if (n < 0 && errno == EAGAIN) {
+                        c->readable = false;
+                        if (got)
+                                timer_renew(w, c, TIMER_LINGER);
                         return;
-                break;
+                }
+                break; /* EOF (or an error): done */
         }
         conn_close(w, c);
 }
@@ -363,7 +377,7 @@ static void conn_run(struct worker *w, struct conn *c)
                                 c->in = NULL;
                                 c->in_capacity = 0;
                         }
-                        c->in_length = 0; /* from here: the count of bytes thrown away */
+                        c->in_length = 0;
                         if (c->readable || c->peer_closed)
                                 linger_read(w, c); /* closes at once after the client's EOF */
                         return;
@@ -511,8 +525,10 @@ void conn_event(struct worker *w, struct conn *c, bool in, bool out, bool eof)
         if (eof)
                 c->peer_closed = true;
         if (c->lingering) {
-                if (in)
+                if (in || c->yielded) {
+                        c->yielded = false;
                         linger_read(w, c);
+                }
                 return;
         }
         if (!in && !(out && c->pending) && !c->yielded)

@@ -30,6 +30,7 @@ struct conn {
         bool yielded : 1;           /* gave up its turn with work left: the next event of any kind resumes it */
         uint8_t peer_family;        /* AF_INET or AF_INET6, for the access log */
         uint8_t peer[16];
+        uint32_t linger_start;      /* lingering: when it began (the worker's clock in ms, wrapping) */
 };
 
 /* What is still to be sent for one response. Lives on the stack while the first write is attempted

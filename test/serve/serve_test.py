@@ -917,6 +917,76 @@ def body_over_max_body(root):
         check_eq(p.returncode, 2, f'exit status for --max-body {bad}')
 
 
+def socket_count(proc):
+    n = 0
+    for fd in os.listdir(f'/proc/{proc.pid}/fd'):
+        try:
+            n += os.readlink(f'/proc/{proc.pid}/fd/{fd}').startswith('socket:')
+        except OSError:
+            pass
+    return n
+
+
+@test
+def close_with_leftovers(root):
+    # After an answer that closes the connection, what the client still sends is read and dropped
+    # (nginx's lingering close) for as long as it keeps coming, not only its first MiB: a client that
+    # sends its whole body before reading (http.client, as many do) gets the answer, not a reset.
+    with Server(root) as s:
+        c = s.client(timeout=30)
+        try:
+            c.request('PUT', '/hello.txt', body=b'x' * (50 << 20))
+            status = c.getresponse().status
+        except OSError as e:
+            raise Fail(f'a 50 MiB body refused with 413: the client got {e!r} instead of the answer')
+        check_eq(status, 413, 'http.client after sending a 50 MiB body')
+        c.close()
+    with Server(root, '--max-body', '0') as s:
+        sock = s.connect(timeout=30)
+        body = 20 << 20
+        sock.sendall(b'GET /hello.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: %d\r\n\r\n' % body)
+        try:
+            sock.sendall(b'x' * body)
+        except OSError as e:
+            raise Fail(f'a 20 MiB body behind Connection: close was cut off ({e!r})')
+        status, headers, data = read_response(sock)
+        check_eq((status, data), (200, HELLO), 'the answer read after the whole body')
+        sock.close()
+
+
+@test
+def linger_bounded(root):
+    # The lingering close ends after a silence of min(--header-timeout, 5s), and after six of those
+    # in all for a client that never stops sending.
+    with Server(root, '--header-timeout', '1s', '--max-body', '0', threads=1) as s:
+        base = socket_count(s.proc)
+        request = b'GET /hello.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: 1000000000\r\n\r\n'
+        quiet = s.connect()
+        quiet.sendall(request)
+        check_eq(read_response(quiet)[2], HELLO, 'answer')
+        chatty = s.connect()
+        chatty.sendall(request)
+        check_eq(read_response(chatty)[2], HELLO, 'answer')
+        started = time.monotonic()
+        check_eq(socket_count(s.proc), base + 2, 'both connections lingering')
+        cut_at = None
+        while time.monotonic() - started < 15:
+            try:
+                chatty.send(b'x' * 1024)
+            except OSError:
+                cut_at = time.monotonic() - started
+                break
+            if socket_count(s.proc) == base:
+                cut_at = time.monotonic() - started
+                break
+            time.sleep(0.05)
+        check(socket_count(s.proc) <= base + 1, 'the silent connection still open after its linger timeout')
+        check(cut_at is not None, 'a client sending for ever kept its lingering connection for 15 s')
+        check(4 <= cut_at <= 10, f'the sending client was cut off after {cut_at:.1f} s, expected about 6')
+        quiet.close()
+        chatty.close()
+
+
 @test
 def smuggling(root):
     with Server(root) as s:
