@@ -387,17 +387,22 @@ static void conn_run(struct worker *w, struct conn *c)
                         if (n < 0)
                                 goto close; /* malformed chunked body: the stream cannot be trusted */
                         pos += (size_t)n;
-                        body_progress = true;
                         if (server.max_body && c->body->payload > server.max_body) {
-                                /* A chunked body over --max-body (its answer is out or on its way):
-                                 * read no more of it; the connection closes after that answer. */
-                                free(c->body);
-                                c->body = NULL;
-                                pos = len;
+                                /* A chunked body over --max-body: the connection closes after its
+                                 * answer. An answer still waiting for room goes on while the body is
+                                 * read and dropped (a client that sends all of it before reading must
+                                 * not block us as we block it), but that no longer renews
+                                 * --send-timeout; an answer already out: the lingering close, now. */
                                 c->close_after = true;
-                                if (c->pending == NULL)
+                                if (c->pending == NULL) {
+                                        free(c->body);
+                                        c->body = NULL;
+                                        pos = len;
                                         response_finished(w, c);
-                                continue;
+                                        continue;
+                                }
+                        } else {
+                                body_progress = true;
                         }
                         if (c->body->done) {
                                 free(c->body);

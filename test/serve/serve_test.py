@@ -907,6 +907,21 @@ def body_over_max_body(root):
         check_eq(out.count(b'HTTP/1.1 200 '), 2, 'a chunked body within --max-body, then the next request')
         out = raw(s, b'GET /hello.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 1025\r\n\r\n')
         check_eq(status_of(out), 413, '--max-body 1k')
+        # A large answer waiting for room while the client sends a chunked body past the limit before
+        # reading: the body is still read and dropped, so neither side blocks the other.
+        with open(os.path.join(root, 'mid.bin'), 'wb') as f:
+            f.truncate(8 << 20)
+        sock = s.connect(timeout=20)
+        sock.sendall(b'GET /mid.bin HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n')
+        try:
+            for _ in range(48):
+                sock.sendall(b'%x\r\n%s\r\n' % (65536, b'y' * 65536))
+            sock.sendall(b'0\r\n\r\n')
+        except OSError as e:
+            raise Fail(f'a 3 MiB chunked body over --max-body stalled while its answer waited ({e!r})')
+        status, headers, data = read_response(sock)
+        check_eq((status, len(data)), (200, 8 << 20), 'the whole answer after the body')
+        check(wait_closed(sock, 10), 'connection not closed after the answer')
     with Server(root, '--max-body', '0') as s:
         body = b'x' * (3 << 20)
         out = raw(s, b'GET /hello.txt HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n' % len(body) + body +
