@@ -922,6 +922,22 @@ def body_over_max_body(root):
         status, headers, data = read_response(sock)
         check_eq((status, len(data)), (200, 8 << 20), 'the whole answer after the body')
         check(wait_closed(sock, 10), 'connection not closed after the answer')
+    with Server(root, '--max-body', '1k', '--send-timeout', '1s') as s:
+        # Past the limit the body no longer renews --send-timeout: a client that sends for ever and
+        # never reads is cut off as one that sends nothing.
+        sock = s.connect(timeout=10)
+        sock.sendall(b'GET /mid.bin HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n800\r\n' +
+                     b'y' * 2048 + b'\r\n')
+        started, cut_at = time.monotonic(), None
+        while time.monotonic() - started < 8:
+            try:
+                sock.sendall(b'400\r\n' + b'y' * 1024 + b'\r\n')
+            except OSError:
+                cut_at = time.monotonic() - started
+                break
+            time.sleep(0.05)
+        check(cut_at is not None and cut_at < 5, f'a body past --max-body kept the answer alive (cut at {cut_at})')
+        sock.close()
     with Server(root, '--max-body', '0') as s:
         body = b'x' * (3 << 20)
         out = raw(s, b'GET /hello.txt HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n' % len(body) + body +
