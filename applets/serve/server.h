@@ -41,7 +41,7 @@ struct server {
         unsigned max_connections;    /* all workers together */
         atomic_uint open_connections; /* connections of all workers, and slots reserved by accept */
         uint32_t header_timeout_ms, idle_timeout_ms, send_timeout_ms, drain_timeout_ms;
-        uint64_t max_body;           /* --max-body: larger request bodies are not read (0: no limit) */
+        uint64_t max_body;           /* --max-body: a larger body gets 413 or closes its connection (0: none) */
         int access_log_fd;           /* -1: off; replaced in place (dup3) on SIGHUP */
         atomic_bool force_stop;      /* a second SIGTERM/SIGINT: close everything now */
         atomic_int running_workers;  /* worker threads still in their loop */
