@@ -1620,6 +1620,16 @@ def drain_behind_yielded_upload(root):
     # A connection that gave up its turn (4 reads per turn) while SIGTERM drains, with a request body
     # ending exactly at the end of that turn and the next request still in the socket: it is in
     # flight, not idle. It was closed with that request unread, so the client got a reset.
+    # The SIGTERM waits, with the data, while the server is stopped; after SIGCONT its signal thread
+    # races the worker, which may answer before it hears of the drain (keep-alive, then closed as
+    # idle: correct, but not the case under test). Such a run is tried again, up to five in all.
+    for attempt in range(5):
+        if drain_behind_yielded_upload_once(root):
+            return
+    raise Skip('the worker answered before the drain began in 5 of 5 runs: the case was not reached')
+
+
+def drain_behind_yielded_upload_once(root):
     s = Server(root, '--drain-timeout', '20s', '--max-body', '0', threads=1)
     try:
         sock = s.connect(timeout=20)
@@ -1647,9 +1657,14 @@ def drain_behind_yielded_upload(root):
             status, headers, body = read_response_file(f)
         except OSError as e:
             raise Fail(f'the request behind the body was not answered during the drain ({e!r})')
-        check_eq((status, body, headers.get('connection')), (200, HELLO, 'close'), 'the answer during the drain')
+        check_eq((status, body), (200, HELLO), 'the answer during the drain')
+        if headers.get('connection') != 'close':
+            check(wait_closed(sock, 10), 'idle connection not closed by the drain')
+            check_eq(s.proc.wait(10), 0, 'server exit status')
+            return False
         check(wait_closed(sock, 10), 'connection not closed after its answer')
         check_eq(s.proc.wait(10), 0, 'server exit status')
+        return True
     finally:
         s.kill()
 
