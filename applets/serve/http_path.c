@@ -58,6 +58,9 @@ enum http_path_result http_path_from_target(const char *target, size_t len, char
         /* out holds "seg/seg/seg" while decoding; seg is where the current segment starts. */
         for (size_t i = 1; i <= raw_len; i++) {
                 if (i == raw_len || t[i] == '/') {
+                        /* "/a/" and "/a/." name a directory: the last segment is empty or "." */
+                        if (i == raw_len)
+                                info->trailing_slash = olen == seg || (olen == seg + 1 && out[seg] == '.');
                         result = finish_segment(out, seg, &olen);
                         if (result != HTTP_PATH_OK)
                                 return result;
@@ -92,7 +95,6 @@ enum http_path_result http_path_from_target(const char *target, size_t len, char
                         return HTTP_PATH_TOO_LONG;
                 out[olen++] = (char)c;
         }
-        info->trailing_slash = t[raw_len - 1] == '/';
         if (olen == 0) {
                 if (out_size < 2)
                         return HTTP_PATH_TOO_LONG;

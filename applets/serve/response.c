@@ -320,6 +320,11 @@ bool response_for_request(struct worker *w, struct conn *c, const struct http_re
                 simple_response(w, c, req, p, prefix, errno_status(-rc), NULL);
                 return true;
         }
+        if (!file->is_dir && info.trailing_slash) {
+                file_entry_put(file); /* "/file/": no such directory (open(2) says ENOTDIR) */
+                simple_response(w, c, req, p, prefix, 404, NULL);
+                return true;
+        }
         if (!file->is_dir) {
                 serve_regular(w, c, req, p, prefix, file, w->path, info.len);
                 return true;

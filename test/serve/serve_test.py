@@ -637,6 +637,18 @@ def directory_redirect(root):
 
 
 @test
+def file_with_trailing_slash(root):
+    # "/hello.txt/" names a directory that is not there (open(2) says ENOTDIR): 404 as nginx, not the
+    # file, whose relative links would then resolve under "/hello.txt/". A last "." segment is a slash.
+    with Server(root) as s:
+        for target in ('/hello.txt/', '/hello.txt/.', '/hello.txt/%2e', '/hello.txt//', '/sub/index.html/'):
+            r, body = get(s, target)
+            check_eq(r.status, 404, f'{target}: status')
+        check_eq(get(s, '/hello.txt')[1], HELLO, '/hello.txt')
+        check_eq(get(s, '/sub/.')[0].status, 200, '/sub/. is the directory /sub/')
+
+
+@test
 def index_file(root):
     with Server(root) as s:
         check_eq(get(s, '/sub/')[1], b'<p>sub index</p>\n', '/sub/')

@@ -40,7 +40,9 @@ int main(void)
         check_ok("/caf%C3%A9", "caf\xc3\xa9", false);
         check_ok("/a//b///c", "a/b/c", false);
         check_ok("//a", "a", false);
-        check_ok("/./a/./b/.", "a/b", false);
+        check_ok("/./a/./b/.", "a/b", true); /* a last "." segment names the directory, as "/a/b/" */
+        check_ok("/a/%2e", "a", true);
+        check_ok("/a//", "a", true);
         check_ok("/a/b?x=1&y=/../", "a/b", false);
         check_ok("/?q", ".", true);
         check_ok("/a.b.c", "a.b.c", false);
