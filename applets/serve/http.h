@@ -83,9 +83,11 @@ struct http_request {
         bool expect_continue;       /* "Expect: 100-continue" on HTTP/1.1: send HTTP_100_CONTINUE first */
         bool accept_gzip;           /* Accept-Encoding allows gzip (q > 0, or "*" with q > 0) */
         struct http_slice if_modified_since; /* first occurrence; absent: ptr == NULL */
+        struct http_slice if_unmodified_since; /* first occurrence; absent: ptr == NULL */
         struct http_slice range;             /* absent also when sent twice (then ignored, RFC 9110 14.2) */
         struct http_slice if_range;
         size_t if_none_match_count; /* If-None-Match lines; use http_request_not_modified() */
+        size_t if_match_count;      /* If-Match lines; use http_request_precondition_failed() */
 
         /* On HTTP_PARSE_ERROR: the status to answer (400, 414, 417, 431, 501, 505) and a short reason
          * for the debug log. The server answers it with "Connection: close" and closes the connection:
@@ -267,6 +269,12 @@ size_t http_etag_format(uint64_t size, int64_t mtime_ns, uint64_t inode, char ou
 /* If-None-Match semantics on one header value: "*", or a list of entity-tags compared weakly
  * (W/"x" matches "x"). Malformed members are skipped. */
 bool http_etag_list_matches(const char *list, size_t len, const char *etag, size_t etag_len);
+/* If-Match semantics on one header value: "*", or a list compared strongly (a W/ tag never matches). */
+bool http_etag_list_matches_strong(const char *list, size_t len, const char *etag, size_t etag_len);
+/* RFC 9110 13.2.2 steps 1-2, for any method: If-Match (all its lines) when present, else
+ * If-Unmodified-Since (a valid date earlier than last_modified fails). True: answer 412. */
+bool http_request_precondition_failed(const struct http_request *req, const char *etag, size_t etag_len,
+                                      time_t last_modified);
 /* RFC 9110 13.2.2 for GET/HEAD: If-None-Match (all its lines) when present, else If-Modified-Since
  * (a valid date >= last_modified). True: answer 304. */
 bool http_request_not_modified(const struct http_request *req, const char *etag, size_t etag_len,

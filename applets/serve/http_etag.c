@@ -48,7 +48,7 @@ static bool opaque_tag(const char *s, size_t len, const char **tag, size_t *tag_
         return true;
 }
 
-bool http_etag_list_matches(const char *list, size_t len, const char *etag, size_t etag_len)
+static bool list_matches(const char *list, size_t len, const char *etag, size_t etag_len, bool strong)
 {
         const char *cursor = list, *end = list + len, *ours, *theirs;
         size_t ours_len, theirs_len;
@@ -61,10 +61,47 @@ bool http_etag_list_matches(const char *list, size_t len, const char *etag, size
         while (http_list_next(&cursor, end, &member)) {
                 if (member.len == 1 && member.ptr[0] == '*')
                         return true;
+                if (strong && member.len >= 2 && member.ptr[0] == 'W' && member.ptr[1] == '/')
+                        continue;
                 if (opaque_tag(member.ptr, member.len, &theirs, &theirs_len) && theirs_len == ours_len &&
                     memcmp(theirs, ours, ours_len) == 0)
                         return true;
         }
+        return false;
+}
+
+bool http_etag_list_matches(const char *list, size_t len, const char *etag, size_t etag_len)
+{
+        return list_matches(list, len, etag, etag_len, false);
+}
+
+bool http_etag_list_matches_strong(const char *list, size_t len, const char *etag, size_t etag_len)
+{
+        return list_matches(list, len, etag, etag_len, true);
+}
+
+/* True if one of the `count` lines of header `name` holds a member that matches `etag`. */
+static bool any_line_matches(const struct http_request *req, const char *name, size_t count, const char *etag,
+                             size_t etag_len, bool strong)
+{
+        for (size_t i = 0; i < count; i++) {
+                const struct http_header *h = http_request_header(req, name, i);
+                if (h && list_matches(h->value, h->value_len, etag, etag_len, strong))
+                        return true;
+        }
+        return false;
+}
+
+bool http_request_precondition_failed(const struct http_request *req, const char *etag, size_t etag_len,
+                                      time_t last_modified)
+{
+        /* If-Match, when present, decides alone; If-Unmodified-Since is then ignored (13.2.2). */
+        if (req->if_match_count > 0)
+                return !any_line_matches(req, "if-match", req->if_match_count, etag, etag_len, true);
+        time_t since;
+        if (req->if_unmodified_since.ptr &&
+            http_date_parse(req->if_unmodified_since.ptr, req->if_unmodified_since.len, &since) == 0)
+                return last_modified > since;
         return false;
 }
 
@@ -74,14 +111,8 @@ bool http_request_not_modified(const struct http_request *req, const char *etag,
         if (req->method != HTTP_METHOD_GET && req->method != HTTP_METHOD_HEAD)
                 return false;
         /* If-None-Match, when present, decides alone; If-Modified-Since is then ignored (13.2.2). */
-        if (req->if_none_match_count > 0) {
-                for (size_t i = 0; i < req->if_none_match_count; i++) {
-                        const struct http_header *h = http_request_header(req, "if-none-match", i);
-                        if (h && http_etag_list_matches(h->value, h->value_len, etag, etag_len))
-                                return true;
-                }
-                return false;
-        }
+        if (req->if_none_match_count > 0)
+                return any_line_matches(req, "if-none-match", req->if_none_match_count, etag, etag_len, false);
         time_t since;
         if (req->if_modified_since.ptr &&
             http_date_parse(req->if_modified_since.ptr, req->if_modified_since.len, &since) == 0)

@@ -236,6 +236,8 @@ static ssize_t derive(struct http_request *req)
                                 if_range_count++;
                                 req->if_range.ptr = h->value;
                                 req->if_range.len = h->value_len;
+                        } else if (http_token_equal(n, nl, "if-match")) {
+                                req->if_match_count++;
                         }
                         break;
                 case 10:
@@ -283,6 +285,12 @@ static ssize_t derive(struct http_request *req)
                         if (http_token_equal(n, nl, "if-modified-since") && !req->if_modified_since.ptr) {
                                 req->if_modified_since.ptr = h->value;
                                 req->if_modified_since.len = h->value_len;
+                        }
+                        break;
+                case 19:
+                        if (http_token_equal(n, nl, "if-unmodified-since") && !req->if_unmodified_since.ptr) {
+                                req->if_unmodified_since.ptr = h->value;
+                                req->if_unmodified_since.len = h->value_len;
                         }
                         break;
                 default:
@@ -386,7 +394,7 @@ ssize_t http_parse_request(const char *buf, size_t len, struct http_request *req
 
         req->method = HTTP_METHOD_GET;
         req->method_name = req->target = req->path = req->host = (struct http_slice){NULL, 0};
-        req->if_modified_since = req->range = req->if_range = (struct http_slice){NULL, 0};
+        req->if_modified_since = req->if_unmodified_since = req->range = req->if_range = (struct http_slice){NULL, 0};
         req->version_minor = 1;
         req->header_count = 0;
         req->keep_alive = false;
@@ -394,7 +402,7 @@ ssize_t http_parse_request(const char *buf, size_t len, struct http_request *req
         req->body = HTTP_BODY_NONE;
         req->content_length = 0;
         req->expect_continue = req->accept_gzip = false;
-        req->if_none_match_count = 0;
+        req->if_none_match_count = req->if_match_count = 0;
         req->error_status = 0;
         req->error_reason = NULL;
 

@@ -57,6 +57,7 @@ const char *http_status_reason(int status)
         case 405: return "Method Not Allowed";
         case 408: return "Request Timeout";
         case 411: return "Length Required";
+        case 412: return "Precondition Failed";
         case 413: return "Content Too Large";
         case 414: return "URI Too Long";
         case 416: return "Range Not Satisfiable";

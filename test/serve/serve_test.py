@@ -703,6 +703,51 @@ def conditional(root):
 
 
 @test
+def precondition_failed(root):
+    # If-Match (strong comparison) and If-Unmodified-Since (RFC 9110 13.1.1, 13.1.4, 13.2.2): a
+    # download resumed with If-Match gets 412, not bytes of a file that has changed since.
+    with Server(root) as s:
+        r, _ = get(s, '/hello.txt')
+        etag, modified = r.getheader('ETag'), r.getheader('Last-Modified')
+        old, future = 'Sun, 06 Nov 1994 08:49:37 GMT', 'Fri, 01 Jan 2100 00:00:00 GMT'
+        cases = [
+            ({'If-Match': '"other"'}, 412),
+            ({'If-Match': etag}, 200),
+            ({'If-Match': '"other", ' + etag}, 200),
+            ({'If-Match': '*'}, 200),
+            ({'If-Match': 'W/' + etag}, 412),  # a weak tag never matches strongly
+            ({'If-Unmodified-Since': old}, 412),
+            ({'If-Unmodified-Since': modified}, 200),
+            ({'If-Unmodified-Since': future}, 200),
+            ({'If-Unmodified-Since': 'yesterday'}, 200),  # not a date: ignored
+            ({'If-Match': etag, 'If-Unmodified-Since': old}, 200),  # If-Match decides alone
+            ({'If-Match': '"other"', 'If-None-Match': etag}, 412),  # 412 before 304
+            ({'If-Match': etag, 'If-None-Match': etag}, 304),
+            ({'If-Match': etag, 'Range': 'bytes=0-4'}, 206),
+            ({'If-Match': '"other"', 'Range': 'bytes=0-4'}, 412),
+        ]
+        for headers, want in cases:
+            r, body = get(s, '/hello.txt', headers)
+            check_eq(r.status, want, f'{headers}')
+            if want == 412:
+                check(HELLO not in body, f'{headers}: the file sent with the 412')
+        r, body = get(s, '/hello.txt', {'If-Match': '"other"'}, method='HEAD')
+        check_eq((r.status, body), (412, b''), 'HEAD with a failed If-Match')
+        # Two If-Match lines: a match in either one passes.
+        out = raw(s, f'GET /hello.txt HTTP/1.1\r\nHost: x\r\nIf-Match: "a"\r\nIf-Match: {etag}\r\n'
+                     'Connection: close\r\n\r\n'.encode())
+        check_eq(status_of(out), 200, 'If-Match over two lines')
+        # The connection stays usable after a 412.
+        sock = s.connect()
+        sock.sendall(b'GET /hello.txt HTTP/1.1\r\nHost: x\r\nIf-Match: "a"\r\n\r\n'
+                     b'GET /hello.txt HTTP/1.1\r\nHost: x\r\n\r\n')
+        f = sock.makefile('rb')
+        check_eq(read_response_file(f)[0], 412, 'first')
+        check_eq(read_response_file(f)[2], HELLO, 'the request after the 412')
+        sock.close()
+
+
+@test
 def file_change_seen(root):
     path = os.path.join(root, 'changing.txt')
     with open(path, 'wb') as f:

@@ -82,6 +82,10 @@ static void test_etags(void)
         CHECK(!http_etag_list_matches("\"ab\"c\"", 6, e, 5));
         CHECK(!http_etag_list_matches("", 0, e, 5));
         CHECK(http_etag_list_matches("\"a,b\"", 5, "\"a,b\"", 5)); /* comma inside the quotes */
+        CHECK(http_etag_list_matches_strong("\"x\", \"abc\"", 10, e, 5));
+        CHECK(!http_etag_list_matches_strong("W/\"abc\"", 7, e, 5)); /* strong comparison */
+        CHECK(http_etag_list_matches_strong("*", 1, e, 5));
+        CHECK(!http_etag_list_matches_strong("\"abcd\"", 6, e, 5));
 
         struct http_request req;
         time_t modified = 784111777;
@@ -95,6 +99,20 @@ static void test_etags(void)
         s = "POST / HTTP/1.1\r\nHost: a\r\nIf-None-Match: *\r\n\r\n";
         CHECK(http_parse_request(s, strlen(s), &req) > 0);
         CHECK(!http_request_not_modified(&req, e, 5, modified));
+        s = "GET / HTTP/1.1\r\nHost: a\r\nIf-Match: \"x\"\r\nIf-Match: \"abc\"\r\n\r\n";
+        CHECK(http_parse_request(s, strlen(s), &req) > 0);
+        CHECK(!http_request_precondition_failed(&req, e, 5, modified));
+        CHECK(http_request_precondition_failed(&req, "\"zz\"", 4, modified));
+        s = "GET / HTTP/1.1\r\nHost: a\r\nIf-Unmodified-Since: Sun, 06 Nov 1994 08:49:37 GMT\r\n\r\n";
+        CHECK(http_parse_request(s, strlen(s), &req) > 0);
+        CHECK(!http_request_precondition_failed(&req, e, 5, modified));     /* 08:49:37 is modified */
+        CHECK(http_request_precondition_failed(&req, e, 5, modified + 1)); /* later: failed */
+        s = "GET / HTTP/1.1\r\nHost: a\r\nIf-Unmodified-Since: never\r\n\r\n";
+        CHECK(http_parse_request(s, strlen(s), &req) > 0);
+        CHECK(!http_request_precondition_failed(&req, e, 5, modified)); /* not a date: ignored */
+        s = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+        CHECK(http_parse_request(s, strlen(s), &req) > 0);
+        CHECK(!http_request_precondition_failed(&req, e, 5, modified));
         s = "HEAD / HTTP/1.1\r\nHost: a\r\nIf-Modified-Since: Sun, 06 Nov 1994 08:49:37 GMT\r\n\r\n";
         CHECK(http_parse_request(s, strlen(s), &req) > 0);
         CHECK(http_request_not_modified(&req, e, 5, modified));
