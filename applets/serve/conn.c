@@ -54,10 +54,13 @@ static void pending_release(struct pending *p)
         if (p->entry)
                 file_entry_put(p->entry);
         free(p->text_owned);
+        if (p->text_budget)
+                atomic_fetch_sub_explicit(&server.listing_bytes, p->text_budget, memory_order_relaxed);
         free(p->multipart);
         free(p->log_line_owned);
         p->entry = NULL;
         p->text_owned = NULL;
+        p->text_budget = 0;
         p->multipart = NULL;
         p->log_line_owned = NULL;
 }

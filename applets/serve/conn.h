@@ -39,6 +39,7 @@ struct pending {
         const char *text;        /* head (and any generated body); then the multipart part heads */
         size_t text_length, text_sent;
         char *text_owned;        /* heap copy of `text` when it must outlive the worker's buffers */
+        size_t text_budget;      /* bytes of server.listing_bytes that text_owned holds */
         struct file_entry *entry; /* the body's file (memory copy or fd); holds a reference */
         uint64_t body_offset, body_remaining;
         struct multipart *multipart;

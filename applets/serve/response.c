@@ -375,6 +375,10 @@ bool response_for_request(struct worker *w, struct conn *c, const struct http_re
                 simple_response(w, c, req, p, prefix, 403, NULL);
                 return true;
         }
+        if (atomic_load_explicit(&server.listing_bytes, memory_order_relaxed) >= SERVE_LISTING_BUDGET) {
+                simple_response(w, c, req, p, prefix, 503, "Retry-After: 1\r\n");
+                return true;
+        }
         char *page = NULL;
         size_t page_length = 0;
         rc = listing_render(w->path, info.len, &page, &page_length);
@@ -394,19 +398,30 @@ bool response_for_request(struct worker *w, struct conn *c, const struct http_re
                 .extra = "Cache-Control: no-cache\r\n",
         };
         ssize_t n = http_format_response_head(w->head + prefix, LOOP_HEAD_SIZE - prefix, &h);
-        char *text = n < 0 ? NULL : malloc(prefix + (size_t)n + (head_only ? 0 : page_length));
+        size_t head_length = prefix + (n < 0 ? 0 : (size_t)n);
+        size_t total = head_length + (head_only ? 0 : page_length);
+        size_t before = atomic_fetch_add_explicit(&server.listing_bytes, total, memory_order_relaxed);
+        if (before > 0 && before + total > SERVE_LISTING_BUDGET) {
+                atomic_fetch_sub_explicit(&server.listing_bytes, total, memory_order_relaxed);
+                free(page);
+                simple_response(w, c, req, p, prefix, 503, "Retry-After: 1\r\n");
+                return true;
+        }
+        /* The head goes in front of the page in its own block: a listing is never held twice. */
+        char *text = n < 0 ? NULL : realloc(page, total);
         if (text == NULL) {
+                atomic_fetch_sub_explicit(&server.listing_bytes, total, memory_order_relaxed);
                 free(page);
                 c->close_after = true;
                 simple_response(w, c, req, p, prefix, 500, NULL);
                 return true;
         }
-        memcpy(text, w->head, prefix + (size_t)n);
         if (!head_only)
-                memcpy(text + prefix + n, page, page_length);
-        free(page);
+                memmove(text + head_length, text, page_length);
+        memcpy(text, w->head, head_length);
         p->text = p->text_owned = text;
-        p->text_length = prefix + (size_t)n + (head_only ? 0 : page_length);
+        p->text_budget = total;
+        p->text_length = total;
         const char *line;
         size_t line_length;
         request_line(req, &line, &line_length);

@@ -36,6 +36,7 @@ struct server {
         const char *index_name;      /* --index */
         size_t index_name_length;
         bool listing;
+        atomic_size_t listing_bytes; /* directory listings waiting to be sent, all workers together */
         bool openat2_works;          /* else: the O_NOFOLLOW component walk */
         int threads;
         unsigned max_connections;    /* all workers together */
@@ -48,6 +49,10 @@ struct server {
 };
 
 extern struct server server;
+
+/* Listings are built whole in memory and held until the client has read them: those in flight share
+ * this many bytes (one listing is always allowed, however large); past it the answer is 503. */
+#define SERVE_LISTING_BUDGET ((size_t)64 << 20)
 
 /* A connection slot of --max-connections given back: its accept failed, or it closed. */
 static inline void server_release_connection(void)

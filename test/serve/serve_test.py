@@ -680,6 +680,59 @@ def listing(root):
         check(b'a.txt' not in body, '--no-listing leaked the names')
 
 
+@test
+def listing_memory_bounded(root):
+    # A directory listing is built in memory and held until the client has read it: 150 clients
+    # that ask for a 4 MB listing and never read held 600 MB. Listings in flight share a budget
+    # (64 MiB); past it the answer is 503 with Retry-After, and the budget comes back as they end.
+    big = os.path.join(root, 'big-dir')
+    os.makedirs(big)
+    for i in range(8000):
+        open(os.path.join(big, 'f%05d_' % i + 'x' * 240), 'wb').close()
+    with Server(root, threads=1) as s:
+        r, body = get(s, '/big-dir/')
+        check_eq(r.status, 200, 'one listing')
+        size = len(body)
+        check(size > 4000000, f'the listing is {size} bytes')
+
+        def rss_kib():
+            with open(f'/proc/{s.proc.pid}/status') as f:
+                return int([line for line in f if line.startswith('VmRSS')][0].split()[1])
+        base = rss_kib()
+        socks, statuses = [], []
+        try:
+            for _ in range(150):
+                sock = socket.socket()
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+                sock.settimeout(20)
+                sock.connect(('127.0.0.1', s.port))
+                sock.sendall(b'GET /big-dir/ HTTP/1.1\r\nHost: x\r\n\r\n')
+                socks.append(sock)
+            for sock in socks:
+                head = sock.recv(2048)
+                statuses.append(status_of(head))
+                if statuses[-1] == 503:
+                    check(b'\r\nRetry-After: ' in head, f'503 without Retry-After: {head!r}')
+            grown = rss_kib() - base
+        finally:
+            for sock in socks:
+                sock.close()
+        served, refused = statuses.count(200), statuses.count(503)
+        check_eq(served + refused, 150, f'statuses {sorted(set(statuses))}')
+        check(served >= 1, 'no listing served')
+        check(refused >= 1, 'every listing served')
+        check(grown < 256 << 10, f'the server grew by {grown} KiB for {served} listings in flight')
+        print(f'{served} listings served, {refused} refused, the server grew by {grown} KiB')
+        # The budget comes back when the connections end.
+        deadline = time.monotonic() + 10
+        while True:
+            r, body = get(s, '/big-dir/')
+            if r.status == 200 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        check_eq((r.status, len(body)), (200, size), 'a listing after the others ended')
+
+
 # ---------------------------------------------------------------------------------------------------
 # Conditional requests, ranges, compression
 # ---------------------------------------------------------------------------------------------------
