@@ -5,6 +5,7 @@
 #include "steer.h"
 #include "conn.h"
 #include "server.h"
+#include "sysprim/alloc.h"
 #include "sysprim/log.h"
 
 #include <arpa/inet.h>
@@ -36,6 +37,9 @@ static uint64_t monotonic_ms(void)
         return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* Defined when sysprim runs on its own allocator (-Dmalloc=builtin), else NULL. */
+extern void sysprim_malloc_tick(void) __attribute__((weak));
+
 static void update_clock(struct worker *w)
 {
         w->now_ms = monotonic_ms();
@@ -52,6 +56,10 @@ static void update_clock(struct worker *w)
         /* Once a second is the most a log line waits in the buffer. */
         if (w->log.length)
                 access_log_flush(&w->log, server.access_log_fd);
+        /* A quiet server makes no malloc or free to carry the allocator's clock: what a burst
+         * freed would stay resident until the next one. */
+        if (sysprim_malloc_tick)
+                sysprim_malloc_tick();
 }
 
 void timer_clear(struct worker *w, struct conn *c)

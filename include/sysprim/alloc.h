@@ -49,6 +49,12 @@ void sysprim_malloc_print_leaks(int fd);
 /* Return every free page to the OS now (what malloc_trim(0) does); returns bytes released. */
 size_t sysprim_malloc_release(void);
 
+/* What malloc and free do on their own every so often, for a program that may go quiet: trims the
+ * calling thread's idle cache lists and returns to the OS the free memory idle for longer than the
+ * release delay. Without it, a process that stops calling malloc and free keeps what it freed last.
+ * Cheap when there is nothing to do: meant for a timer (serve's loops call it once a second). */
+void sysprim_malloc_tick(void);
+
 #ifdef __cplusplus
 }
 #endif

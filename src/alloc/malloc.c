@@ -438,6 +438,15 @@ ALLOC_EXPORT size_t sysprim_malloc_release(void)
 	return page_heap_scavenge(os_now_ms(), true);
 }
 
+ALLOC_EXPORT void sysprim_malloc_tick(void)
+{
+	if (!__atomic_load_n(&alloc_ready, __ATOMIC_ACQUIRE))
+		return;
+	if (alloc_tls_cache)
+		tc_tick(alloc_tls_cache);
+	alloc_periodic(os_now_ms());
+}
+
 ALLOC_EXPORT int malloc_trim(size_t pad)
 {
 	(void)pad;
