@@ -137,6 +137,31 @@ static void set_home(const struct container *c, const char *home)
         }
 }
 
+/* The signals that end a set-up in progress. The parent forwards them, and the child inherits them
+ * blocked: without this a set-up stalled on a FIFO, a hung mount or a huge file could only be ended
+ * by SIGKILL of the runtime, which leaves its cgroup behind. */
+static const int setup_ending_signals[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM };
+
+static void setup_end_on_signal(int sig)
+{
+        _exit(128 + sig); /* as if the signal had killed it: the runtime exits 128+N */
+}
+
+/* Make the set-up end on those signals, or (before init or the command takes over) block them again
+ * with their default action: one arriving then stays pending for init to forward, or for the command. */
+static void setup_set_interruptible(bool interruptible)
+{
+        struct sigaction action = { .sa_handler = interruptible ? setup_end_on_signal : SIG_DFL };
+        sigset_t set;
+        sigemptyset(&set);
+        sigemptyset(&action.sa_mask);
+        for (size_t i = 0; i < ARRAY_SIZE(setup_ending_signals); i++) {
+                sigaddset(&set, setup_ending_signals[i]);
+                sigaction(setup_ending_signals[i], &action, NULL);
+        }
+        sigprocmask(interruptible ? SIG_UNBLOCK : SIG_BLOCK, &set, NULL);
+}
+
 static noreturn void child_main(const struct container *c, struct container_state *s)
 {
         struct err e = { 0 };
@@ -152,6 +177,7 @@ static noreturn void child_main(const struct container *c, struct container_stat
         /* The container does not outlive the runtime, however the runtime ends. */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         umask(022); /* what the command starts with, whatever the caller's was */
+        setup_set_interruptible(true);
         if (s->wait_for_id_map && read(s->sync_read, &go, 1) != 1)
                 _exit(EXIT_RUNTIME_FAILED); /* the parent failed and said why */
         /* Into the v1 cgroups first, so that what set-up allocates is charged to the container. */
@@ -203,6 +229,7 @@ static noreturn void child_main(const struct container *c, struct container_stat
                 err_set(&e, errno, "close inherited file descriptors");
                 goto fail;
         }
+        setup_set_interruptible(false);
         if (c->use_init)
                 init_run(c);
         init_exec_command(c);
