@@ -367,22 +367,66 @@ static int write_id_maps(const struct container *c, pid_t pid, struct err *e)
         return 0;
 }
 
-/* Wait for the container's PID 1 to end, forwarding signals meanwhile. Returns its wait status. */
-static int wait_container(pid_t pid, const sigset_t *forwarded, struct rusage *usage)
+/* Whether the default action of forwarded signal `sig` ends a process (the rest are ignored by
+ * default; stop signals are not forwarded). */
+static bool signal_ends_by_default(int sig)
+{
+        return sig != SIGCHLD && sig != SIGURG && sig != SIGWINCH && sig != SIGCONT;
+}
+
+/* Whether `pid`, PID 1 of its PID namespace, would lose `sig`: it neither catches, ignores nor blocks it
+ * (/proc/PID/status). The kernel discards a signal left to its default action at a namespace's init,
+ * even one sent from outside the namespace. */
+static bool pid1_loses_signal(pid_t pid, int sig)
+{
+        char path[64], line[256];
+        snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+        _cleanup_fclose_ FILE *f = fopen(path, "re");
+        if (f == NULL)
+                return false;
+        unsigned long long handled = 0, mask;
+        int masks_read = 0;
+        while (fgets(line, sizeof(line), f)) {
+                if (sscanf(line, "SigBlk: %llx", &mask) == 1 || sscanf(line, "SigIgn: %llx", &mask) == 1 ||
+                    sscanf(line, "SigCgt: %llx", &mask) == 1) {
+                        handled |= mask;
+                        masks_read++;
+                }
+        }
+        return masks_read == 3 && !(handled & (1ULL << (sig - 1)));
+}
+
+/* Wait for the container's PID 1 to end, forwarding signals meanwhile. Returns its wait status.
+ * `pid1_is_command` (--no-init): a signal that would end any other process but that the command, as
+ * PID 1, would lose ends it with SIGKILL instead, and the status says it died of that signal: without
+ * this, Ctrl-C or SIGTERM could not stop a command that installs no handler (sleep, most programs). */
+static int wait_container(pid_t pid, const sigset_t *forwarded, bool pid1_is_command, struct rusage *usage)
 {
         sigset_t waited = *forwarded;
         sigaddset(&waited, SIGCHLD);
+        int ended_by = 0;
         for (;;) {
                 int status;
                 pid_t done = wait4(pid, &status, WNOHANG, usage);
-                if (done == pid)
+                if (done == pid) {
+                        if (ended_by && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+                                return W_EXITCODE(0, ended_by);
                         return status;
+                }
                 if (done < 0 && errno != EINTR)
                         return W_EXITCODE(EXIT_RUNTIME_FAILED, 0);
                 siginfo_t info;
                 int sig = sigwaitinfo(&waited, &info);
+                if (sig <= 0 || sig == SIGCHLD)
+                        continue;
+                /* Whether from a terminal (SI_KERNEL: PID 1 lost its own copy) or not. */
+                if (pid1_is_command && signal_ends_by_default(sig) && pid1_loses_signal(pid, sig)) {
+                        ended_by = sig;
+                        kill(pid, SIGKILL);
+                        continue;
+                }
                 /* Terminal signals (SI_KERNEL) reached the container's process group already. */
-                if (sig > 0 && sig != SIGCHLD && info.si_code != SI_KERNEL)
+                if (info.si_code != SI_KERNEL)
                         kill(pid, sig);
         }
 }
@@ -497,7 +541,7 @@ int container_run(const struct container *c)
         s.sync_write = -1;
 
         struct rusage usage = { 0 };
-        int wait_status = wait_container(s.pid, &forwarded, &usage);
+        int wait_status = wait_container(s.pid, &forwarded, !c->use_init, &usage);
         s.pid = -1;
         failed = false;
         status = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : 128 + WTERMSIG(wait_status);
