@@ -137,6 +137,31 @@ static void set_home(const struct container *c, const char *home)
         }
 }
 
+/* The signals that end a set-up in progress. The parent forwards them, and the child inherits them
+ * blocked: without this a set-up stalled on a FIFO, a hung mount or a huge file could only be ended
+ * by SIGKILL of the runtime, which leaves its cgroup behind. */
+static const int setup_ending_signals[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM };
+
+static void setup_end_on_signal(int sig)
+{
+        _exit(128 + sig); /* as if the signal had killed it: the runtime exits 128+N */
+}
+
+/* Make the set-up end on those signals, or (before init or the command takes over) block them again
+ * with their default action: one arriving then stays pending for init to forward, or for the command. */
+static void setup_set_interruptible(bool interruptible)
+{
+        struct sigaction action = { .sa_handler = interruptible ? setup_end_on_signal : SIG_DFL };
+        sigset_t set;
+        sigemptyset(&set);
+        sigemptyset(&action.sa_mask);
+        for (size_t i = 0; i < ARRAY_SIZE(setup_ending_signals); i++) {
+                sigaddset(&set, setup_ending_signals[i]);
+                sigaction(setup_ending_signals[i], &action, NULL);
+        }
+        sigprocmask(interruptible ? SIG_UNBLOCK : SIG_BLOCK, &set, NULL);
+}
+
 static noreturn void child_main(const struct container *c, struct container_state *s)
 {
         struct err e = { 0 };
@@ -152,6 +177,7 @@ static noreturn void child_main(const struct container *c, struct container_stat
         /* The container does not outlive the runtime, however the runtime ends. */
         prctl(PR_SET_PDEATHSIG, SIGKILL);
         umask(022); /* what the command starts with, whatever the caller's was */
+        setup_set_interruptible(true);
         if (s->wait_for_id_map && read(s->sync_read, &go, 1) != 1)
                 _exit(EXIT_RUNTIME_FAILED); /* the parent failed and said why */
         /* Into the v1 cgroups first, so that what set-up allocates is charged to the container. */
@@ -203,6 +229,7 @@ static noreturn void child_main(const struct container *c, struct container_stat
                 err_set(&e, errno, "close inherited file descriptors");
                 goto fail;
         }
+        setup_set_interruptible(false);
         if (c->use_init)
                 init_run(c);
         init_exec_command(c);
@@ -340,22 +367,66 @@ static int write_id_maps(const struct container *c, pid_t pid, struct err *e)
         return 0;
 }
 
-/* Wait for the container's PID 1 to end, forwarding signals meanwhile. Returns its wait status. */
-static int wait_container(pid_t pid, const sigset_t *forwarded, struct rusage *usage)
+/* Whether the default action of forwarded signal `sig` ends a process (the rest are ignored by
+ * default; stop signals are not forwarded). */
+static bool signal_ends_by_default(int sig)
+{
+        return sig != SIGCHLD && sig != SIGURG && sig != SIGWINCH && sig != SIGCONT;
+}
+
+/* Whether `pid`, PID 1 of its PID namespace, would lose `sig`: it neither catches, ignores nor blocks it
+ * (/proc/PID/status). The kernel discards a signal left to its default action at a namespace's init,
+ * even one sent from outside the namespace. */
+static bool pid1_loses_signal(pid_t pid, int sig)
+{
+        char path[64], line[256];
+        snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+        _cleanup_fclose_ FILE *f = fopen(path, "re");
+        if (f == NULL)
+                return false;
+        unsigned long long handled = 0, mask;
+        int masks_read = 0;
+        while (fgets(line, sizeof(line), f)) {
+                if (sscanf(line, "SigBlk: %llx", &mask) == 1 || sscanf(line, "SigIgn: %llx", &mask) == 1 ||
+                    sscanf(line, "SigCgt: %llx", &mask) == 1) {
+                        handled |= mask;
+                        masks_read++;
+                }
+        }
+        return masks_read == 3 && !(handled & (1ULL << (sig - 1)));
+}
+
+/* Wait for the container's PID 1 to end, forwarding signals meanwhile. Returns its wait status.
+ * `pid1_is_command` (--no-init): a signal that would end any other process but that the command, as
+ * PID 1, would lose ends it with SIGKILL instead, and the status says it died of that signal: without
+ * this, Ctrl-C or SIGTERM could not stop a command that installs no handler (sleep, most programs). */
+static int wait_container(pid_t pid, const sigset_t *forwarded, bool pid1_is_command, struct rusage *usage)
 {
         sigset_t waited = *forwarded;
         sigaddset(&waited, SIGCHLD);
+        int ended_by = 0;
         for (;;) {
                 int status;
                 pid_t done = wait4(pid, &status, WNOHANG, usage);
-                if (done == pid)
+                if (done == pid) {
+                        if (ended_by && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL)
+                                return W_EXITCODE(0, ended_by);
                         return status;
+                }
                 if (done < 0 && errno != EINTR)
                         return W_EXITCODE(EXIT_RUNTIME_FAILED, 0);
                 siginfo_t info;
                 int sig = sigwaitinfo(&waited, &info);
+                if (sig <= 0 || sig == SIGCHLD)
+                        continue;
+                /* Whether from a terminal (SI_KERNEL: PID 1 lost its own copy) or not. */
+                if (pid1_is_command && signal_ends_by_default(sig) && pid1_loses_signal(pid, sig)) {
+                        ended_by = sig;
+                        kill(pid, SIGKILL);
+                        continue;
+                }
                 /* Terminal signals (SI_KERNEL) reached the container's process group already. */
-                if (sig > 0 && sig != SIGCHLD && info.si_code != SI_KERNEL)
+                if (info.si_code != SI_KERNEL)
                         kill(pid, sig);
         }
 }
@@ -470,7 +541,7 @@ int container_run(const struct container *c)
         s.sync_write = -1;
 
         struct rusage usage = { 0 };
-        int wait_status = wait_container(s.pid, &forwarded, &usage);
+        int wait_status = wait_container(s.pid, &forwarded, !c->use_init, &usage);
         s.pid = -1;
         failed = false;
         status = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : 128 + WTERMSIG(wait_status);

@@ -93,16 +93,13 @@ int etc_files_compose(enum network_mode mode, struct in_addr address, struct in_
 }
 
 /* In a copy-on-write root, simply write /etc/NAME: the write lands in the container's private upper
- * layer and vanishes with it, and costs no mount. 1 when done, 0 when the root refuses (a read-only
- * fallback root), -errno otherwise. */
-static int write_in_root(const char *target, const char *content)
+ * layer and vanishes with it, and costs no mount. A symlink there (Debian's resolv.conf often is one)
+ * is replaced, since the write would go wherever it points. 1 when done, 0 when the root refuses (a
+ * read-only fallback root), -errno otherwise. */
+static int write_in_root(const char *target, bool is_symlink, const char *content)
 {
-        struct stat st;
-        if (lstat(target, &st) == 0 && !S_ISREG(st.st_mode)) {
-                /* A symlink (Debian's resolv.conf often is one) would send the write elsewhere. */
-                if (!S_ISLNK(st.st_mode) || unlink(target) < 0)
-                        return errno == EROFS ? 0 : -EEXIST;
-        }
+        if (is_symlink && unlink(target) < 0)
+                return errno == EROFS ? 0 : -errno;
         int fd = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
         if (fd < 0 && errno == ENOENT && mkdir("/etc", 0755) == 0) /* a minimal root may have none */
                 fd = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
@@ -116,21 +113,37 @@ static int write_in_root(const char *target, const char *content)
 /* Put `content` over /etc/NAME. In a copy-on-write root it is written there; otherwise (a
  * --rootfs-rw directory must never be written, a read-only root cannot be) it is written to a file on
  * the container's private /dev tmpfs, bound over the target read-only and unlinked (the bind keeps
- * it), so nothing remains on the host. A target missing there is left out. */
+ * it), so nothing remains on the host. A target missing there is left out. Whatever the root has there
+ * that is neither a file nor a symlink (a directory, a FIFO), or an /etc that is not a directory, is
+ * the root's own business: left as it is, with a warning, rather than failing every run of that root
+ * (runtimes that bind a file there fail with "not a directory"; systemd-nspawn leaves resolv.conf and
+ * warns). */
 int etc_files_install(const char *name, const char *content, bool copy_on_write, struct err *e)
 {
         char target[64], staging[64];
         snprintf(target, sizeof(target), "/etc/%s", name);
         snprintf(staging, sizeof(staging), "/dev/.sysprim-%s", name);
+        struct stat st;
+        bool exists = lstat(target, &st) == 0;
+        if (!exists && errno != ENOENT) {
+                if (errno == ENOTDIR)
+                        log_warn("/etc/%s left out: the container's /etc is not a directory", name);
+                else
+                        log_warn("/etc/%s left as the container's root has it: %s", name, strerror(errno));
+                return 0;
+        }
+        if (exists && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)) {
+                log_warn("/etc/%s left as the container's root has it: not a regular file", name);
+                return 0;
+        }
         if (copy_on_write) {
-                int r = write_in_root(target, content);
+                int r = write_in_root(target, exists && S_ISLNK(st.st_mode), content);
                 if (r > 0)
                         return 0;
                 if (r < 0)
                         return err_set(e, r, "write %s", target);
         }
-        struct stat st;
-        if (lstat(target, &st) < 0 || !S_ISREG(st.st_mode)) {
+        if (!exists || !S_ISREG(st.st_mode)) {
                 /* A bind would follow a symlink out of the root, and a missing file cannot be made. */
                 log_debug("leaving /etc/%s as it is in the container's root", name);
                 return 0;

@@ -7,14 +7,42 @@
 #include "sysprim/log.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 extern char **environ;
+
+/* Whether the command's file exists, where execvp() would have found it (the PATH of the current
+ * environment when the name has no '/'). execve()'s ENOENT also means that a file the command needs
+ * is missing: its #! interpreter, or its ELF program interpreter (the dynamic loader). No allocation:
+ * this runs in init's vfork child. */
+static bool command_file_exists(const char *name)
+{
+        struct stat st;
+        if (strchr(name, '/'))
+                return stat(name, &st) == 0;
+        const char *path = getenv("PATH");
+        if (path == NULL || name[0] == '\0')
+                return false;
+        char candidate[PATH_MAX];
+        for (;;) {
+                size_t length = strcspn(path, ":");
+                /* An empty PATH entry is the current directory. */
+                int n = snprintf(candidate, sizeof(candidate), "%.*s/%s", (int)length, length ? path : ".", name);
+                if (n > 0 && (size_t)n < sizeof(candidate) && stat(candidate, &st) == 0 && S_ISREG(st.st_mode))
+                        return true;
+                if (path[length] == '\0')
+                        return false;
+                path += length + 1;
+        }
+}
 
 noreturn void init_exec_command(const struct container *c)
 {
@@ -31,7 +59,12 @@ noreturn void init_exec_command(const struct container *c)
         execvp(c->argv[0], c->argv);
         int saved = errno;
         if (saved == ENOENT) {
-                log_error("%s: command not found", c->argv[0]);
+                /* 127 either way, as bash; but say which file is missing, as bash 5.2 does. */
+                if (command_file_exists(c->argv[0]))
+                        log_error("%s: cannot execute: required file not found (its #! interpreter or its "
+                                  "ELF loader is missing in the container)", c->argv[0]);
+                else
+                        log_error("%s: command not found", c->argv[0]);
                 _exit(EXIT_NOT_FOUND);
         }
         log_error("%s: cannot execute: %s", c->argv[0], strerror(saved));

@@ -59,7 +59,7 @@ static int make_directories(const char *path, mode_t mode, struct err *e)
         return 0;
 }
 
-/* An empty file to bind a file onto, creating its directory first. */
+/* A file to bind a file onto: an empty one when there is none, its directory first. */
 static int make_file(const char *path, struct err *e)
 {
         char dir[PATH_MAX];
@@ -71,13 +71,17 @@ static int make_file(const char *path, struct err *e)
                 if (r < 0)
                         return r;
         }
-        int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
-        if (fd < 0) {
-                struct stat st;
-                if (errno == EROFS && stat(path, &st) == 0)
-                        return 0;
-                return err_set(e, errno, "create %s in the container", path);
+        /* Whatever exists there but a directory is a mount point as it is, and is not opened: opening
+         * a FIFO for writing blocks until a reader comes, opening a device may act on it. */
+        struct stat st;
+        if (stat(path, &st) == 0) {
+                if (S_ISDIR(st.st_mode))
+                        return err_set(e, EISDIR, "create %s in the container", path);
+                return 0;
         }
+        int fd = open(path, O_WRONLY | O_CREAT | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, 0644);
+        if (fd < 0)
+                return err_set(e, errno, "create %s in the container", path);
         close(fd);
         return 0;
 }

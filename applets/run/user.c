@@ -8,10 +8,13 @@
 #include "sysprim/util.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* Split one line of a colon-separated database into at most `max` fields (empty ones kept); the
  * last field runs to the end of the line. Returns the number of fields. */
@@ -35,9 +38,27 @@ static size_t split_fields(char *line, char **fields, size_t max)
 static int database_find(const char *path, const char *name, char *line, size_t line_size, char **fields,
                          size_t min, size_t max)
 {
-        _cleanup_fclose_ FILE *f = fopen(path, "re");
-        if (f == NULL)
+        /* The container's root decides what the file is. Only a regular file is opened, and without
+         * blocking: a FIFO would block the open, /dev/zero would never end a line, and opening a
+         * device may act on it. */
+        struct stat st;
+        if (stat(path, &st) < 0)
                 return -errno;
+        if (!S_ISREG(st.st_mode))
+                return USER_DATABASE_NOT_REGULAR;
+        int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) { /* replaced since the stat */
+                close(fd);
+                return USER_DATABASE_NOT_REGULAR;
+        }
+        _cleanup_fclose_ FILE *f = fdopen(fd, "r");
+        if (f == NULL) {
+                int saved = errno;
+                close(fd);
+                return -saved;
+        }
         while (fgets(line, (int)line_size, f)) {
                 /* A line longer than the buffer is not ours to guess at: skip its remainder. */
                 bool whole = strchr(line, '\n') != NULL || feof(f);
@@ -100,6 +121,9 @@ static int lookup_error(struct err *e, int r, const char *what, const char *name
 {
         if (r == -ENOENT)
                 return err_plain(e, ENOENT, "--user: no %s '%s' in the container's %s", what, name, file);
+        if (r == USER_DATABASE_NOT_REGULAR)
+                return err_plain(e, EINVAL, "--user: the container's %s is not a regular file (a FIFO, a "
+                                 "device or a directory is not read)", file);
         if (r == -EINVAL)
                 return err_plain(e, EINVAL, "--user: the entry of %s '%s' in the container's %s is damaged",
                                  what, name, file);

@@ -7,6 +7,25 @@ expect "success" 0 "" spr true
 expect "not found: 127" 127 "" spr /no/such/command
 expect_stderr "not found: message" "command not found"
 expect "not found on PATH: 127" 127 "" spr nosuchcommand
+# ENOENT from exec for a file that exists: what is missing is its #! interpreter or its ELF loader
+# (still 127, as bash). The files are in a volume; the test root stays as it is.
+mkdir -p "$E2E_TMP/commands"
+printf '#!/no/such/interpreter\necho hello\n' >"$E2E_TMP/commands/no-interpreter"
+chmod +x "$E2E_TMP/commands/no-interpreter"
+commands=(-v "$E2E_TMP/commands:/commands:ro")
+expect "a script whose interpreter is missing: 127" 127 "" spr "${commands[@]}" /commands/no-interpreter
+expect_stderr "...says the interpreter or loader is missing" \
+        "/commands/no-interpreter: cannot execute: required file not found (its #! interpreter"
+check "...not that the command was not found" eval '! grep -q "command not found" "$E2E_TMP/err"'
+expect "...found on PATH: 127" 127 "" spr "${commands[@]}" -e PATH=/commands:/bin no-interpreter
+expect_stderr "...says the same" "no-interpreter: cannot execute: required file not found"
+# A dynamically linked program of the host's: the busybox root has no ELF loader.
+dynamic=$(command -v ls)
+if ldd "$dynamic" >/dev/null 2>&1; then
+        cp "$dynamic" "$E2E_TMP/commands/dynamic"
+        expect "a program whose ELF loader is missing: 127" 127 "" spr "${commands[@]}" /commands/dynamic
+        expect_stderr "...says the interpreter or loader is missing" "/commands/dynamic: cannot execute: required file not found"
+fi
 expect "not executable: 126" 126 "" spr /etc/passwd
 expect_stderr "not executable: message" "cannot execute"
 expect "a directory: 126" 126 "" spr /bin
