@@ -405,8 +405,10 @@ ALLOC_EXPORT void *aligned_alloc(size_t align, size_t size)
 
 ALLOC_EXPORT void *memalign(size_t align, size_t size)
 {
-	/* glibc rounds a non-power-of-two alignment up rather than failing. */
-	if (align > MAX_REQUEST) {
+	/* glibc rounds a non-power-of-two alignment up rather than failing, and fails with EINVAL
+	 * only when there is no power of two to round to; an alignment it cannot give is ENOMEM
+	 * (alloc_aligned). */
+	if (align > SIZE_MAX / 2 + 1) {
 		errno = EINVAL;
 		return NULL;
 	}
