@@ -314,6 +314,7 @@ void *alloc_large(size_t size, size_t align, bool zero);
 void *os_map(size_t size, size_t align);
 void os_unmap(void *p, size_t size);
 void os_release(void *p, size_t size);
+void os_zero(void *p, size_t size);
 bool os_move_pages(void *from, void *to, size_t size);
 uint64_t os_now_ms(void);
 const char *os_getenv(const char *name);

@@ -21,6 +21,11 @@
  * it: from here a growing buffer's copies (one per size class passed) cost more than the lock, and
  * the block then grows in place. */
 #define REALLOC_SPAN_MIN ((size_t)64 << 10)
+/* calloc of a recycled large block from this size on zeroes it with os_zero, which asks the kernel
+ * which pages are resident, instead of memset, which faults in every page of a block its last user
+ * touched sparsely (1 GiB: 0.4 s and 1 GiB of RSS). The question costs about 1.5 us, 15% of the
+ * memset of a resident 1 MiB block; faulting in 1 MiB costs about 350 us. */
+#define CALLOC_PROBE_MIN ((size_t)1 << 20)
 
 struct alloc_config alloc_config;
 int alloc_ready;
@@ -120,8 +125,12 @@ void *alloc_large(size_t size, size_t align, bool zero)
 		return NULL;
 	}
 	void *p = (void *)s->start;
-	if (zero && !s->zeroed)
-		memset(p, 0, size);
+	if (zero && !s->zeroed) {
+		if (size >= CALLOC_PROBE_MIN)
+			os_zero(p, npages * PAGE_BYTES);
+		else
+			memset(p, 0, size);
+	}
 	return p;
 }
 
