@@ -5,7 +5,8 @@
  * rest new ("reuse"). malloc_trim(0) empties every cache, the per-CPU mailboxes of every CPU
  * included, once the threads that filled them are gone ("trim-caches"). calloc of a big recycled
  * block that was used sparsely neither faults it all in nor gets the process killed ("calloc").
- * Usage: test-alloc-release trim|idle|reuse|trim-caches|calloc */
+ * Aligned blocks allocated and freed over and over reuse their address space ("aligned").
+ * Usage: test-alloc-release trim|idle|reuse|trim-caches|calloc|aligned */
 #include <malloc.h>
 #include <pthread.h>
 #include <sched.h>
@@ -249,6 +250,41 @@ static void test_calloc_huge(void)
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+static size_t vm_size_bytes(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	unsigned long size = 0;
+	if (f) {
+		if (fscanf(f, "%lu", &size) != 1)
+			size = 0;
+		fclose(f);
+	}
+	return size * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* memalign(1 GiB, small)/free over and over reuses its address space: the freed block, a resident
+ * island between the released pages around it, or those pages, serve the next call (each call
+ * reserved a new GiB and more until the scavenger let the island merge: 16 TiB after 200,000). */
+static void test_aligned_reuse(void)
+{
+	size_t start = vm_size_bytes();
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < 200; i++) {
+			size_t align = (size_t)1 << 30, size = round == 0 ? 100 : round == 1 ? 100 + (size_t)i * 4096 : 3000001;
+			char *p = memalign(align, size);
+			CHECK(p != NULL && ((uintptr_t)p & (align - 1)) == 0);
+			if (!p)
+				return;
+			p[0] = 1;
+			p[size - 1] = 2;
+			free(p);
+		}
+		size_t grown = vm_size_bytes() - start;
+		printf("round %d: 200 x memalign(1 GiB)/free grew VmSize by %zu MiB\n", round, grown / MIB);
+		CHECK(grown < 64 * 1024 * MIB);
+	}
+}
+
 /* On one CPU: blocks of a few classes allocated and freed, in more than a batch each; at the
  * thread's exit its cache goes to the central tier, a batch per class into that CPU's mailbox. */
 static void *fill_caches(void *arg)
@@ -315,6 +351,8 @@ int main(int argc, char **argv)
 		test_reuse();
 	else if (argc == 2 && strcmp(argv[1], "trim-caches") == 0)
 		test_trim_caches();
+	else if (argc == 2 && strcmp(argv[1], "aligned") == 0)
+		test_aligned_reuse();
 	else if (argc == 2 && strcmp(argv[1], "calloc") == 0) {
 		test_calloc_sparse();
 		test_calloc_huge();
