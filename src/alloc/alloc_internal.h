@@ -120,6 +120,8 @@ enum span_state {
 
 struct span {
 	uintptr_t start;
+	uintptr_t end;                /* small span: end of its objects */
+	uint64_t start_check;         /* small span: its class's alloc_class_recip << 24 */
 	size_t npages;
 	struct span *next, *prev;     /* page-heap free list or central non-empty list */
 	uint8_t state;
@@ -132,7 +134,7 @@ struct span {
 	uint64_t *free_bits;          /* small span: objects given back, one bit each (metadata) */
 	uint32_t free_count;          /* small span: bits set in free_bits */
 	uint32_t free_scan;           /* small span: no bit is set in the words before this one */
-	uintptr_t bump, end;          /* small span: never-used objects [bump, end) */
+	uintptr_t bump;               /* small span: never-used objects [bump, end) */
 	uint64_t free_time_ms;        /* free span: when it became free (dirty part) */
 	uint64_t *debug_bits;         /* debug mode: one bit per allocated object */
 };
@@ -167,6 +169,24 @@ static inline struct span *pagemap_span(uintptr_t addr)
 {
 	struct pagemap_leaf *leaf = pagemap_leaf_for(addr);
 	return leaf ? leaf->span[pagemap_index(addr)] : NULL;
+}
+
+/* Is addr the start of one of small span s's objects? Below the end of its objects (and not below
+ * the span's start: the page map holds s for addr's page), and at a multiple of the size from the
+ * start, for one multiply; free() reads three fields, together at the span struct's start. With
+ * recip = alloc_class_recip[c] = (2^40 + e) / size, 0 <= e < size, off * recip is
+ *   k * 2^40 + k * e                      for off = k * size: its low 40 bits are below off, so
+ *                                         below recip;
+ *   k * 2^40 + k * e + r * recip          for off = k * size + r, 0 < r < size: its low 40 bits are
+ *                                         at least recip, and (k + 1) * e < recip keeps them from
+ *                                         wrapping,
+ * as long as a span plus one object is at most 2^40 / MAX_SMALL_SIZE bytes, the least recip. The
+ * span holds recip << 24, so the product's top 40 bits are those low 40 bits: one compare. */
+_Static_assert((size_t)UINT8_MAX * PAGE_BYTES + MAX_SMALL_SIZE <= ((uint64_t)1 << 40) / MAX_SMALL_SIZE,
+	       "small spans too big for span_object_start");
+static inline bool span_object_start(const struct span *s, uintptr_t addr)
+{
+	return addr < s->end && (addr - s->start) * s->start_check < s->start_check;
 }
 
 /* Callers hold the page heap lock; these create leaves on demand. */
@@ -294,6 +314,7 @@ void *alloc_large(size_t size, size_t align, bool zero);
 void *os_map(size_t size, size_t align);
 void os_unmap(void *p, size_t size);
 void os_release(void *p, size_t size);
+void os_zero(void *p, size_t size);
 bool os_move_pages(void *from, void *to, size_t size);
 uint64_t os_now_ms(void);
 const char *os_getenv(const char *name);

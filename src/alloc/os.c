@@ -84,6 +84,50 @@ void os_release(void *p, size_t size)
 	errno = saved;
 }
 
+/* os_zero looks at this many 4 KiB pages per mincore call (its vector is on the stack), and gives
+ * runs of at least ZERO_RELEASE_MIN_PAGES pages that are not resident back instead of writing them. */
+#define ZERO_PROBE_PAGES 4096
+#define ZERO_RELEASE_MIN_PAGES 16
+
+/* Zero [p, p + size), p and size multiples of 4 KiB, without faulting in what is not resident:
+ * resident pages are written (faster than dropping them and faulting them in again when the caller
+ * uses them), runs of pages that are not (never touched since their last release, or swapped out)
+ * are dropped with MADV_DONTNEED and read back as zeros. A big block its last user touched here and
+ * there then costs neither the time nor the RSS of writing all of it. */
+void os_zero(void *p, size_t size)
+{
+	int saved = errno;
+	unsigned char vec[ZERO_PROBE_PAGES];
+	char *base = p;
+	size_t pages = size / 4096;
+	/* Pages [dirty, i) are still to be written: one memset for all the resident pages in a row
+	 * (a big one may use non-temporal stores, which many small ones would not). */
+	size_t dirty = 0;
+	for (size_t at = 0; at < pages; at += ZERO_PROBE_PAGES) {
+		size_t n = pages - at < ZERO_PROBE_PAGES ? pages - at : ZERO_PROBE_PAGES;
+		if (mincore(base + at * 4096, n * 4096, vec) != 0)
+			memset(vec, 0, n); /* unknown: give them back, which zeroes them in any case */
+		for (size_t i = 0; i < n;) {
+			if (vec[i] & 1) {
+				i++;
+				continue;
+			}
+			size_t j = i;
+			while (j < n && !(vec[j] & 1))
+				j++;
+			/* Where madvise fails, the run stays among the pages to write. */
+			if (j - i >= ZERO_RELEASE_MIN_PAGES &&
+			    madvise(base + (at + i) * 4096, (j - i) * 4096, MADV_DONTNEED) == 0) {
+				memset(base + dirty * 4096, 0, (at + i - dirty) * 4096);
+				dirty = at + j;
+			}
+			i = j;
+		}
+	}
+	memset(base + dirty * 4096, 0, (pages - dirty) * 4096);
+	errno = saved;
+}
+
 #ifndef MREMAP_DONTUNMAP
 #define MREMAP_DONTUNMAP 4
 #endif

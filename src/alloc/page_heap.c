@@ -358,6 +358,75 @@ static struct span *alloc_locked(struct arena *a, size_t npages)
 	return carve(a, s, npages);
 }
 
+/* For an aligned request that no free span of npages + align - 1 pages can hold: the first run of
+ * adjacent free spans that holds npages from a multiple of `align` bytes, and that address (*at).
+ * A block freed between the released pages that trim_to gave back is such a run: resident and
+ * released spans do not merge, so without this each such request grew the heap by npages + align
+ * until the scavenger released the block. A walk of every free span: only before growing. */
+static struct span *find_aligned_run(struct arena *a, size_t npages, uintptr_t align, uintptr_t *at)
+{
+	for (size_t i = 0; i <= MAX_LIST_PAGES; i++) {
+		for (struct span *s = a->free_lists[i].next; s != &a->free_lists[i]; s = s->next) {
+			if (free_before(s))
+				continue; /* not the first of its run */
+			uintptr_t end = s->start + s->npages * PAGE_BYTES;
+			for (struct span *t = free_after(s); t; t = free_after(t))
+				end = t->start + t->npages * PAGE_BYTES;
+			uintptr_t first = (s->start + align - 1) & ~(align - 1);
+			if (first >= s->start && first < end && (end - first) / PAGE_BYTES >= npages) {
+				*at = first;
+				return s;
+			}
+		}
+	}
+	return NULL;
+}
+
+/* Take [at, at + npages) out of the run of free spans starting with `head` (find_aligned_run), as
+ * an allocated span to be trimmed to it. Where the stretch covers more than one free span, its
+ * resident ones are released first (here, under the lock: a rare path), so that all of them merge. */
+static struct span *take_aligned_run(struct arena *a, struct span *head, uintptr_t at, size_t npages)
+{
+	uintptr_t stop = at + npages * PAGE_BYTES;
+	struct span *m = NULL;
+	for (struct span *t = head; t && t->start < stop; t = free_after(t)) {
+		uintptr_t end = t->start + t->npages * PAGE_BYTES;
+		if (end <= at)
+			continue;
+		if (t->start <= at && stop <= end) {
+			m = t; /* all in one span */
+			break;
+		}
+		if (!t->released) {
+			free_list_remove(a, t);
+			os_release((void *)t->start, t->npages * PAGE_BYTES);
+			t->released = 1;
+			t->zeroed = 1;
+			/* t absorbs its released neighbours: after the last one, it holds all. */
+			free_and_coalesce(a, t);
+			m = t;
+		}
+	}
+	if (!m)
+		return NULL; /* cannot happen: free neighbours of one kind are always merged */
+	free_list_remove(a, m);
+	return taken(m);
+}
+
+/* npages from a multiple of align_pages pages: from a free span big enough for any alignment, else
+ * from a run of free spans that happens to hold such a stretch, else from a new chunk. */
+static struct span *alloc_aligned_locked(struct arena *a, size_t npages, size_t align_pages)
+{
+	size_t need = npages + align_pages - 1;
+	uintptr_t align = align_pages * PAGE_BYTES, at;
+	struct span *s = NULL, *head;
+	if (!find_free(a, need) && (head = find_aligned_run(a, npages, align, &at)) != NULL)
+		s = take_aligned_run(a, head, at, npages);
+	if (!s)
+		s = alloc_locked(a, need);
+	return s;
+}
+
 /* Give the pages [start, start+npages) of an allocated span back as a new free span. */
 static void give_back(struct arena *a, uintptr_t start, size_t npages, const struct span *from, uint64_t now)
 {
@@ -474,7 +543,7 @@ struct span *page_heap_alloc_to_grow(size_t npages, size_t align_pages, uintptr_
 	if (align_pages == PAGE_HEAP_ROOM_TO_GROW) {
 		s = alloc_to_grow(a, npages, hint, expect);
 	} else {
-		s = alloc_locked(a, need);
+		s = aligned ? alloc_aligned_locked(a, npages, align_pages) : alloc_locked(a, need);
 		if (s && aligned) {
 			uintptr_t align = align_pages * PAGE_BYTES;
 			trim_to(a, s, (s->start + align - 1) & ~(align - 1), npages, os_now_ms());

@@ -1,6 +1,7 @@
 /* A small program built against the C library that misuses malloc on purpose, for the preload
  * tests (suite alloc): the allocator must name the bad call and abort, or report leaks.
- * Usage: alloc-misuse double-free|double-free-later|double-free-trimmed|invalid-free|interior-free|leak|ok */
+ * Usage: alloc-misuse double-free|double-free-later|double-free-trimmed|invalid-free|interior-free|
+ *        past-end-free|large-interior-free|realloc-interior|leak|ok */
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,18 @@ int main(int argc, char **argv)
 		free(not_heap + 16);
 	} else if (strcmp(mode, "interior-free") == 0) {
 		free(p + 16);
+	} else if (strcmp(mode, "past-end-free") == 0) {
+		/* A 28 KiB class has one object per 32 KiB span: p + 28672 is where a second object
+		 * would start, a multiple of the size inside the span's pages, never handed out. */
+		char *r = malloc(28000);
+		if (!r)
+			return 1;
+		free(r + 28672);
+	} else if (strcmp(mode, "large-interior-free") == 0) {
+		char *big = malloc(1 << 20);
+		free(big + 8192);
+	} else if (strcmp(mode, "realloc-interior") == 0) {
+		p = realloc(p + 16, 200);
 	} else if (strcmp(mode, "large-double-free") == 0) {
 		char *big = malloc(1 << 20);
 		free(big);

@@ -24,6 +24,10 @@ testing "correct program runs" "LD_PRELOAD='$LIB' '$MISUSE' ok" "done"
 aborts "immediate double free" "" double-free "free\(\): double free"
 aborts "invalid free of a static buffer" "" invalid-free "free\(\): invalid pointer.*"
 aborts "double free of a large block" "" large-double-free "free\(\): invalid pointer.*"
+aborts "interior pointer" "" interior-free "free\(\): invalid pointer.*"
+aborts "pointer past a span's objects" "" past-end-free "free\(\): invalid pointer.*"
+aborts "interior pointer of a large block" "" large-interior-free "free\(\): invalid pointer.*"
+aborts "realloc of an interior pointer" "" realloc-interior "realloc\(\): invalid pointer.*"
 err=$(LD_PRELOAD="$LIB" "$MISUSE" double-free-trimmed 2>&1 >/dev/null)
 rc=$?
 if [ "$rc" = 134 ] && printf '%s\n' "$err" | grep -Eqx 'sysprim-malloc: free\(\): double free \(detected when the object reached its span\): pointer 0x[0-9a-f]+'; then
@@ -33,6 +37,7 @@ else
 fi
 aborts "debug: later double free" "SYSPRIM_MALLOC_DEBUG=1" double-free-later "free\(\): double free"
 aborts "debug: interior pointer" "SYSPRIM_MALLOC_DEBUG=1" interior-free "free\(\): invalid pointer.*"
+aborts "debug: realloc of an interior pointer" "SYSPRIM_MALLOC_DEBUG=1" realloc-interior "realloc\(\): invalid pointer.*"
 testing "debug: correct program runs" "SYSPRIM_MALLOC_DEBUG=1 LD_PRELOAD='$LIB' '$MISUSE' ok" "done"
 
 report=$(SYSPRIM_MALLOC_LEAKS=1 LD_PRELOAD="$LIB" "$MISUSE" leak 2>&1 >/dev/null)

@@ -178,6 +178,39 @@ static void test_aligned_family(void)
 	free(v);
 }
 
+/* Alignments too big to satisfy are out of memory, as in glibc: ENOMEM for every power of two (and
+ * for memalign, which rounds up, anything it can round to one); EINVAL only for what is no power of
+ * two at all: memalign above SIZE_MAX / 2 + 1, posix_memalign and aligned_alloc for any other. */
+static void test_huge_alignment(void)
+{
+	for (unsigned shift = 47; shift < 64; shift++) {
+		size_t align = opaque_size((size_t)1 << shift);
+		errno = 0;
+		CHECK(memalign(align, 10) == NULL);
+		CHECK_EQ_INT(errno, ENOMEM);
+		errno = 0;
+		CHECK(memalign(align - 1, 10) == NULL);
+		CHECK_EQ_INT(errno, ENOMEM);
+		errno = 0;
+		CHECK(aligned_alloc(align, 10) == NULL);
+		CHECK_EQ_INT(errno, ENOMEM);
+		void *p = (void *)1;
+		errno = 0;
+		CHECK_EQ_INT(posix_memalign(&p, align, 10), ENOMEM);
+		CHECK(p == (void *)1);
+		CHECK_EQ_INT(errno, 0);
+	}
+	errno = 0;
+	CHECK(memalign(opaque_size(SIZE_MAX / 2 + 2), 10) == NULL);
+	CHECK_EQ_INT(errno, EINVAL);
+	errno = 0;
+	CHECK(memalign(opaque_size(SIZE_MAX), 10) == NULL);
+	CHECK_EQ_INT(errno, EINVAL);
+	void *p = (void *)1;
+	CHECK_EQ_INT(posix_memalign(&p, opaque_size(SIZE_MAX / 2 + 2), 10), EINVAL);
+	CHECK(p == (void *)1);
+}
+
 static void test_realloc_api(void)
 {
 	/* realloc(NULL, n) is malloc; realloc(p, 0) frees and returns NULL (glibc). */
@@ -237,6 +270,7 @@ int main(void)
 	test_huge_is_enomem();
 	test_calloc();
 	test_aligned_family();
+	test_huge_alignment();
 	test_realloc_api();
 	test_trim_and_stats();
 	TEST_DONE();

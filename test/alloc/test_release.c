@@ -3,16 +3,20 @@
  * seconds of light activity do the same within 32 MiB ("idle"). And memory is not taken when there
  * is some to reuse: a block too big for the free pages at the heap's end takes them and only the
  * rest new ("reuse"). malloc_trim(0) empties every cache, the per-CPU mailboxes of every CPU
- * included, once the threads that filled them are gone ("trim-caches").
- * Usage: test-alloc-release trim|idle|reuse|trim-caches */
+ * included, once the threads that filled them are gone ("trim-caches"). calloc of a big recycled
+ * block that was used sparsely neither faults it all in nor gets the process killed ("calloc").
+ * Aligned blocks allocated and freed over and over reuse their address space ("aligned").
+ * Usage: test-alloc-release trim|idle|reuse|trim-caches|calloc|aligned */
 #include <malloc.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "sysprim/alloc.h"
@@ -125,16 +129,21 @@ static void test_idle(void)
 		free(keep[k]);
 }
 
+static void pin_to_this_cpu(void)
+{
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(sched_getcpu(), &set);
+	CHECK(sched_setaffinity(0, sizeof(set), &set) == 0);
+}
+
 /* A 2 MiB block written and freed leaves 2 MiB of resident free pages where the heap's used pages
  * end, right before pages never touched. A 3 MiB block must take those 2 MiB and only 1 MiB new:
  * carving it out of the untouched pages alone faulted in all 3 MiB (and left the 2 MiB idle). */
 static void test_reuse(void)
 {
 	/* One CPU throughout: the page heap has an arena per CPU, and both blocks must meet in one. */
-	cpu_set_t set;
-	CPU_ZERO(&set);
-	CPU_SET(sched_getcpu(), &set);
-	CHECK(sched_setaffinity(0, sizeof(set), &set) == 0);
+	pin_to_this_cpu();
 	void *first = malloc(2 * MIB);
 	CHECK(first != NULL);
 	memset(first, 1, 2 * MIB);
@@ -147,6 +156,133 @@ static void test_reuse(void)
 	printf("rss grew by %zu KiB for a 3 MiB block after freeing a 2 MiB one\n", grown >> 10);
 	CHECK(grown <= 3 * MIB / 2);
 	free(second);
+}
+
+/* A block of `size` written in 16 places only and freed: its pages stay with the heap, mostly never
+ * touched. Returns where it was. */
+static char *sparse_block_freed(size_t size)
+{
+	char *p = malloc(size);
+	if (p) {
+		for (size_t i = 0; i < size; i += size / 16)
+			p[i] = 1;
+		free(p);
+	}
+	return p;
+}
+
+/* Every 4 KiB page of p reads as zero (reading a page never touched does not fault it in). */
+static int zero_pages(const char *p, size_t size)
+{
+	for (size_t i = 0; i < size; i += 4096)
+		if (p[i] || p[i + 4095])
+			return 0;
+	return 1;
+}
+
+/* calloc of a recycled big block its last user touched sparsely: zeroed, without faulting in the
+ * pages nobody touched (memset over all of it took 1 GiB of RSS and 0.4 s for a 1 GiB block). */
+static void test_calloc_sparse(void)
+{
+	pin_to_this_cpu();
+	size_t size = 256 * MIB;
+	size_t before = rss_bytes(); /* first: its small blocks must not be carved from the free block */
+	char *old = sparse_block_freed(size);
+	CHECK(old != NULL);
+	char *p = calloc(1, size);
+	size_t grown = rss_bytes() - before;
+	CHECK(p != NULL);
+	if (!p)
+		return;
+	CHECK(p == old); /* the same pages came back, or this tests nothing */
+	CHECK(zero_pages(p, size));
+	printf("calloc(256 MiB) of a sparsely used block: RSS grew by %zu KiB\n", grown >> 10);
+	CHECK(grown <= 16 * MIB);
+	free(p);
+}
+
+/* calloc(1, 1 TiB) after a sparsely used 1 TiB block was freed: succeeds without touching memory
+ * or fails with ENOMEM, never gets the process killed. In a child, which is killed as soon as its
+ * RSS passes 2 GiB (writing zeros over the block ended in the OOM killer). */
+static void test_calloc_huge(void)
+{
+	size_t size = (size_t)1 << 40;
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		pin_to_this_cpu();
+		if (!sparse_block_freed(size))
+			_exit(0); /* no such address space here: nothing to test */
+		errno = 0;
+		char *p = calloc(1, size);
+		if (!p)
+			_exit(errno == ENOMEM ? 0 : 1);
+		int ok = zero_pages(p, 1 << 20) && zero_pages(p + size - (1 << 20), 1 << 20);
+		for (size_t i = 0; i < size; i += size / 16)
+			ok = ok && p[i] == 0;
+		free(p);
+		_exit(ok ? 0 : 2);
+	}
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/statm", (int)pid);
+	int status = 0;
+	size_t peak = 0;
+	double t0 = now_s();
+	while (waitpid(pid, &status, WNOHANG) == 0) {
+		FILE *f = fopen(path, "r");
+		unsigned long pages = 0, resident = 0;
+		if (f) {
+			if (fscanf(f, "%lu %lu", &pages, &resident) != 2)
+				resident = 0;
+			fclose(f);
+		}
+		size_t rss = resident * (size_t)sysconf(_SC_PAGESIZE);
+		peak = rss > peak ? rss : peak;
+		if (rss > 2048 * MIB || now_s() - t0 > 30) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			break;
+		}
+		usleep(2000);
+	}
+	printf("calloc(1 TiB) after a sparse 1 TiB block: child status %#x, peak RSS seen %zu MiB, %.2f s\n", status,
+	       peak / MIB, now_s() - t0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+static size_t vm_size_bytes(void)
+{
+	FILE *f = fopen("/proc/self/statm", "r");
+	unsigned long size = 0;
+	if (f) {
+		if (fscanf(f, "%lu", &size) != 1)
+			size = 0;
+		fclose(f);
+	}
+	return size * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* memalign(1 GiB, small)/free over and over reuses its address space: the freed block, a resident
+ * island between the released pages around it, or those pages, serve the next call (each call
+ * reserved a new GiB and more until the scavenger let the island merge: 16 TiB after 200,000). */
+static void test_aligned_reuse(void)
+{
+	size_t start = vm_size_bytes();
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < 200; i++) {
+			size_t align = (size_t)1 << 30, size = round == 0 ? 100 : round == 1 ? 100 + (size_t)i * 4096 : 3000001;
+			char *p = memalign(align, size);
+			CHECK(p != NULL && ((uintptr_t)p & (align - 1)) == 0);
+			if (!p)
+				return;
+			p[0] = 1;
+			p[size - 1] = 2;
+			free(p);
+		}
+		size_t grown = vm_size_bytes() - start;
+		printf("round %d: 200 x memalign(1 GiB)/free grew VmSize by %zu MiB\n", round, grown / MIB);
+		CHECK(grown < 64 * 1024 * MIB);
+	}
 }
 
 /* On one CPU: blocks of a few classes allocated and freed, in more than a batch each; at the
@@ -215,6 +351,12 @@ int main(int argc, char **argv)
 		test_reuse();
 	else if (argc == 2 && strcmp(argv[1], "trim-caches") == 0)
 		test_trim_caches();
+	else if (argc == 2 && strcmp(argv[1], "aligned") == 0)
+		test_aligned_reuse();
+	else if (argc == 2 && strcmp(argv[1], "calloc") == 0) {
+		test_calloc_sparse();
+		test_calloc_huge();
+	}
 	else
 		return 2;
 	TEST_DONE();
