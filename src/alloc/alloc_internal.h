@@ -120,8 +120,9 @@ enum span_state {
 
 struct span {
 	uintptr_t start;
+	uint64_t start_mul;           /* small span: span_object_start's multiplier, */
+	uint64_t start_limit;         /* and its limit */
 	uintptr_t end;                /* small span: end of its objects */
-	uint64_t start_check;         /* small span: its class's alloc_class_recip << 24 */
 	size_t npages;
 	struct span *next, *prev;     /* page-heap free list or central non-empty list */
 	uint8_t state;
@@ -171,22 +172,29 @@ static inline struct span *pagemap_span(uintptr_t addr)
 	return leaf ? leaf->span[pagemap_index(addr)] : NULL;
 }
 
-/* Is addr the start of one of small span s's objects? Below the end of its objects (and not below
- * the span's start: the page map holds s for addr's page), and at a multiple of the size from the
- * start, for one multiply; free() reads three fields, together at the span struct's start. With
- * recip = alloc_class_recip[c] = (2^40 + e) / size, 0 <= e < size, off * recip is
- *   k * 2^40 + k * e                      for off = k * size: its low 40 bits are below off, so
- *                                         below recip;
- *   k * 2^40 + k * e + r * recip          for off = k * size + r, 0 < r < size: its low 40 bits are
- *                                         at least recip, and (k + 1) * e < recip keeps them from
- *                                         wrapping,
- * as long as a span plus one object is at most 2^40 / MAX_SMALL_SIZE bytes, the least recip. The
- * span holds recip << 24, so the product's top 40 bits are those low 40 bits: one compare. */
-_Static_assert((size_t)UINT8_MAX * PAGE_BYTES + MAX_SMALL_SIZE <= ((uint64_t)1 << 40) / MAX_SMALL_SIZE,
+/* Is addr the start of one of small span s's objects? One multiply and one compare, from two fields
+ * next to s->start (free() runs it on every call). With size d, m = s->start_mul = floor(2^64 / d) + 1
+ * and delta = m * d - 2^64 (0 < delta <= d), the offset n = addr - s->start (below 2^21: the page map
+ * holds s for addr's page) gives, modulo 2^64,
+ *   n * m = k * delta                      for n = k * d: below s->start_limit = capacity * delta
+ *                                          exactly when k < capacity;
+ *   n * m = k * delta + r * m  >= m        for n = k * d + r, 0 < r < d: no wrap, as r * m <= 2^64 +
+ *                                          delta - m and k * delta <= n < m - delta; and m >= 2^46
+ *                                          is far above any limit (at most the span's bytes).
+ * So an interior pointer fails, and so does the multiple of d in the tail past the last object. */
+_Static_assert((size_t)UINT8_MAX * PAGE_BYTES < ((uint64_t)1 << 21) && MAX_SMALL_SIZE <= ((size_t)1 << 18),
 	       "small spans too big for span_object_start");
 static inline bool span_object_start(const struct span *s, uintptr_t addr)
 {
-	return addr < s->end && (addr - s->start) * s->start_check < s->start_check;
+	return (addr - s->start) * s->start_mul < s->start_limit;
+}
+
+/* Sets what span_object_start reads, for a span of class c with alloc_class_capacity[c] objects. */
+static inline void span_set_object_check(struct span *s, unsigned c)
+{
+	uint64_t d = alloc_class_size[c];
+	s->start_mul = UINT64_MAX / d + 1 + ((d & (d - 1)) == 0); /* floor(2^64 / d) + 1, powers of two too */
+	s->start_limit = alloc_class_capacity[c] * (s->start_mul * d);
 }
 
 /* Callers hold the page heap lock; these create leaves on demand. */

@@ -136,7 +136,7 @@ static struct span *new_span(struct central *ce, unsigned c)
 	s->free_scan = 0;
 	s->bump = s->start;
 	s->end = s->start + (uintptr_t)s->capacity * alloc_class_size[c];
-	s->start_check = alloc_class_recip[c] << 24;
+	span_set_object_check(s, c);
 	s->free_bits = meta_alloc(bitmap_bytes(c));
 	if (s->free_bits && alloc_config.debug) {
 		s->debug_bits = meta_alloc(bitmap_bytes(c));

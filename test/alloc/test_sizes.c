@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "src/alloc/alloc_internal.h"
 #include "sysprim/alloc.h"
 #include "test.h"
 
@@ -131,8 +132,31 @@ static void test_realloc_sequences(void)
 		free(big[i]);
 }
 
+/* free()'s check that a pointer starts an object of its span (span_object_start), against the
+ * division it stands for, at every byte offset of a span of every class: interior pointers and the
+ * multiple of the size in the tail past the last object must fail, every object start pass. */
+static void test_object_start_check(void)
+{
+	free(malloc(1)); /* the size classes are set up */
+	unsigned long wrong = 0, checked = 0;
+	for (unsigned c = 1; c < NUM_CLASSES; c++) {
+		struct span s = { .start = (uintptr_t)1 << 40 };
+		span_set_object_check(&s, c);
+		size_t size = alloc_class_size[c], bytes = (size_t)alloc_class_pages[c] * PAGE_BYTES;
+		CHECK(bytes / size == alloc_class_capacity[c]);
+		for (size_t n = 0; n < bytes; n++, checked++) {
+			bool want = n % size == 0 && n / size < alloc_class_capacity[c];
+			if (span_object_start(&s, s.start + n) != want && wrong++ < 5)
+				fprintf(stderr, "class %u (size %zu): offset %zu judged %d\n", c, size, n, !want);
+		}
+	}
+	printf("object-start check: %lu offsets, %lu wrong\n", checked, wrong);
+	CHECK(wrong == 0);
+}
+
 int main(void)
 {
+	test_object_start_check();
 	test_class_boundaries();
 	test_realloc_sequences();
 	TEST_DONE();
