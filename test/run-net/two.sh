@@ -13,7 +13,7 @@ on_exit 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait'
 pids+=($!)
 # B retries until A listens (A may still be starting).
 testing "container B reaches container A" \
-        "'$SYSPRIM' run ${NET[*]} -- busybox sh -c 'for i in \$(busybox seq 100); do busybox nc 10.213.0.50 9000 </dev/null && exit 0; busybox sleep 0.1; done; exit 1'" \
+        "'$SYSPRIM' run ${NET[*]} -- busybox sh -c 'for i in \$(busybox seq 250); do busybox nc 10.213.0.50 9000 </dev/null && exit 0; busybox sleep 0.1; done; exit 1'" \
         "from-a"
 wait "${pids[0]}"
 check "container A exited 0" test $? = 0
