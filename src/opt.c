@@ -145,11 +145,17 @@ static bool store_value(const struct opt *o, const char *arg, void *config, bool
         }
         case OPT_LIST: {
                 struct opt_list *list = (struct opt_list *)field;
-                const char **grown = realloc(list->items, (list->count + 1) * sizeof(*grown));
-                if (grown == NULL)
-                        return false;
-                grown[list->count++] = arg;
-                list->items = grown;
+                /* Room for 4, then doubled whenever full (at a power of two): one realloc per
+                 * option made 200,000 -e options quadratic where realloc copies. */
+                size_t count = list->count;
+                if (count < 4 ? count == 0 : (count & (count - 1)) == 0) {
+                        size_t room = count < 4 ? 4 : count * 2;
+                        const char **grown = reallocarray(list->items, room, sizeof(*grown));
+                        if (grown == NULL)
+                                return false;
+                        list->items = grown;
+                }
+                list->items[list->count++] = arg;
                 return true;
         }
         case OPT_CALLBACK:

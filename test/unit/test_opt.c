@@ -109,6 +109,28 @@ int main(void)
         opt_free(&fixture, &c);
         CHECK(c.volumes.items == NULL);
 
+        /* A repeatable option given 1,000 times keeps every value in order (its array grows by
+         * doubling, across each boundary). */
+        {
+                enum { N = 1000 };
+                static char *many[2 * N + 2];
+                static char values[N][8];
+                many[0] = (char *)"fixture";
+                for (int i = 0; i < N; i++) {
+                        snprintf(values[i], sizeof(values[i]), "v%d", i);
+                        many[1 + 2 * i] = (char *)"-v";
+                        many[2 + 2 * i] = values[i];
+                }
+                memset(&c, 0, sizeof(c));
+                CHECK_EQ_INT(opt_parse(&fixture, 2 * N + 1, many, &c, &first), OPT_OK);
+                CHECK_EQ_INT(c.volumes.count, N);
+                int wrong = 0;
+                for (int i = 0; i < N && (size_t)i < c.volumes.count; i++)
+                        wrong += strcmp(c.volumes.items[i], values[i]) != 0;
+                CHECK_EQ_INT(wrong, 0);
+                opt_free(&fixture, &c);
+        }
+
         CHECK_EQ_INT(parse(&c, WORDS("--listing", "--no-listing"), &first, &errors), OPT_OK);
         CHECK_EQ_INT(c.listing, 0);
 
