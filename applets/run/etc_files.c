@@ -114,7 +114,8 @@ static int write_in_root(const char *target, bool is_symlink, const char *conten
  * --rootfs-rw directory must never be written, a read-only root cannot be) it is written to a file on
  * the container's private /dev tmpfs, bound over the target read-only and unlinked (the bind keeps
  * it), so nothing remains on the host. A target missing there is left out. Whatever the root has there
- * that is neither a file nor a symlink (a directory, a FIFO), or an /etc that is not a directory, is
+ * that is neither a file nor a symlink (a directory, a FIFO), or an /etc that is not a directory (a
+ * file, a symlink to nothing), is
  * the root's own business: left as it is, with a warning, rather than failing every run of that root
  * (runtimes that bind a file there fail with "not a directory"; systemd-nspawn leaves resolv.conf and
  * warns). */
@@ -125,6 +126,11 @@ int etc_files_install(const char *name, const char *content, bool copy_on_write,
         snprintf(staging, sizeof(staging), "/dev/.sysprim-%s", name);
         struct stat st;
         bool exists = lstat(target, &st) == 0;
+        if (!exists && errno == ENOENT && lstat("/etc", &st) == 0 && S_ISLNK(st.st_mode) &&
+            stat("/etc", &st) < 0) {
+                log_warn("/etc/%s left out: the container's /etc is a symlink to nothing", name);
+                return 0;
+        }
         if (!exists && errno != ENOENT) {
                 if (errno == ENOTDIR)
                         log_warn("/etc/%s left out: the container's /etc is not a directory", name);
