@@ -24,16 +24,27 @@
 #include "sysprim/alloc.h"
 #include "test.h"
 
+/* A statm file's first two fields, the mapped and the resident size, in bytes (0 if unreadable).
+ * Without stdio: fopen would allocate, and "tick" must not. */
+static void statm(const char *path, size_t *size, size_t *resident)
+{
+	char text[128];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, text, sizeof(text) - 1);
+	if (fd >= 0)
+		close(fd);
+	text[n > 0 ? n : 0] = '\0';
+	char *end;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	*size = strtoul(text, &end, 10) * page;
+	*resident = strtoul(end, NULL, 10) * page;
+}
+
 static size_t rss_bytes(void)
 {
-	FILE *f = fopen("/proc/self/statm", "r");
-	unsigned long size = 0, resident = 0;
-	if (f) {
-		if (fscanf(f, "%lu %lu", &size, &resident) != 2)
-			resident = 0;
-		fclose(f);
-	}
-	return resident * (size_t)sysconf(_SC_PAGESIZE);
+	size_t size, resident;
+	statm("/proc/self/statm", &size, &resident);
+	return resident;
 }
 
 #define MIB ((size_t)1 << 20)
@@ -231,14 +242,8 @@ static void test_calloc_huge(void)
 	size_t peak = 0;
 	double t0 = now_s();
 	while (waitpid(pid, &status, WNOHANG) == 0) {
-		FILE *f = fopen(path, "r");
-		unsigned long pages = 0, resident = 0;
-		if (f) {
-			if (fscanf(f, "%lu %lu", &pages, &resident) != 2)
-				resident = 0;
-			fclose(f);
-		}
-		size_t rss = resident * (size_t)sysconf(_SC_PAGESIZE);
+		size_t size, rss;
+		statm(path, &size, &rss);
 		peak = rss > peak ? rss : peak;
 		if (rss > 2048 * MIB || now_s() - t0 > 30) {
 			kill(pid, SIGKILL);
@@ -254,14 +259,9 @@ static void test_calloc_huge(void)
 
 static size_t vm_size_bytes(void)
 {
-	FILE *f = fopen("/proc/self/statm", "r");
-	unsigned long size = 0;
-	if (f) {
-		if (fscanf(f, "%lu", &size) != 1)
-			size = 0;
-		fclose(f);
-	}
-	return size * (size_t)sysconf(_SC_PAGESIZE);
+	size_t size, resident;
+	statm("/proc/self/statm", &size, &resident);
+	return size;
 }
 
 /* memalign(1 GiB, small)/free over and over reuses its address space: the freed block, a resident
@@ -343,37 +343,22 @@ static void test_trim_caches(void)
 	CHECK(cached_after == 0);
 }
 
-/* /proc/self/statm read without stdio, whose fopen would allocate. */
-static size_t rss_bytes_quiet(void)
-{
-	char text[128];
-	int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd < 0 ? -1 : read(fd, text, sizeof(text) - 1);
-	if (fd >= 0)
-		close(fd);
-	if (n <= 0)
-		return 0;
-	text[n] = '\0';
-	char *resident = strchr(text, ' ');
-	return resident ? strtoul(resident + 1, NULL, 10) * (size_t)sysconf(_SC_PAGESIZE) : 0;
-}
-
 /* A program that goes quiet after its frees makes no malloc or free at all, so nothing drives the
  * release clock; sysprim_malloc_tick() every 100 ms, as an event loop's timer would call it, gives
  * the memory back within 32 MiB ("tick"). Without it RSS stays at the peak. */
 static void test_tick(void)
 {
-	size_t start = rss_bytes_quiet(), n;
+	size_t start = rss_bytes(), n;
 	void **v = allocate(800 * MIB, &n);
-	size_t peak = rss_bytes_quiet();
+	size_t peak = rss_bytes();
 	CHECK(peak > start + 700 * MIB);
 	release_all(v, n);
 	double t0 = now_s();
-	size_t rss = rss_bytes_quiet();
+	size_t rss = rss_bytes();
 	while (rss > start + 32 * MIB && now_s() - t0 < 15.0) {
 		usleep(100 * 1000);
 		sysprim_malloc_tick();
-		rss = rss_bytes_quiet();
+		rss = rss_bytes();
 	}
 	printf("rss: start %zu MiB, peak %zu MiB, after %.1f s quiet with ticks %zu MiB\n", start / MIB,
 	       peak / MIB, now_s() - t0, rss / MIB);

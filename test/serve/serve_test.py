@@ -680,40 +680,59 @@ def listing(root):
         check(b'a.txt' not in body, '--no-listing leaked the names')
 
 
+def make_big_dir(root):
+    """A directory whose listing is about 4 MB: 8,000 names of 246 bytes."""
+    big = os.path.join(root, 'big-dir')
+    os.makedirs(big)
+    for i in range(8000):
+        open(os.path.join(big, 'f%05d_' % i + 'x' * 240), 'wb').close()
+
+
+def rss_kib(proc):
+    with open(f'/proc/{proc.pid}/status') as f:
+        return int([line for line in f if line.startswith('VmRSS')][0].split()[1])
+
+
+def unread_listings(server, count):
+    """`count` clients that ask for /big-dir/ and read nothing (a 4 KiB receive buffer)."""
+    socks = []
+    try:
+        for _ in range(count):
+            sock = socket.socket()
+            socks.append(sock)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            sock.settimeout(20)
+            sock.connect(('127.0.0.1', server.port))
+            sock.sendall(b'GET /big-dir/ HTTP/1.1\r\nHost: x\r\n\r\n')
+    except BaseException:
+        for sock in socks:
+            sock.close()
+        raise
+    return socks
+
+
 @test
 def listing_memory_bounded(root):
     # A directory listing is built in memory and held until the client has read it: 150 clients
     # that ask for a 4 MB listing and never read held 600 MB. Listings in flight share a budget
     # (64 MiB); past it the answer is 503 with Retry-After, and the budget comes back as they end.
-    big = os.path.join(root, 'big-dir')
-    os.makedirs(big)
-    for i in range(8000):
-        open(os.path.join(big, 'f%05d_' % i + 'x' * 240), 'wb').close()
+    make_big_dir(root)
     with Server(root, threads=1) as s:
         r, body = get(s, '/big-dir/')
         check_eq(r.status, 200, 'one listing')
         size = len(body)
         check(size > 4000000, f'the listing is {size} bytes')
 
-        def rss_kib():
-            with open(f'/proc/{s.proc.pid}/status') as f:
-                return int([line for line in f if line.startswith('VmRSS')][0].split()[1])
-        base = rss_kib()
-        socks, statuses = [], []
+        base = rss_kib(s.proc)
+        statuses = []
+        socks = unread_listings(s, 150)
         try:
-            for _ in range(150):
-                sock = socket.socket()
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-                sock.settimeout(20)
-                sock.connect(('127.0.0.1', s.port))
-                sock.sendall(b'GET /big-dir/ HTTP/1.1\r\nHost: x\r\n\r\n')
-                socks.append(sock)
             for sock in socks:
                 head = sock.recv(2048)
                 statuses.append(status_of(head))
                 if statuses[-1] == 503:
                     check(b'\r\nRetry-After: ' in head, f'503 without Retry-After: {head!r}')
-            grown = rss_kib() - base
+            grown = rss_kib(s.proc) - base
         finally:
             for sock in socks:
                 sock.close()
@@ -741,36 +760,23 @@ def idle_memory_returned(root):
     # for ever after they went away.
     if os.environ.get('SYSPRIM_MALLOC', 'builtin') != 'builtin':
         raise Skip('sysprim is built with the C library\'s malloc')
-    big = os.path.join(root, 'big-dir')
-    os.makedirs(big)
-    for i in range(8000):
-        open(os.path.join(big, 'f%05d_' % i + 'x' * 240), 'wb').close()
+    make_big_dir(root)
     with Server(root, threads=1) as s:
-        def rss_kib():
-            with open(f'/proc/{s.proc.pid}/status') as f:
-                return int([line for line in f if line.startswith('VmRSS')][0].split()[1])
         check_eq(get(s, '/hello.txt')[1], HELLO, 'warm-up')
-        base = rss_kib()
-        socks = []
+        base = rss_kib(s.proc)
+        socks = unread_listings(s, 10)
         try:
-            for _ in range(10):
-                sock = socket.socket()
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-                sock.settimeout(20)
-                sock.connect(('127.0.0.1', s.port))
-                sock.sendall(b'GET /big-dir/ HTTP/1.1\r\nHost: x\r\n\r\n')
-                socks.append(sock)
             for sock in socks:
                 check_eq(status_of(sock.recv(2048)), 200, 'listing')
-            burst = rss_kib() - base
+            burst = rss_kib(s.proc) - base
         finally:
             for sock in socks:
                 sock.close()
         check(burst > 30 << 10, f'the burst took only {burst} KiB: the test cannot tell')
         deadline = time.monotonic() + 10  # the release delay is 1 s
-        while rss_kib() - base > 8 << 10 and time.monotonic() < deadline:
+        while rss_kib(s.proc) - base > 8 << 10 and time.monotonic() < deadline:
             time.sleep(0.25)
-        left = rss_kib() - base
+        left = rss_kib(s.proc) - base
         check(left <= 8 << 10, f'{left} KiB of the {burst} KiB burst still resident after 10 s idle')
         print(f'burst +{burst} KiB, idle +{left} KiB')
 
