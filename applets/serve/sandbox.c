@@ -25,6 +25,7 @@ static const int allowed_syscalls[] = {
         SCMP_SYS(dup3),
         /* memory (the allocator, thread stacks) */
         SCMP_SYS(brk), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(madvise),
+        SCMP_SYS(mincore), /* calloc of a big recycled block: which pages to write, which to drop */
         /* threads, time, signals, exit */
         SCMP_SYS(futex), SCMP_SYS(set_robust_list), SCMP_SYS(rseq), SCMP_SYS(sched_yield),
         SCMP_SYS(sched_getaffinity), SCMP_SYS(clock_gettime), SCMP_SYS(clock_nanosleep),
