@@ -218,7 +218,6 @@ static void response_finished(struct worker *w, struct conn *c)
                 c->linger_start = (uint32_t)w->now_ms;
                 timer_set(w, c, TIMER_LINGER);
         }
-        (void)w;
 }
 
 /* Try to send `p` now; what does not fit waits in c->pending. False: the connection was closed. */
