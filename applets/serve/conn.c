@@ -55,7 +55,7 @@ static void pending_release(struct pending *p)
                 file_entry_put(p->entry);
         free(p->text_owned);
         if (p->text_budget)
-                atomic_fetch_sub_explicit(&server.listing_bytes, p->text_budget, memory_order_relaxed);
+                server_give_listing_bytes(p->text_budget);
         free(p->multipart);
         free(p->log_line_owned);
         p->entry = NULL;

@@ -375,10 +375,8 @@ bool response_for_request(struct worker *w, struct conn *c, const struct http_re
                 simple_response(w, c, req, p, prefix, 403, NULL);
                 return true;
         }
-        if (atomic_load_explicit(&server.listing_bytes, memory_order_relaxed) >= SERVE_LISTING_BUDGET) {
-                simple_response(w, c, req, p, prefix, 503, "Retry-After: 1\r\n");
-                return true;
-        }
+        if (server_listing_budget_spent())
+                goto busy;
         char *page = NULL;
         size_t page_length = 0;
         rc = listing_render(w->path, info.len, &page, &page_length);
@@ -400,17 +398,14 @@ bool response_for_request(struct worker *w, struct conn *c, const struct http_re
         ssize_t n = http_format_response_head(w->head + prefix, LOOP_HEAD_SIZE - prefix, &h);
         size_t head_length = prefix + (n < 0 ? 0 : (size_t)n);
         size_t total = head_length + (head_only ? 0 : page_length);
-        size_t before = atomic_fetch_add_explicit(&server.listing_bytes, total, memory_order_relaxed);
-        if (before > 0 && before + total > SERVE_LISTING_BUDGET) {
-                atomic_fetch_sub_explicit(&server.listing_bytes, total, memory_order_relaxed);
+        if (!server_take_listing_bytes(total)) {
                 free(page);
-                simple_response(w, c, req, p, prefix, 503, "Retry-After: 1\r\n");
-                return true;
+                goto busy;
         }
         /* The head goes in front of the page in its own block: a listing is never held twice. */
         char *text = n < 0 ? NULL : realloc(page, total);
         if (text == NULL) {
-                atomic_fetch_sub_explicit(&server.listing_bytes, total, memory_order_relaxed);
+                server_give_listing_bytes(total);
                 free(page);
                 c->close_after = true;
                 simple_response(w, c, req, p, prefix, 500, NULL);
@@ -426,5 +421,9 @@ bool response_for_request(struct worker *w, struct conn *c, const struct http_re
         size_t line_length;
         request_line(req, &line, &line_length);
         log_prepare(w, p, line, line_length, 200, prefix + (size_t)n);
+        return true;
+busy:
+        /* Listings waiting for slow readers hold the budget: try again soon. */
+        simple_response(w, c, req, p, prefix, 503, "Retry-After: 1\r\n");
         return true;
 }

@@ -54,6 +54,29 @@ extern struct server server;
  * this many bytes (one listing is always allowed, however large); past it the answer is 503. */
 #define SERVE_LISTING_BUDGET ((size_t)64 << 20)
 
+/* Whether other listings in flight leave no room at all (before one is built). */
+static inline bool server_listing_budget_spent(void)
+{
+        return atomic_load_explicit(&server.listing_bytes, memory_order_relaxed) >= SERVE_LISTING_BUDGET;
+}
+
+/* Take `bytes` of the budget for a listing about to be sent; false, with nothing taken, when the
+ * listings already in flight leave too little of it. */
+static inline bool server_take_listing_bytes(size_t bytes)
+{
+        size_t before = atomic_fetch_add_explicit(&server.listing_bytes, bytes, memory_order_relaxed);
+        if (before == 0 || before + bytes <= SERVE_LISTING_BUDGET)
+                return true;
+        atomic_fetch_sub_explicit(&server.listing_bytes, bytes, memory_order_relaxed);
+        return false;
+}
+
+/* Give back what server_take_listing_bytes took, once the listing is sent or dropped. */
+static inline void server_give_listing_bytes(size_t bytes)
+{
+        atomic_fetch_sub_explicit(&server.listing_bytes, bytes, memory_order_relaxed);
+}
+
 /* A connection slot of --max-connections given back: its accept failed, or it closed. */
 static inline void server_release_connection(void)
 {
