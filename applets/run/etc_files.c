@@ -115,27 +115,27 @@ static int write_in_root(const char *target, bool is_symlink, const char *conten
  * the container's private /dev tmpfs, bound over the target read-only and unlinked (the bind keeps
  * it), so nothing remains on the host. A target missing there is left out. Whatever the root has there
  * that is neither a file nor a symlink (a directory, a FIFO), or an /etc that is not a directory (a
- * file, a symlink to nothing), is
- * the root's own business: left as it is, with a warning, rather than failing every run of that root
- * (runtimes that bind a file there fail with "not a directory"; systemd-nspawn leaves resolv.conf and
- * warns). */
+ * file, a symlink to nothing), is the root's own business: left as it is, with a warning, rather than
+ * failing every run of that root (runtimes that bind a file there fail with "not a directory";
+ * systemd-nspawn leaves resolv.conf and warns). */
 int etc_files_install(const char *name, const char *content, bool copy_on_write, struct err *e)
 {
         char target[64], staging[64];
         snprintf(target, sizeof(target), "/etc/%s", name);
         snprintf(staging, sizeof(staging), "/dev/.sysprim-%s", name);
         struct stat st;
-        bool exists = lstat(target, &st) == 0;
-        if (!exists && errno == ENOENT && lstat("/etc", &st) == 0 && S_ISLNK(st.st_mode) &&
-            stat("/etc", &st) < 0) {
-                log_warn("/etc/%s left out: the container's /etc is a symlink to nothing", name);
-                return 0;
+        /* Something at /etc that does not lead to a directory (none at all is made a directory). */
+        if (lstat("/etc", &st) == 0 && !S_ISDIR(st.st_mode)) {
+                bool dangling = S_ISLNK(st.st_mode) && stat("/etc", &st) < 0;
+                if (dangling || !S_ISDIR(st.st_mode)) {
+                        log_warn("/etc/%s left out: the container's /etc is %s", name,
+                                 dangling ? "a symlink to nothing" : "not a directory");
+                        return 0;
+                }
         }
+        bool exists = lstat(target, &st) == 0;
         if (!exists && errno != ENOENT) {
-                if (errno == ENOTDIR)
-                        log_warn("/etc/%s left out: the container's /etc is not a directory", name);
-                else
-                        log_warn("/etc/%s left as the container's root has it: %s", name, strerror(errno));
+                log_warn("/etc/%s left as the container's root has it: %s", name, strerror(errno));
                 return 0;
         }
         if (exists && !S_ISREG(st.st_mode) && !S_ISLNK(st.st_mode)) {
