@@ -193,7 +193,7 @@ static noreturn void child_main(const struct container *c, struct container_stat
                 goto fail;
         if (c->user_namespace && become_namespace_root(&e) < 0)
                 goto fail;
-        if (rootfs_enter(c, &sources, &e) < 0)
+        if (rootfs_enter(c, &sources, &s->cgroup, &e) < 0)
                 goto fail;
         rootfs_close_sources(c, &sources);
         if (sethostname(c->hostname, strlen(c->hostname)) < 0) {

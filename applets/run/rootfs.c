@@ -1,6 +1,7 @@
 /* The container's filesystem, built by the child in its own mount namespace (see rootfs.h). Nothing is
  * created on the host: the scratch tmpfs and every mount vanish with the namespace. Part of `run`. */
 #include "rootfs.h"
+#include "cgroup.h"
 #include "container.h"
 
 #include "sysprim/err.h"
@@ -286,7 +287,8 @@ static int clone_volume(const struct container_mount *m, struct err *e)
 
 /* /proc and /sys of the new root, mounted while the host's are still in this namespace: in a user
  * namespace the kernel only allows them when an unobstructed instance is visible to the mounter. */
-static int mount_kernel_filesystems(const struct container *c, const char *root, struct err *e)
+static int mount_kernel_filesystems(const struct container *c, const struct cgroup *cgroup, const char *root,
+                                    struct err *e)
 {
         char proc[PATH_MAX + 8], sys[PATH_MAX + 8];
         int r;
@@ -297,17 +299,20 @@ static int mount_kernel_filesystems(const struct container *c, const char *root,
             (r = mount_or_fail("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, e)) < 0 ||
             (r = make_directories(sys, 0555, e)) < 0)
                 return r;
-        if (mount("sysfs", sys, "sysfs", sys_flags, NULL) == 0)
-                return 0;
-        /* A user namespace sharing the host's network namespace may not mount sysfs: bind the host's. */
-        if (!(errno == EPERM && c->user_namespace))
-                return err_set(e, errno, "mount sysfs on %s", sys);
-        if ((r = mount_or_fail("/sys", sys, NULL, MS_BIND | MS_REC, NULL, e)) < 0)
-                return r;
-        struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
-        if (!c->privileged && mount_setattr(AT_FDCWD, sys, AT_RECURSIVE, &attr, sizeof(attr)) < 0)
-                return err_set(e, errno, "make %s read-only", sys);
-        return 0;
+        if (mount("sysfs", sys, "sysfs", sys_flags, NULL) < 0) {
+                /* A user namespace sharing the host's network namespace may not mount sysfs: bind the
+                 * host's. */
+                if (!(errno == EPERM && c->user_namespace))
+                        return err_set(e, errno, "mount sysfs on %s", sys);
+                if ((r = mount_or_fail("/sys", sys, NULL, MS_BIND | MS_REC, NULL, e)) < 0)
+                        return r;
+                struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+                if (!c->privileged && mount_setattr(AT_FDCWD, sys, AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+                        return err_set(e, errno, "make %s read-only", sys);
+        }
+        char cgroup_dir[PATH_MAX + 24];
+        snprintf(cgroup_dir, sizeof(cgroup_dir), "%s/fs/cgroup", sys);
+        return cgroup_mount_view(cgroup, cgroup_dir, !c->privileged, e);
 }
 
 bool rootfs_is_host_root(const struct stat *st)
@@ -383,7 +388,8 @@ void rootfs_close_sources(const struct container *c, struct rootfs_sources *sour
         }
 }
 
-int rootfs_enter(const struct container *c, const struct rootfs_sources *sources, struct err *e)
+int rootfs_enter(const struct container *c, const struct rootfs_sources *sources, const struct cgroup *cgroup,
+                 struct err *e)
 {
         int r;
         /* The scratch tmpfs, made and attached through descriptors (fsopen, move_mount) and then named
@@ -405,7 +411,7 @@ int rootfs_enter(const struct container *c, const struct rootfs_sources *sources
                 snprintf(root, sizeof(root), "%s/root", scratch);
                 r = build_root(c, sources->lower_fd, scratch, e);
                 if (r >= 0)
-                        r = mount_kernel_filesystems(c, root, e);
+                        r = mount_kernel_filesystems(c, cgroup, root, e);
                 if (r >= 0)
                         r = pivot_into(root, e);
         }

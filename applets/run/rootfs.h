@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 
+struct cgroup;
 struct container;
 struct err;
 struct stat;
@@ -28,9 +29,10 @@ bool rootfs_is_host_root(const struct stat *st);
 int rootfs_open_sources(const struct container *c, struct rootfs_sources *sources, struct err *e);
 void rootfs_close_sources(const struct container *c, struct rootfs_sources *sources);
 
-/* Everything up to and including the container's own mounts; afterwards "/" is the container's root
- * and the host's root is detached. 0 or -errno. */
-int rootfs_enter(const struct container *c, const struct rootfs_sources *sources, struct err *e);
+/* Everything up to and including the container's own mounts (with its cgroups at /sys/fs/cgroup);
+ * afterwards "/" is the container's root and the host's root is detached. 0 or -errno. */
+int rootfs_enter(const struct container *c, const struct rootfs_sources *sources, const struct cgroup *cgroup,
+                 struct err *e);
 
 /* The last steps, once nothing else needs to write to the root: --read-only, --workdir. */
 int rootfs_finish(const struct container *c, struct err *e);

@@ -34,6 +34,10 @@ leak_check "$pid"
 check "it exits normally" [ "$rc" = 0 ]
 check "inside, its cgroup is the namespace's root" [ "$(cat "$E2E_TMP/out")" = "0::/" ]
 check "--stats reports CPU time" grep -q "stats: cpu time" "$E2E_TMP/err"
+expect "inside, /sys/fs/cgroup is its v2 cgroup (read-only)" 0 "cgroup2 ro, init's there" spr --stats sh -c \
+        'grep -q " /sys/fs/cgroup ro,.* - cgroup2 " /proc/self/mountinfo && grep -qx 1 /sys/fs/cgroup/cgroup.procs &&
+         echo "cgroup2 ro, init'"'"'s there"'
+
 check "v2 cgroup removed" [ -z "$(ls -d "$v2dir/sysprim-run-$pid"-* 2>/dev/null)" ]
 
 for limit in "memory --mem 64M" "pids --pids 10" "cpu --cpus 0.5"; do
