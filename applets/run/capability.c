@@ -89,9 +89,13 @@ int capability_set(uint64_t set, struct err *e)
                                          cap < 41 ? capability_names[cap] : "?");
                 set &= held;
         }
+        /* Inheritable empty: a process of the container that leaves uid 0 (su, login) and then executes
+         * a program with inheritable file capabilities must not gain them (CVE-2022-24769 in Moby and
+         * runc, CVE-2022-27650 in crun). */
         for (int i = 0; i < 2; i++) {
                 uint32_t word = (uint32_t)(set >> (32 * i));
-                data[i].effective = data[i].permitted = data[i].inheritable = word;
+                data[i].effective = data[i].permitted = word;
+                data[i].inheritable = 0;
         }
         if (syscall(SYS_capset, &header, data) < 0)
                 return err_set(e, errno, "set capabilities");

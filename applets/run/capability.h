@@ -13,7 +13,8 @@ int capability_parse(const char *name, uint64_t *bits);
 uint64_t capability_all(void);
 /* Drop every capability outside `set` from the bounding set (needs CAP_SETPCAP). 0 or -errno. */
 int capability_limit_bounding(uint64_t set, struct err *e);
-/* Make `set` the inheritable, permitted and effective sets (a subset of the current permitted set). */
+/* Make `set` the permitted and effective sets (a subset of the current permitted set); the inheritable
+ * set becomes empty. */
 int capability_set(uint64_t set, struct err *e);
 
 #endif

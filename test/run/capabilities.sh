@@ -1,8 +1,12 @@
 # run: capabilities are Docker's default set; --cap-add/--cap-drop change it; --privileged has all;
-# a non-root --user has none; no_new_privs is set unless --privileged.
+# a non-root --user has none; the inheritable and ambient sets are empty (CVE-2022-24769,
+# CVE-2022-27650); no_new_privs is set unless --privileged.
 . "$SYSPRIM_SOURCE_ROOT/test/e2e/lib.sh"
 . "$SYSPRIM_SOURCE_ROOT/test/run/lib.sh"
-caps() { spr "$@" sh -c "awk '/^Cap(Inh|Prm|Eff|Bnd)/ { print \$2 }' /proc/self/status | sort -u | tr '\n' ' '"; }
+caps() { spr "$@" sh -c "awk '/^Cap(Prm|Eff|Bnd)/ { print \$2 }' /proc/self/status | sort -u | tr '\n' ' '"; }
+# The inheritable and ambient sets: a program with file capabilities that a process of the container
+# executes after leaving uid 0 (su, login) must not gain them from there.
+inheritable() { spr "$@" sh -c "awk '/^Cap(Inh|Amb)/ { print \$2 }' /proc/self/status | sort -u"; }
 # --privileged keeps what the caller has (root's full set, or less in a restricted sandbox).
 own=$(awk '/^CapEff/ { print $2 }' /proc/self/status)
 expect "Docker's default set" 0 "00000000a80425fb " caps
@@ -10,6 +14,9 @@ expect "--cap-drop CHOWN" 0 "00000000a80425fa " caps --cap-drop CHOWN
 expect "--cap-add NET_ADMIN" 0 "00000000a80435fb " caps --cap-add NET_ADMIN
 expect "--cap-add cap_sys_admin (any case, cap_ prefix)" 0 "00000000a82425fb " caps --cap-add cap_sys_admin
 expect "--cap-drop ALL" 0 "0000000000000000 " caps --cap-drop ALL
+expect "no inheritable or ambient capabilities" 0 "0000000000000000" inheritable
+expect "none with --cap-add either" 0 "0000000000000000" inheritable --cap-add SYS_ADMIN
+expect "none after leaving uid 0" 0 "0000000000000000" inheritable -u 1000:1000
 expect "--privileged: the caller's capabilities" 0 "$own" \
         spr --privileged sh -c "awk '/^CapEff/ { print \$2 }' /proc/self/status"
 expect_stderr "--privileged says so" "privileged"
