@@ -176,25 +176,37 @@ static inline struct span *pagemap_span(uintptr_t addr)
  * next to s->start (free() runs it on every call). With size d, m = s->start_mul = floor(2^64 / d) + 1
  * and delta = m * d - 2^64 (0 < delta <= d), the offset n = addr - s->start (below 2^21: the page map
  * holds s for addr's page) gives, modulo 2^64,
- *   n * m = k * delta                      for n = k * d: below s->start_limit = capacity * delta
- *                                          exactly when k < capacity;
+ *   n * m = k * delta                      for n = k * d: below s->start_limit = taken * delta
+ *                                          exactly when k < taken (objects handed out so far,
+ *                                          span_objects_taken; at most the capacity);
  *   n * m = k * delta + r * m  >= m        for n = k * d + r, 0 < r < d: no wrap, as r * m <= 2^64 +
  *                                          delta - m and k * delta <= n < m - delta; and m >= 2^46
  *                                          is far above any limit (at most the span's bytes).
- * So an interior pointer fails, and so does the multiple of d in the tail past the last object. */
+ * So an interior pointer fails, and so does a multiple of d past the objects handed out so far (in
+ * the never-used region, or in the tail past the last object). */
 _Static_assert((size_t)UINT8_MAX * PAGE_BYTES < ((uint64_t)1 << 21) && MAX_SMALL_SIZE <= ((size_t)1 << 18),
 	       "small spans too big for span_object_start");
 static inline bool span_object_start(const struct span *s, uintptr_t addr)
 {
-	return (addr - s->start) * s->start_mul < s->start_limit;
+	return (addr - s->start) * s->start_mul < __atomic_load_n(&s->start_limit, __ATOMIC_RELAXED);
 }
 
-/* Sets what span_object_start reads, for a span of class c with alloc_class_capacity[c] objects. */
+/* Sets what span_object_start reads, for a new span of class c: no object handed out yet. */
 static inline void span_set_object_check(struct span *s, unsigned c)
 {
 	uint64_t d = alloc_class_size[c];
 	s->start_mul = UINT64_MAX / d + 1 + ((d & (d - 1)) == 0); /* floor(2^64 / d) + 1, powers of two too */
-	s->start_limit = alloc_class_capacity[c] * (s->start_mul * d);
+	s->start_limit = 0;
+}
+
+/* `count` more objects of s (of `size` bytes) were taken from its never-used region: their starts pass
+ * span_object_start from now on. So the check's limit is (objects ever handed out) * delta, and a
+ * free() of an object start that was never handed out fails too (it would have gone to a cache and
+ * come out of malloc twice, once from there and once from the region). Under the class lock; free()
+ * reads it without: the program cannot free an object before it got it, and with it the new limit. */
+static inline void span_objects_taken(struct span *s, size_t count, size_t size)
+{
+	__atomic_store_n(&s->start_limit, s->start_limit + count * (s->start_mul * size), __ATOMIC_RELAXED);
 }
 
 /* Callers hold the page heap lock; these create leaves on demand. */

@@ -190,6 +190,7 @@ static unsigned take_from_spans(struct central *ce, unsigned c, void **out, unsi
 			out[count++] = (char *)s->bump + i * size;
 		s->bump += run * size;
 		s->in_use += (uint32_t)run;
+		span_objects_taken(s, run, size);
 		/* Then objects given back, lowest address first: the thread meets them in the order
 		 * they lie in memory, as it met the never-used ones. */
 		if (count < want && s->free_count) {

@@ -1,7 +1,7 @@
 /* A small program built against the C library that misuses malloc on purpose, for the preload
  * tests (suite alloc): the allocator must name the bad call and abort, or report leaks.
  * Usage: alloc-misuse double-free|double-free-later|double-free-trimmed|invalid-free|interior-free|
- *        past-end-free|large-interior-free|realloc-interior|leak|ok */
+ *        past-end-free|never-handed-out-free|large-interior-free|realloc-interior|leak|ok */
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +40,13 @@ int main(int argc, char **argv)
 		if (!r)
 			return 1;
 		free(r + 28672);
+	} else if (strcmp(mode, "never-handed-out-free") == 0) {
+		/* An 8 KiB class has four objects per 32 KiB span, and this program's first takes one:
+		 * two objects on is an object start of the span (or past it) never handed out. */
+		char *r = malloc(8000);
+		if (!r)
+			return 1;
+		free(r + 16384);
 	} else if (strcmp(mode, "large-interior-free") == 0) {
 		char *big = malloc(1 << 20);
 		free(big + 8192);

@@ -26,6 +26,7 @@ aborts "invalid free of a static buffer" "" invalid-free "free\(\): invalid poin
 aborts "double free of a large block" "" large-double-free "free\(\): invalid pointer.*"
 aborts "interior pointer" "" interior-free "free\(\): invalid pointer.*"
 aborts "pointer past a span's objects" "" past-end-free "free\(\): invalid pointer.*"
+aborts "object start never handed out" "" never-handed-out-free "free\(\): invalid pointer.*"
 aborts "interior pointer of a large block" "" large-interior-free "free\(\): invalid pointer.*"
 aborts "realloc of an interior pointer" "" realloc-interior "realloc\(\): invalid pointer.*"
 err=$(LD_PRELOAD="$LIB" "$MISUSE" double-free-trimmed 2>&1 >/dev/null)

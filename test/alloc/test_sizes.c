@@ -133,22 +133,35 @@ static void test_realloc_sequences(void)
 }
 
 /* free()'s check that a pointer starts an object of its span (span_object_start), against the
- * division it stands for, at every byte offset of a span of every class: interior pointers and the
- * multiple of the size in the tail past the last object must fail, every object start pass. */
+ * division it stands for, at every byte offset of a span of every class, with none, some and all of
+ * its objects handed out: interior pointers, object starts not handed out yet and the multiple of the
+ * size in the tail past the last object must fail, every object start handed out pass. */
 static void test_object_start_check(void)
 {
 	free(malloc(1)); /* the size classes are set up */
 	unsigned long wrong = 0, checked = 0;
 	for (unsigned c = 1; c < NUM_CLASSES; c++) {
+		size_t size = alloc_class_size[c], bytes = (size_t)alloc_class_pages[c] * PAGE_BYTES;
+		size_t capacity = alloc_class_capacity[c];
+		CHECK(bytes / size == capacity);
 		struct span s = { .start = (uintptr_t)1 << 40 };
 		span_set_object_check(&s, c);
-		size_t size = alloc_class_size[c], bytes = (size_t)alloc_class_pages[c] * PAGE_BYTES;
-		CHECK(bytes / size == alloc_class_capacity[c]);
-		for (size_t n = 0; n < bytes; n++, checked++) {
-			bool want = n % size == 0 && n / size < alloc_class_capacity[c];
-			if (span_object_start(&s, s.start + n) != want && wrong++ < 5)
-				fprintf(stderr, "class %u (size %zu): offset %zu judged %d\n", c, size, n, !want);
+		size_t taken = 0;
+		/* None taken; then one, a third, and all (in two steps, as refills take them). */
+		size_t steps[] = { 0, 1, capacity / 3, capacity - capacity / 3 - 1 };
+		for (size_t k = 0; k < sizeof(steps) / sizeof(steps[0]); k++) {
+			span_objects_taken(&s, steps[k], size);
+			taken += steps[k];
+			if (k != 0 && k != 3 && size < 1024)
+				continue; /* partial states: larger classes only, to keep the run short */
+			for (size_t n = 0; n < bytes; n++, checked++) {
+				bool want = n % size == 0 && n / size < taken;
+				if (span_object_start(&s, s.start + n) != want && wrong++ < 5)
+					fprintf(stderr, "class %u (size %zu), %zu taken: offset %zu judged %d\n", c, size,
+						taken, n, !want);
+			}
 		}
+		CHECK(taken == capacity);
 	}
 	printf("object-start check: %lu offsets, %lu wrong\n", checked, wrong);
 	CHECK(wrong == 0);
