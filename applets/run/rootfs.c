@@ -190,8 +190,8 @@ static int populate_dev(const struct container *c, const int *node_fds, struct e
         for (size_t i = 0; i < ARRAY_SIZE(links); i++)
                 if (symlink(links[i].target, links[i].name) < 0)
                         return err_set(e, errno, "create %s", links[i].name);
-        if (mkdir("/dev/pts", 0755) < 0 || mkdir("/dev/shm", 01777) < 0)
-                return err_set(e, errno, "create /dev/pts and /dev/shm");
+        if (mkdir("/dev/pts", 0755) < 0 || mkdir("/dev/shm", 01777) < 0 || mkdir("/dev/mqueue", 01777) < 0)
+                return err_set(e, errno, "create /dev/pts, /dev/shm and /dev/mqueue");
         if ((r = mount_or_fail("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
                                c->user_namespace ? "newinstance,ptmxmode=0666,mode=0620"
                                                  : "newinstance,ptmxmode=0666,mode=0620,gid=5", e)) < 0)
@@ -199,7 +199,9 @@ static int populate_dev(const struct container *c, const int *node_fds, struct e
         if ((r = mount_or_fail("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777,size=65536k",
                                e)) < 0)
                 return r;
-        return 0;
+        /* The container's own POSIX message queues (its IPC namespace's), where crun and Docker put
+         * them. */
+        return mount_or_fail("mqueue", "/dev/mqueue", "mqueue", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, e);
 }
 
 /* runc's lists: kernel interfaces a container should not read (masked) or write (read-only). */

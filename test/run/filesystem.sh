@@ -30,4 +30,9 @@ check "the write reached the directory" [ "$(cat "$E2E_TMP/rwroot/through" 2>/de
 expect "--read-only refuses writes to the root" 1 "" spr --read-only sh -c 'echo x > /file'
 expect_stderr "--read-only says why" "Read-only file system"
 expect "--read-only keeps /tmp writable" 0 "ok" spr --read-only sh -c 'echo ok > /tmp/f && cat /tmp/f'
+# /dev/mqueue: the container's own message queues (its IPC namespace's), as crun and Docker have it.
+expect "/dev/mqueue is an mqueue mount" 0 "mqueue" \
+        spr sh -c "awk '\$5 == \"/dev/mqueue\" { for (i = 7; \$i != \"-\"; i++); print \$(i + 1) }' /proc/self/mountinfo"
+expect "...with --userns too" 0 "mqueue" \
+        spr --userns sh -c "awk '\$5 == \"/dev/mqueue\" { for (i = 7; \$i != \"-\"; i++); print \$(i + 1) }' /proc/self/mountinfo"
 run_done
