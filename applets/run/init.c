@@ -77,7 +77,12 @@ noreturn void init_run(const struct container *c)
          * only resets signals, sets `environ` (which init never reads) and execs or _exits. */
         pid_t command = vfork();
         if (command < 0) {
-                log_error("init: start the command: %s", strerror(errno));
+                int saved = errno;
+                if (saved == EAGAIN && c->pids_limit == 1)
+                        log_error("init: start the command: --pids 1 leaves it no room (sysprim's init counts "
+                                  "as one; give 2 or more, or --no-init)");
+                else
+                        log_error("init: start the command: %s", strerror(saved));
                 _exit(EXIT_RUNTIME_FAILED);
         }
         if (command == 0)

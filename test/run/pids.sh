@@ -10,4 +10,7 @@ expect "the process count stops at the limit" 0 "14" spr --pids 16 probe fork 60
 expect "a fork bomb is contained" 0 "contained" spr --pids 64 probe forkbomb 10000
 check "the host can still fork" /bin/true
 expect "an out-of-range value is a usage error" 2 "" spr --pids 0 true
+expect "--pids 1 with init: refused, saying why" 125 "" spr --pids 1 true
+expect_stderr "...naming the limit and the way out" "--pids 1 leaves it no room"
+expect "--pids 1 with --no-init: the command alone fits" 0 "" spr --pids 1 --no-init true
 run_done
