@@ -50,10 +50,9 @@ static bool is_filesystem(const char *path, long magic)
         return statfs(path, &st) == 0 && st.f_type == magic;
 }
 
-/* The line of /proc/self/cgroup ("ID:CONTROLLERS:PATH") whose list holds `controller` ("" for the v2
- * line "0::/path"): its list and path, or false. */
-static bool find_hierarchy(const char *cgroup_file, const char *controller, const char **list, size_t *list_len,
-                           const char **path, size_t *path_len)
+/* The caller's cgroup in the hierarchy whose /proc/self/cgroup line has `controller` in its list
+ * ("" for the v2 line "0::/path"). Writes the path (starting with '/') into `out`. */
+static int own_cgroup_path(const char *cgroup_file, const char *controller, char *out, size_t size)
 {
         for (const char *line = cgroup_file; *line;) {
                 const char *end = strchr(line, '\n');
@@ -62,9 +61,9 @@ static bool find_hierarchy(const char *cgroup_file, const char *controller, cons
                 const char *c2 = c1 ? memchr(c1 + 1, ':', len - (size_t)(c1 + 1 - line)) : NULL;
                 if (c2) {
                         bool match;
-                        size_t n = (size_t)(c2 - c1 - 1);
+                        size_t list_len = (size_t)(c2 - c1 - 1);
                         if (controller[0] == '\0') {
-                                match = n == 0 && c1 - line == 1 && line[0] == '0';
+                                match = list_len == 0 && c1 - line == 1 && line[0] == '0';
                         } else {
                                 match = false;
                                 size_t name_len = strlen(controller);
@@ -77,36 +76,17 @@ static bool find_hierarchy(const char *cgroup_file, const char *controller, cons
                                 }
                         }
                         if (match) {
-                                *list = c1 + 1;
-                                *list_len = n;
-                                *path = c2 + 1;
-                                *path_len = len - (size_t)(c2 + 1 - line);
-                                return true;
+                                size_t path_len = len - (size_t)(c2 + 1 - line);
+                                if (path_len == 0 || path_len >= size)
+                                        return -ENAMETOOLONG;
+                                memcpy(out, c2 + 1, path_len);
+                                out[path_len] = '\0';
+                                return 0;
                         }
                 }
                 line += len + (end ? 1 : 0);
         }
-        return false;
-}
-
-/* Copies n bytes of text and a NUL into out; -ENAMETOOLONG when that does not fit or n is 0. */
-static int copy_field(const char *text, size_t n, char *out, size_t size)
-{
-        if (n == 0 || n >= size)
-                return -ENAMETOOLONG;
-        memcpy(out, text, n);
-        out[n] = '\0';
-        return 0;
-}
-
-/* The caller's cgroup in the hierarchy of `controller` (find_hierarchy), starting with '/'. */
-static int own_cgroup_path(const char *cgroup_file, const char *controller, char *out, size_t size)
-{
-        const char *list, *path;
-        size_t list_len, path_len;
-        if (!find_hierarchy(cgroup_file, controller, &list, &list_len, &path, &path_len))
-                return -ENOENT;
-        return copy_field(path, path_len, out, size);
+        return -ENOENT;
 }
 
 static bool word_in_list(const char *list, const char *word)
@@ -304,20 +284,16 @@ void cgroup_close_attach_fds(struct cgroup *cg)
         }
 }
 
-/* One cgroup hierarchy on the directory dir: a fresh mount (fstype, with `controllers` for v1), which in the
- * container's cgroup namespace has the container's cgroup as its root; where the kernel refuses that
- * (a v1 hierarchy in a user namespace) a bind of the container's cgroup directory, own_dir. */
-static int mount_hierarchy(const char *dir, const char *fstype, const char *controllers, const char *own_dir,
-                           bool read_only, struct err *e)
+/* The container's cgroup directory own_dir bound on dir. Seen from the container's cgroup namespace
+ * the bind's root is the namespace's root: /proc/self/mountinfo and /proc/self/cgroup both say "/",
+ * as for a fresh mount of the hierarchy, which costs more (a v1 one ~50 us: the kernel looks the
+ * hierarchy up by its options) and which a user namespace may not make. */
+static int bind_hierarchy(const char *dir, const char *own_dir, bool read_only, struct err *e)
 {
-        unsigned long flags = MS_NOSUID | MS_NODEV | MS_NOEXEC;
-        if (mount("cgroup", dir, fstype, flags | (read_only ? MS_RDONLY : 0), controllers) == 0)
-                return 0;
-        if (errno != EPERM)
-                return err_set(e, errno, "mount the container's cgroup on %s", dir);
         if (mount(own_dir, dir, NULL, MS_BIND, NULL) < 0)
                 return err_set(e, errno, "bind %s on %s", own_dir, dir);
-        if (read_only && mount(NULL, dir, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | flags, NULL) < 0)
+        if (read_only && mount(NULL, dir, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                               NULL) < 0)
                 return err_set(e, errno, "make %s read-only", dir);
         return 0;
 }
@@ -330,7 +306,7 @@ int cgroup_mount_view(const struct cgroup *cg, const char *target, bool read_onl
                         return 0;
                 /* A v2 host: the hierarchy itself goes at /sys/fs/cgroup. */
                 if (is_filesystem("/sys/fs/cgroup", CGROUP2_SUPER_MAGIC))
-                        return mount_hierarchy(target, "cgroup2", NULL, cg->v2_path, read_only, e);
+                        return bind_hierarchy(target, cg->v2_path, read_only, e);
         }
         if (mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755,size=16k") < 0)
                 return err_set(e, errno, "mount a tmpfs on %s", target);
@@ -339,42 +315,35 @@ int cgroup_mount_view(const struct cgroup *cg, const char *target, bool read_onl
                 snprintf(dir, sizeof(dir), "%s/unified", target);
                 if (mkdir(dir, 0755) < 0)
                         return err_set(e, errno, "create %s", dir);
-                if ((r = mount_hierarchy(dir, "cgroup2", NULL, cg->v2_path, read_only, e)) < 0)
+                if ((r = bind_hierarchy(dir, cg->v2_path, read_only, e)) < 0)
                         return r;
         }
-        _cleanup_free_ char *self = NULL;
-        if (cgroup_uses_v1(cg) && (r = util_read_file("/proc/self/cgroup", &self, NULL)) < 0)
-                return err_set(e, r, "read /proc/self/cgroup");
         for (int i = 0; i < CGROUP_CONTROLLERS; i++) {
                 if (!cg->v1_path[i])
                         continue;
                 /* Named as on the host, where co-mounted controllers share a directory ("cpu,cpuacct")
                  * and each name is a symlink to it. */
-                char host[64], controllers[256], *real = NULL;
-                const char *list, *path;
-                size_t list_len, path_len;
-                snprintf(host, sizeof(host), "/sys/fs/cgroup/%s", controller_names[i]);
-                if (!find_hierarchy(self, controller_names[i], &list, &list_len, &path, &path_len))
-                        return err_set(e, ENOENT, "find the %s hierarchy in /proc/self/cgroup", controller_names[i]);
-                if ((r = copy_field(list, list_len, controllers, sizeof(controllers))) < 0)
-                        return err_set(e, r, "the controllers of the %s hierarchy", controller_names[i]);
-                if (!(real = realpath(host, NULL)))
-                        return err_set(e, errno, "resolve %s", host);
-                const char *name = strrchr(real, '/') + 1;
+                char host[64], link[256];
+                const char *name = controller_names[i];
+                snprintf(host, sizeof(host), "/sys/fs/cgroup/%s", name);
+                ssize_t n = readlink(host, link, sizeof(link) - 1);
+                if (n > 0) {
+                        link[n] = '\0';
+                        name = strrchr(link, '/') ? strrchr(link, '/') + 1 : link;
+                }
                 snprintf(dir, sizeof(dir), "%s/%s", target, name);
                 struct stat st;
-                r = 0;
-                if (lstat(dir, &st) < 0) /* else mounted already, for a controller co-mounted with this one */
-                        r = mkdir(dir, 0755) < 0 ? err_set(e, errno, "create %s", dir)
-                                                 : mount_hierarchy(dir, "cgroup", controllers, cg->v1_path[i], read_only, e);
-                if (r == 0 && strcmp(name, controller_names[i]) != 0) {
+                if (lstat(dir, &st) < 0) { /* else bound already, for a controller co-mounted with this one */
+                        if (mkdir(dir, 0755) < 0)
+                                return err_set(e, errno, "create %s", dir);
+                        if ((r = bind_hierarchy(dir, cg->v1_path[i], read_only, e)) < 0)
+                                return r;
+                }
+                if (name != controller_names[i]) {
                         snprintf(dir, sizeof(dir), "%s/%s", target, controller_names[i]);
                         if (lstat(dir, &st) < 0 && symlink(name, dir) < 0)
-                                r = err_set(e, errno, "create %s", dir);
+                                return err_set(e, errno, "create %s", dir);
                 }
-                free(real);
-                if (r < 0)
-                        return r;
         }
         if (read_only && mount(NULL, target, NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
                                "mode=755,size=16k") < 0)
