@@ -51,11 +51,11 @@ void cgroup_close_attach_fds(struct cgroup *cg);
 /* Whether any controller is on v1 (the child then enters a cgroup namespace only once attached). */
 bool cgroup_uses_v1(const struct cgroup *cg);
 /* In the container, while the host's /sys/fs/cgroup is still in view (before pivot_root): show the
- * container's own cgroups at target (its root's /sys/fs/cgroup) as the host lays them out, a cgroup2
- * mount there on a v2 host, else a tmpfs with a directory per v1 hierarchy ("memory", "cpu,cpuacct"
- * with a "cpu" symlink) and the v2 one at "unified". Mounted in the container's cgroup namespace, each
- * has the container's cgroup as its root: a program reading its limits (a JVM, a Go runtime) finds
- * them where it looks on a host. Nothing of the caller's cgroups is shown: without a cgroup of its own
+ * container's own cgroups at target (its root's /sys/fs/cgroup) as the host lays them out, its v2
+ * cgroup there on a v2 host, else a tmpfs with a directory per v1 hierarchy ("memory", "cpu,cpuacct"
+ * with a "cpu" symlink) and the v2 one at "unified". Each is a bind of the container's cgroup
+ * directory, whose root the container's cgroup namespace shows as "/": a program reading its limits
+ * (a JVM, a Go runtime) finds them where it looks on a host. Nothing of the caller's cgroups is shown: without a cgroup of its own
  * (no limits, no --stats) target is left alone. 0 or -errno. */
 int cgroup_mount_view(const struct cgroup *cg, const char *target, bool read_only, struct err *e);
 void cgroup_read_stats(const struct cgroup *cg, struct cgroup_stats *stats);
