@@ -21,8 +21,8 @@ void cgroup_record_init(struct cgroup_record *record);
  * record that cannot be written (rootless: /run is not ours) only costs the clean-up after a kill. */
 void cgroup_record_add(struct cgroup_record *record, const char *cgroup_path);
 
-/* Close the record; when `removed_all` (every recorded cgroup is gone), delete it too, and its
- * directory if that is now empty. Otherwise it stays for a later run to finish. */
+/* Close the record; when `removed_all` (every recorded cgroup is gone), delete it too (its directory
+ * stays for the next run). Otherwise it stays for a later run to finish. */
 void cgroup_record_close(struct cgroup_record *record, bool removed_all);
 
 /* Remove the recorded cgroups of every owner that no longer runs, and their records. rmdir removes only

@@ -553,8 +553,10 @@ int container_run(const struct container *c)
         failed = false;
         status = WIFEXITED(wait_status) ? WEXITSTATUS(wait_status) : 128 + WTERMSIG(wait_status);
 
-        struct cgroup_stats stats;
-        cgroup_read_stats(&s.cgroup, &stats);
+        /* The statistics cost two reads: only for --stats, and to tell an OOM kill from another SIGKILL. */
+        struct cgroup_stats stats = { 0 };
+        if (c->stats || status == 128 + SIGKILL)
+                cgroup_read_stats(&s.cgroup, &stats);
         if (status == 128 + SIGKILL && stats.have_oom && stats.oom_kills > 0) {
                 char limit[32];
                 if (c->memory_limit)
