@@ -1,6 +1,7 @@
 /* A static helper the `run` tests copy into their busybox root filesystem: it makes the system calls
  * and workloads that busybox cannot (keyctl, a memory hog, a CPU burner). Test code, not the runtime.
- * Usage: probe mount|unshare|keyctl   -> "ok" or the errno name
+ * Usage: probe mount|unshare|keyctl|clone-newns|clone3|tiocsti
+ *                                    -> "ok" or the errno name
  *        probe alloc MIB              -> touches MIB MiB, prints "survived"
  *        probe burn MS                -> spins for MS wall milliseconds, prints "cpu_ms wall_ms"
  *        probe fork N                 -> starts up to N sleeping children, prints how many started
@@ -13,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/wait.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -45,6 +48,22 @@ int main(int argc, char **argv)
                 return report(unshare(CLONE_NEWUTS));
         if (strcmp(argv[1], "keyctl") == 0) /* KEYCTL_GET_KEYRING_ID of the session keyring, creating it */
                 return report(syscall(SYS_keyctl, 0, -3, 1, 0, 0));
+        if (strcmp(argv[1], "clone-newns") == 0) { /* a child in a new mount namespace: unshare by clone */
+                long pid = syscall(SYS_clone, CLONE_NEWNS | SIGCHLD, 0, 0, 0, 0);
+                if (pid == 0)
+                        _exit(0);
+                if (pid > 0)
+                        waitpid((pid_t)pid, NULL, 0);
+                return report(pid);
+        }
+        if (strcmp(argv[1], "clone3") == 0) { /* clone_args too short: EINVAL unless filtered */
+                char args[8] = { 0 };
+                return report(syscall(SYS_clone3, args, sizeof(args)));
+        }
+        if (strcmp(argv[1], "tiocsti") == 0) { /* on stdin; ENOTTY where that is no terminal, unless filtered */
+                char c = 'x';
+                return report(ioctl(0, TIOCSTI, &c));
+        }
         if (strcmp(argv[1], "alloc") == 0 && argc > 2) {
                 /* Blocks are chained and read back, so no compiler may elide the allocations. */
                 long mib = atol(argv[2]);

@@ -1,5 +1,6 @@
-# run: the default seccomp profile makes mount, unshare and keyctl fail with EPERM (even with
-# CAP_SYS_ADMIN); --seccomp=unconfined lets them through.
+# run: the default seccomp profile makes mount, unshare, keyctl, a clone into a new namespace and
+# TIOCSTI fail with EPERM (even with CAP_SYS_ADMIN), and clone3 with ENOSYS (the C library then falls
+# back to clone, which the filter can see); --seccomp=unconfined lets them through.
 . "$SYSPRIM_SOURCE_ROOT/test/e2e/lib.sh"
 . "$SYSPRIM_SOURCE_ROOT/test/run/lib.sh"
 [ -n "$RUN_PROBE" ] || skip "needs the probe helper"
@@ -7,6 +8,13 @@ for call in mount unshare keyctl; do
         expect "default profile: $call is EPERM" 1 "EPERM" spr --cap-add SYS_ADMIN probe "$call"
         expect "unconfined: $call succeeds" 0 "ok" spr --cap-add SYS_ADMIN --seccomp=unconfined probe "$call"
 done
+expect "default profile: clone into a new namespace is EPERM" 1 "EPERM" spr --cap-add SYS_ADMIN probe clone-newns
+expect "unconfined: clone into a new namespace succeeds" 0 "ok" spr --cap-add SYS_ADMIN --seccomp=unconfined probe clone-newns
+expect "default profile: clone3 is ENOSYS" 1 "ENOSYS" spr probe clone3
+expect "unconfined: clone3 reaches the kernel" 1 "Invalid argument" spr --seccomp=unconfined probe clone3
+expect "default profile: TIOCSTI is EPERM" 1 "EPERM" spr probe tiocsti </dev/null
+expect "unconfined: TIOCSTI reaches the kernel" 1 "Inappropriate ioctl for device" \
+        spr --seccomp=unconfined probe tiocsti </dev/null
 expect "the filter is installed" 0 "2" spr sh -c "awk '/^Seccomp:/ { print \$2 }' /proc/self/status"
 expect "unconfined: no filter" 0 "0" spr --seccomp=unconfined sh -c "awk '/^Seccomp:/ { print \$2 }' /proc/self/status"
 expect "an unknown profile is a usage error" 2 "" spr --seccomp=strict true
