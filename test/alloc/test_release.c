@@ -84,13 +84,20 @@ static void release_all(void **v, size_t n)
 	free(v);
 }
 
-static void test_trim(void)
+/* allocate(total), then free it all (release_all); returns the RSS before, *peak the RSS between. */
+static size_t allocate_and_free(size_t total, size_t *peak)
 {
 	size_t start = rss_bytes(), n;
-	void **v = allocate(1024 * MIB, &n);
-	size_t peak = rss_bytes();
-	CHECK(peak > start + 900 * MIB);
+	void **v = allocate(total, &n);
+	*peak = rss_bytes();
 	release_all(v, n);
+	return start;
+}
+
+static void test_trim(void)
+{
+	size_t peak, start = allocate_and_free(1024 * MIB, &peak);
+	CHECK(peak > start + 900 * MIB);
 	CHECK_EQ_INT(malloc_trim(0), 1);
 	size_t end = rss_bytes();
 	printf("rss: start %zu MiB, peak %zu MiB, after malloc_trim %zu MiB\n", start / MIB, peak / MIB, end / MIB);
@@ -107,10 +114,7 @@ static double now_s(void)
 static void test_idle(void)
 {
 	struct sysprim_malloc_stats st;
-	size_t start = rss_bytes(), n;
-	void **v = allocate(800 * MIB, &n);
-	size_t peak = rss_bytes();
-	release_all(v, n);
+	size_t peak, start = allocate_and_free(800 * MIB, &peak);
 	/* Light activity: a few small allocations every millisecond, no explicit release call. The
 	 * deadline is generous (the default delay is 1 s); the test passes as soon as RSS is down. */
 	sysprim_malloc_stats(&st);
@@ -348,11 +352,8 @@ static void test_trim_caches(void)
  * the memory back within 32 MiB ("tick"). Without it RSS stays at the peak. */
 static void test_tick(void)
 {
-	size_t start = rss_bytes(), n;
-	void **v = allocate(800 * MIB, &n);
-	size_t peak = rss_bytes();
+	size_t peak, start = allocate_and_free(800 * MIB, &peak);
 	CHECK(peak > start + 700 * MIB);
-	release_all(v, n);
 	double t0 = now_s();
 	size_t rss = rss_bytes();
 	while (rss > start + 32 * MIB && now_s() - t0 < 15.0) {
