@@ -214,14 +214,16 @@ static noreturn void child_main(const struct container *c, struct container_stat
         /* (run: in a user namespace the root's /etc may belong to a host ID the container does not
          * have, so no writing into it there: the files are bound instead.) */
         bool copy_on_write = c->rootfs_mode != ROOTFS_WRITE_THROUGH && !c->user_namespace;
-        if (network_mount_files(&s->network, copy_on_write, &e) < 0)
-                goto fail;
-        /* ---- end of networking hook ---- */
-        /* /etc/hostname names the container, as hostname(1) does, not the host. */
-        char hostname_line[HOST_NAME_MAX + 2];
-        snprintf(hostname_line, sizeof(hostname_line), "%s\n", c->hostname);
-        if (etc_files_install("hostname", hostname_line, copy_on_write, &e) < 0)
-                goto fail;
+        if (etc_files_etc_is_directory("/etc/hosts, /etc/resolv.conf and /etc/hostname")) {
+                if (network_mount_files(&s->network, copy_on_write, &e) < 0)
+                        goto fail;
+                /* ---- end of networking hook ---- */
+                /* /etc/hostname names the container, as hostname(1) does, not the host. */
+                char hostname_line[HOST_NAME_MAX + 2];
+                snprintf(hostname_line, sizeof(hostname_line), "%s\n", c->hostname);
+                if (etc_files_install("hostname", hostname_line, copy_on_write, &e) < 0)
+                        goto fail;
+        }
 
         /* -u names are the container's: looked up in its /etc now that its root is in place. */
         if (rootfs_finish(c, &e) < 0 || user_resolve(c, &user, &e) < 0)

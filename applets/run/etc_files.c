@@ -110,12 +110,25 @@ static int write_in_root(const char *target, bool is_symlink, const char *conten
         return r < 0 ? r : 1;
 }
 
+bool etc_files_etc_is_directory(const char *left_out)
+{
+        struct stat st;
+        if (lstat("/etc", &st) < 0 || S_ISDIR(st.st_mode))
+                return true;
+        bool dangling = S_ISLNK(st.st_mode) && stat("/etc", &st) < 0;
+        if (!dangling && S_ISDIR(st.st_mode))
+                return true;
+        log_warn("%s left out: the container's /etc is %s", left_out,
+                 dangling ? "a symlink to nothing" : "not a directory");
+        return false;
+}
+
 /* Put `content` over /etc/NAME. In a copy-on-write root it is written there; otherwise (a
  * --rootfs-rw directory must never be written, a read-only root cannot be) it is written to a file on
  * the container's private /dev tmpfs, bound over the target read-only and unlinked (the bind keeps
  * it), so nothing remains on the host. A target missing there is left out. Whatever the root has there
- * that is neither a file nor a symlink (a directory, a FIFO), or an /etc that is not a directory (a
- * file, a symlink to nothing), is the root's own business: left as it is, with a warning, rather than
+ * that is neither a file nor a symlink (a directory, a FIFO), like an /etc that is not a directory
+ * (etc_files_etc_is_directory), is the root's own business: left as it is, with a warning, rather than
  * failing every run of that root (runtimes that bind a file there fail with "not a directory";
  * systemd-nspawn leaves resolv.conf and warns). */
 int etc_files_install(const char *name, const char *content, bool copy_on_write, struct err *e)
@@ -124,15 +137,6 @@ int etc_files_install(const char *name, const char *content, bool copy_on_write,
         snprintf(target, sizeof(target), "/etc/%s", name);
         snprintf(staging, sizeof(staging), "/dev/.sysprim-%s", name);
         struct stat st;
-        /* Something at /etc that does not lead to a directory (none at all is made a directory). */
-        if (lstat("/etc", &st) == 0 && !S_ISDIR(st.st_mode)) {
-                bool dangling = S_ISLNK(st.st_mode) && stat("/etc", &st) < 0;
-                if (dangling || !S_ISDIR(st.st_mode)) {
-                        log_warn("/etc/%s left out: the container's /etc is %s", name,
-                                 dangling ? "a symlink to nothing" : "not a directory");
-                        return 0;
-                }
-        }
         bool exists = lstat(target, &st) == 0;
         if (!exists && errno != ENOENT) {
                 log_warn("/etc/%s left as the container's root has it: %s", name, strerror(errno));

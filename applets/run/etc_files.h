@@ -17,6 +17,11 @@ struct err;
 int etc_files_compose(enum network_mode mode, struct in_addr address, struct in_addr gateway,
                       const char *hostname, char **hosts, char **resolv_conf, struct err *e);
 
+/* In the container after pivot_root, once for all the files put in /etc: whether /etc leads to a
+ * directory (none at all counts: it is made). If it does not (a file, a symlink to nothing), one
+ * warning that `left_out` (the files, named) are left out, and false. */
+bool etc_files_etc_is_directory(const char *left_out);
+
 /* In the container after pivot_root: `content` becomes /etc/NAME. In a copy-on-write root it is
  * written there (created if missing); otherwise it is bound read-only over the root's file, which is
  * never written, and left out where there is none. */

@@ -34,10 +34,10 @@ left_as_is "/etc/resolv.conf a FIFO: the container runs, the FIFO stays" \
         sh -c 'test -p /etc/resolv.conf && grep -q "[[:space:]]sysprim$" /etc/hosts'
 odd_root etc-file 'rm -r etc && echo not-a-directory >etc'
 left_as_is "/etc a regular file: the container runs, /etc stays a file" \
-        "/etc/hosts left out: the container's /etc is not a directory" grep -qx not-a-directory /etc
+        "/etc/hosts, /etc/resolv.conf and /etc/hostname left out: the container's /etc is not a directory" grep -qx not-a-directory /etc
 odd_root etc-dangling 'rm -r etc && ln -s /nowhere etc'
 left_as_is "/etc a symlink to nothing: the container runs, the link stays" \
-        "/etc/hosts left out: the container's /etc is a symlink to nothing" test -L /etc
+        "/etc/hosts, /etc/resolv.conf and /etc/hostname left out: the container's /etc is a symlink to nothing" test -L /etc
 
 odd_root no-etc 'rm -r etc'
 expect "no /etc at all: it is made, with both files" 0 "1
