@@ -400,9 +400,8 @@ void central_free_one(unsigned c, void *p, void *caller)
 	struct central *ce = &centrals[c];
 	alloc_lock_acquire(&ce->lock);
 	struct span *s = pagemap_span((uintptr_t)p);
-	uintptr_t a = (uintptr_t)p;
-	if (!s || s->state != SPAN_SMALL || s->size_class != c || a < s->start || a >= s->bump ||
-	    (a - s->start) % alloc_class_size[c] != 0)
+	/* span_object_start: an object start among those handed out (below the bump pointer). */
+	if (!s || s->state != SPAN_SMALL || s->size_class != c || !span_object_start(s, (uintptr_t)p))
 		alloc_fatal("free(): invalid pointer (not the start of a block from this allocator)", p, caller);
 	if (s->debug_bits && !debug_test_and_flip(s, p, true))
 		alloc_fatal("free(): double free", p, caller);
