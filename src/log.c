@@ -2,6 +2,7 @@
  * Formats into a stack buffer and writes once, so lines from several processes do not interleave and
  * the allocator may log through it without recursion. */
 #include "sysprim/log.h"
+#include "sysprim/err.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -56,19 +57,8 @@ static void log_write(enum log_level level, int errnum, const char *fmt, va_list
                 used = (size_t)snprintf(line, sizeof(line), "sysprim: ");
         if (level == LOG_WARN && used < sizeof(line))
                 used += (size_t)snprintf(line + used, sizeof(line) - used, "warning: ");
-        if (used < sizeof(line)) {
-                int n = vsnprintf(line + used, sizeof(line) - used, fmt, ap);
-                if (n > 0)
-                        used += (size_t)n;
-        }
-        if (errnum != 0 && used < sizeof(line)) {
-                char reason[256];
-                /* GNU strerror_r returns the string it chose. */
-                const char *text = strerror_r(errnum < 0 ? -errnum : errnum, reason, sizeof(reason));
-                used += (size_t)snprintf(line + used, sizeof(line) - used, ": %s", text);
-        }
-        if (used >= sizeof(line) - 1)
-                used = sizeof(line) - 2;
+        /* The last byte is kept for the newline. */
+        used += err_vformat(line + used, sizeof(line) - 1 - used, errnum, fmt, ap);
         line[used++] = '\n';
         for (size_t off = 0; off < used;) {
                 ssize_t n = write(STDERR_FILENO, line + off, used - off);

@@ -4,6 +4,9 @@
 #ifndef SYSPRIM_ERR_H
 #define SYSPRIM_ERR_H
 
+#include <stdarg.h>
+#include <stddef.h>
+
 struct err {
         int code;       /* positive errno, 0 when unset */
         char msg[512];  /* "what failed: why" */
@@ -20,6 +23,11 @@ int err_plain(struct err *e, int code, const char *fmt, ...) __attribute__((form
 
 /* Prefix an existing message with more context: "mount overlay: <old message>". Returns -code. */
 int err_wrap(struct err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Format fmt into buf (size > 0), then ": strerror(errnum)" unless errnum is 0; a text too long
+ * for buf is cut and ends with "..." so that the reason still fits. Returns the length written.
+ * Shared by err_set and the log's lines. */
+size_t err_vformat(char *buf, size_t size, int errnum, const char *fmt, va_list ap);
 
 /* Print "sysprim <applet>: <msg>" at error level. */
 void err_print(const struct err *e);

@@ -32,6 +32,20 @@ int main(void)
         CHECK_EQ_INT(strlen(e.msg), sizeof(e.msg) - 1);
         err_wrap(&e, "%s", long_text);
         CHECK_EQ_INT(strlen(e.msg), sizeof(e.msg) - 1);
+        /* A message too long for the object keeps its reason: the text is cut, marked, then the reason. */
+        err_set(&e, ENAMETOOLONG, "bind %s", long_text);
+        CHECK_EQ_INT(strlen(e.msg), sizeof(e.msg) - 1);
+        CHECK(strncmp(e.msg, "bind xxx", 8) == 0);
+        CHECK(strstr(e.msg, "xxx...: File name too long") != NULL);
+        CHECK_EQ_INT(e.code, ENAMETOOLONG);
+        /* ... and so does one wrapped past the object's size: its end survives, its middle is cut. */
+        err_set(&e, ENAMETOOLONG, "bind %.400s", long_text);
+        err_wrap(&e, "volume %.300s", long_text);
+        CHECK_EQ_INT(strlen(e.msg), sizeof(e.msg) - 1);
+        CHECK(strncmp(e.msg, "volume xxx", 10) == 0);
+        CHECK(strstr(e.msg, "...") != NULL);
+        CHECK(strstr(e.msg, "xxx: File name too long") != NULL);
+        CHECK(strcmp(e.msg + strlen(e.msg) - strlen(": File name too long"), ": File name too long") == 0);
 
         struct capture cap;
         log_set_applet("demo");
@@ -44,6 +58,21 @@ int main(void)
         const char *text = capture_end(&cap);
         CHECK_STREQ(text, "sysprim demo: disk 3 failed\nsysprim demo: warning: careful\n"
                           "sysprim demo: open x: No such file or directory\n");
+        /* A line too long for the log's buffer keeps its reason too. */
+        {
+                static char huge[100000];
+                memset(huge, 'y', sizeof(huge) - 1);
+                capture_begin(&cap, 2);
+                log_errno(LOG_ERROR, -ENOENT, "open %s", huge);
+                text = capture_end(&cap);
+                CHECK(strncmp(text, "sysprim demo: open yyy", 22) == 0);
+                CHECK(strstr(text, "yyy...: No such file or directory\n") != NULL);
+                CHECK(strlen(text) < 4096);
+                capture_begin(&cap, 2);
+                log_error("%s", huge);
+                text = capture_end(&cap);
+                CHECK(strstr(text, "yyy...\n") != NULL);
+        }
 
         setenv("SYSPRIM_LOG", "debug", 1);
         CHECK_EQ_INT(log_init_from_env(), 0);
