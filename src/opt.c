@@ -5,6 +5,7 @@
 #include "sysprim/log.h"
 #include "sysprim/size.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -77,7 +78,12 @@ static const char *describe_range(const struct opt *o, char *buf, size_t size)
                         snprintf(buf, size, " (expected a size such as 4096, 64K, 100M, 2G)");
                 break;
         case OPT_DURATION:
-                snprintf(buf, size, " (expected a duration such as 30s, 250ms, 2m)");
+                if (o->min || o->max)
+                        snprintf(buf, size, " (expected a duration from %s to %s)",
+                                 duration_format((uint64_t)o->min, low, sizeof(low)),
+                                 duration_format((uint64_t)o->max, high, sizeof(high)));
+                else
+                        snprintf(buf, size, " (expected a duration such as 30s, 250ms, 2m)");
                 break;
         case OPT_DOUBLE:
                 if (o->dmin != 0 || o->dmax != 0)
@@ -89,6 +95,34 @@ static const char *describe_range(const struct opt *o, char *buf, size_t size)
                 break;
         }
         return buf;
+}
+
+/* getopt_long's '?' for a long option: unknown, an abbreviation of several, or a value given to an
+ * option that takes none. Names which, for a clearer message than "unknown". */
+static enum opt_result long_option_error(const struct applet *applet, const struct option *longopts, size_t count,
+                                         const char *word)
+{
+        const char *name = word + 2;
+        size_t len = strcspn(name, "=");
+        const struct option *match = NULL;
+        size_t matches = 0;
+        for (size_t i = 0; i < count; i++) {
+                if (strncmp(longopts[i].name, name, len) != 0)
+                        continue;
+                if (longopts[i].name[len] == '\0') { /* exact: it wins over abbreviations */
+                        match = &longopts[i];
+                        matches = 1;
+                        break;
+                }
+                match = &longopts[i];
+                matches++;
+        }
+        if (matches > 1)
+                return opt_usage_error(applet, "option '--%.*s' is ambiguous (an abbreviation of %zu options)", (int)len,
+                                       name, matches);
+        if (matches == 1 && name[len] == '=' && match->has_arg == no_argument)
+                return opt_usage_error(applet, "option '--%s' takes no value", match->name);
+        return opt_usage_error(applet, "unknown option '%s'", word);
 }
 
 /* Store one option's value into the config; returns false on a malformed value. */
@@ -108,8 +142,11 @@ static bool store_value(const struct opt *o, const char *arg, void *config, bool
         case OPT_INT: {
                 char *end;
                 errno = 0;
+                /* Digits with an optional minus only: strtoll alone would take " 80" and "+80". */
+                if (!isdigit((unsigned char)arg[arg[0] == '-']))
+                        return false;
                 long long value = strtoll(arg, &end, 10);
-                if (errno || end == arg || *end != '\0')
+                if (errno || *end != '\0')
                         return false;
                 if ((o->min || o->max) && (value < o->min || value > o->max))
                         return false;
@@ -128,6 +165,8 @@ static bool store_value(const struct opt *o, const char *arg, void *config, bool
         case OPT_DURATION: {
                 uint64_t value;
                 if (duration_parse(arg, &value) < 0)
+                        return false;
+                if ((o->min || o->max) && (value < (uint64_t)o->min || value > (uint64_t)o->max))
                         return false;
                 *(uint64_t *)field = value;
                 return true;
@@ -233,7 +272,7 @@ enum opt_result opt_parse(const struct applet *applet, int argc, char **argv, vo
                         if (c == '?' && optopt && strncmp(word, "--", 2) != 0)
                                 result = opt_usage_error(applet, "unknown option '-%c'", optopt);
                         else if (c == '?')
-                                result = opt_usage_error(applet, "unknown option '%s'", word);
+                                result = long_option_error(applet, longopts, nl, word);
                         else if (strncmp(word, "--", 2) != 0 && optopt && optopt < 0x100)
                                 result = opt_usage_error(applet, "option '-%c' needs a value", optopt);
                         else

@@ -121,6 +121,26 @@ int duration_parse(const char *text, uint64_t *nanoseconds)
         return scale_value(whole, frac, frac_scale, multiplier, nanoseconds);
 }
 
+char *duration_format(uint64_t nanoseconds, char *buf, size_t buf_size)
+{
+        static const struct {
+                const char *suffix;
+                uint64_t ns;
+        } units[] = {
+                { "h", 3600ULL * 1000000000ULL }, { "m", 60ULL * 1000000000ULL }, { "s", 1000000000ULL },
+                { "ms", 1000000ULL }, { "us", 1000ULL }, { "ns", 1ULL },
+        };
+        if (nanoseconds == 0) {
+                snprintf(buf, buf_size, "0s");
+                return buf;
+        }
+        size_t i = 0;
+        while (nanoseconds % units[i].ns != 0)
+                i++;
+        snprintf(buf, buf_size, "%llu%s", (unsigned long long)(nanoseconds / units[i].ns), units[i].suffix);
+        return buf;
+}
+
 char *size_format(uint64_t bytes, char *buf, size_t buf_size)
 {
         static const char units[] = "KMGT";

@@ -33,6 +33,7 @@
 struct server server;
 
 #define NS_PER_MS 1000000ull
+#define DAY_NS (24 * 3600 * 1000000000ll) /* the longest timeout taken */
 
 static const struct opt serve_options[] = {
         { "port", 'p', "PORT", OPT_INT, offsetof(struct serve_config, port), 0, 65535, 0, 0, NULL,
@@ -55,15 +56,15 @@ static const struct opt serve_options[] = {
           "Common Log Format to FILE, or - for stdout" },
         { "max-connections", 0, "N", OPT_INT, offsetof(struct serve_config, max_connections), 1, 100000000, 0, 0,
           NULL, "then new ones wait in the backlog [fd limit]" },
-        { "header-timeout", 0, "TIME", OPT_DURATION, offsetof(struct serve_config, header_timeout_ns), 0, 0, 0, 0,
-          NULL, "limit for receiving a request head [10s]" },
-        { "idle-timeout", 0, "TIME", OPT_DURATION, offsetof(struct serve_config, idle_timeout_ns), 0, 0, 0, 0, NULL,
-          "close keep-alive connections idle this long [60s]" },
+        { "header-timeout", 0, "TIME", OPT_DURATION, offsetof(struct serve_config, header_timeout_ns), NS_PER_MS,
+          DAY_NS, 0, 0, NULL, "limit for receiving a request head [10s]" },
+        { "idle-timeout", 0, "TIME", OPT_DURATION, offsetof(struct serve_config, idle_timeout_ns), NS_PER_MS,
+          DAY_NS, 0, 0, NULL, "close keep-alive connections idle this long [60s]" },
         { "max-body", 0, "SIZE", OPT_SIZE, offsetof(struct serve_config, max_body), 0, 0, 0, 0, NULL,
           "413 for a larger request body (0: none) [1m]" },
-        { "send-timeout", 0, "TIME", OPT_DURATION, offsetof(struct serve_config, send_timeout_ns), 0, 0, 0, 0, NULL,
-          "close when a client reads nothing this long [30s]" },
-        { "drain-timeout", 0, "TIME", OPT_DURATION, offsetof(struct serve_config, drain_timeout_ns), 0, 0, 0, 0,
+        { "send-timeout", 0, "TIME", OPT_DURATION, offsetof(struct serve_config, send_timeout_ns), NS_PER_MS,
+          DAY_NS, 0, 0, NULL, "close when a client reads nothing this long [30s]" },
+        { "drain-timeout", 0, "TIME", OPT_DURATION, offsetof(struct serve_config, drain_timeout_ns), 0, DAY_NS, 0, 0,
           NULL, "on SIGTERM, time for responses in flight [30s]" },
         { "user", 'u', "NAME", OPT_STRING, offsetof(struct serve_config, user), 0, 0, 0, 0, NULL,
           "as root: switch to this user after binding" },
@@ -179,13 +180,12 @@ static int serve_main(int argc, char **argv)
         case OPT_ERROR:
                 return EXIT_USAGE;
         }
-        if (config.index[0] == '\0' || strchr(config.index, '/') || config.index[0] == '.') {
-                opt_usage_error(&serve_applet, "--index: '%s' must be a plain file name", config.index);
+        if (strlen(config.index) > NAME_MAX) {
+                opt_usage_error(&serve_applet, "--index: a file name has at most %d bytes", NAME_MAX);
                 return EXIT_USAGE;
         }
-        if (config.header_timeout_ns < NS_PER_MS || config.idle_timeout_ns < NS_PER_MS ||
-            config.send_timeout_ns < NS_PER_MS) {
-                opt_usage_error(&serve_applet, "timeouts must be at least 1ms");
+        if (config.index[0] == '\0' || strchr(config.index, '/') || config.index[0] == '.') {
+                opt_usage_error(&serve_applet, "--index: '%s' must be a plain file name", config.index);
                 return EXIT_USAGE;
         }
         struct listen_address where;

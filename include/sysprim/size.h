@@ -13,6 +13,9 @@ int size_parse(const char *text, uint64_t *bytes);
 /* "30s", "250ms", "2m", "1h", "10us", "5ns", "1.5s"; a plain number is seconds. Nanoseconds. */
 int duration_parse(const char *text, uint64_t *nanoseconds);
 
+/* The largest unit that is exact: "24h", "90s", "1500us", "0s"; returns buf. */
+char *duration_format(uint64_t nanoseconds, char *buf, size_t buf_size);
+
 /* "100M", "1.5G", "512" into buf (at least 16 bytes); returns buf. Exact when a multiple. */
 char *size_format(uint64_t bytes, char *buf, size_t buf_size);
 

@@ -32,6 +32,10 @@ usage_error "--ops junk" --ops 12x
 usage_error "--ops negative" --ops -5
 usage_error "--ops and --duration" --ops 100 --duration 1s
 usage_error "--duration 0" --duration 0
+usage_error "--duration over 1h" --duration 61m
+usage_error "--duration at the unset marker" --duration 18446744073709551615ns
+usage_error "--timeout over 24h" --timeout 25h
+usage_error "--timeout past a signed 64-bit deadline" --timeout 9223372036.8s -w seed -a glibc --ops 10 --runs 1
 usage_error "--json and --csv" --json --csv
 usage_error "--clock unknown" --clock tsc
 usage_error "unknown option" --bogus

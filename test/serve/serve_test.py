@@ -330,10 +330,16 @@ def bad_address(root):
 
 @test
 def bad_options(root):
+    # A timeout past a day (or one so large it would wrap to 0 ms), a port with a sign or a blank, an
+    # index name no directory can hold: refused, not served with a surprise.
     for args in [['--port', '70000'], ['--threads', '0'], ['--header-timeout', 'soon'], ['--index', '../x'],
-                 ['--max-connections', '-1'], ['extra-operand']]:
-        p = subprocess.run([SYSPRIM, 'serve', '--root', root, *args], capture_output=True, timeout=20)
+                 ['--max-connections', '-1'], ['extra-operand'], ['--header-timeout', '18446744073709551615ns'],
+                 ['--idle-timeout', '25h'], ['--send-timeout', '0'], ['--drain-timeout', '25h'],
+                 ['--port', '+8080'], ['--port', ' 8080'], ['--index', 'x' * 300]]:
+        p = subprocess.run([SYSPRIM, 'serve', '--bind', '127.0.0.1', '--root', root, *args], capture_output=True,
+                           timeout=20)
         check_eq(p.returncode, 2, f'exit status for {args}')
+        check(p.stderr.decode().startswith('sysprim serve: '), f'{args}: {p.stderr.decode()!r}')
 
 
 @test

@@ -19,6 +19,8 @@ struct fixture_config {
         double cpus;
         struct opt_list volumes;
         int parity;
+        uint64_t wait;
+        int list, listen;
 };
 
 static int parse_parity(const char *arg, void *field)
@@ -39,6 +41,10 @@ static const struct opt fixture_options[] = {
         { "port", 'p', "PORT", OPT_INT, offsetof(struct fixture_config, port), 1, 65535, .help = "a port" },
         { "mem", 'm', "SIZE", OPT_SIZE, offsetof(struct fixture_config, mem), .help = "a size" },
         { "timeout", 0, "DURATION", OPT_DURATION, offsetof(struct fixture_config, timeout), .help = "a time" },
+        { "wait", 0, "DURATION", OPT_DURATION, offsetof(struct fixture_config, wait), 1000000, 3600000000000LL,
+          .help = "a time in a range" },
+        { "list", 0, NULL, OPT_FLAG, offsetof(struct fixture_config, list), .help = "a flag with a long name" },
+        { "listen", 0, NULL, OPT_FLAG, offsetof(struct fixture_config, listen), .help = "another" },
         { "cpus", 0, "N", OPT_DOUBLE, offsetof(struct fixture_config, cpus), .dmin = 0.01, .dmax = 64,
           .help = "a number" },
         { "volume", 'v', "HOST:DIR", OPT_LIST, offsetof(struct fixture_config, volumes), .help = "repeatable" },
@@ -133,6 +139,34 @@ int main(void)
 
         CHECK_EQ_INT(parse(&c, WORDS("--listing", "--no-listing"), &first, &errors), OPT_OK);
         CHECK_EQ_INT(c.listing, 0);
+
+        /* A duration with a range: both ends accepted, beyond them an error that names the range. */
+        CHECK_EQ_INT(parse(&c, WORDS("--wait", "1ms"), &first, &errors), OPT_OK);
+        CHECK_EQ_INT(c.wait, 1000000);
+        CHECK_EQ_INT(parse(&c, WORDS("--wait", "1h"), &first, &errors), OPT_OK);
+        CHECK_EQ_INT(parse(&c, WORDS("--wait", "61m"), &first, &errors), OPT_ERROR);
+        CHECK(strstr(errors, "--wait: invalid value '61m' (expected a duration from 1ms to 1h)") != NULL);
+        CHECK_EQ_INT(parse(&c, WORDS("--wait", "999us"), &first, &errors), OPT_ERROR);
+        CHECK_EQ_INT(parse(&c, WORDS("--wait", "18446744073709551615ns"), &first, &errors), OPT_ERROR);
+        /* Without a range any duration that fits is taken. */
+        CHECK_EQ_INT(parse(&c, WORDS("--timeout", "9999h"), &first, &errors), OPT_OK);
+
+        /* An integer is digits with an optional minus: no blanks, no plus (as uint_parse). */
+        CHECK_EQ_INT(parse(&c, WORDS("--port", " 80"), &first, &errors), OPT_ERROR);
+        CHECK_EQ_INT(parse(&c, WORDS("--port", "+80"), &first, &errors), OPT_ERROR);
+        CHECK_EQ_INT(parse(&c, WORDS("--port", "80 "), &first, &errors), OPT_ERROR);
+
+        /* An abbreviation of two options, and a value given to a flag, are named as such. */
+        CHECK_EQ_INT(parse(&c, WORDS("--lis"), &first, &errors), OPT_ERROR);
+        CHECK(strstr(errors, "option '--lis' is ambiguous") != NULL);
+        CHECK_EQ_INT(parse(&c, WORDS("--list=1"), &first, &errors), OPT_ERROR);
+        CHECK(strstr(errors, "option '--list' takes no value") != NULL);
+        CHECK_EQ_INT(parse(&c, WORDS("--no-listing=0"), &first, &errors), OPT_ERROR);
+        CHECK(strstr(errors, "option '--no-listing' takes no value") != NULL);
+        CHECK_EQ_INT(parse(&c, WORDS("--listx"), &first, &errors), OPT_ERROR);
+        CHECK(strstr(errors, "unknown option '--listx'") != NULL);
+        CHECK_EQ_INT(parse(&c, WORDS("--list"), &first, &errors), OPT_OK);
+        CHECK_EQ_INT(c.list, 1);
 
         /* Usage errors name the option and the bad value, and hint at --help. */
         CHECK_EQ_INT(parse(&c, WORDS("--port", "70000"), &first, &errors), OPT_ERROR);

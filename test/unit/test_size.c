@@ -72,6 +72,14 @@ int main(void)
         expect_duration("9999999999h", -ERANGE, 0);
 
         char buf[32];
+        CHECK_STREQ(duration_format(3600000000000ULL, buf, sizeof(buf)), "1h");
+        CHECK_STREQ(duration_format(86400000000000ULL, buf, sizeof(buf)), "24h");
+        CHECK_STREQ(duration_format(90000000000ULL, buf, sizeof(buf)), "90s");
+        CHECK_STREQ(duration_format(120000000000ULL, buf, sizeof(buf)), "2m");
+        CHECK_STREQ(duration_format(1000000ULL, buf, sizeof(buf)), "1ms");
+        CHECK_STREQ(duration_format(1500000ULL, buf, sizeof(buf)), "1500us");
+        CHECK_STREQ(duration_format(7ULL, buf, sizeof(buf)), "7ns");
+        CHECK_STREQ(duration_format(0, buf, sizeof(buf)), "0s");
         CHECK_STREQ(size_format(100ULL << 20, buf, sizeof(buf)), "100M");
         CHECK_STREQ(size_format(1536ULL << 20, buf, sizeof(buf)), "1.5G");
         CHECK_STREQ(size_format(512, buf, sizeof(buf)), "512");
