@@ -4,20 +4,34 @@
 #include "file_cache.h"
 #include "server.h"
 
+#include "sysprim/log.h"
+
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <linux/openat2.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #define CACHE_BUCKETS 2048
 #define CACHE_MAX_ENTRIES 1024
 #define CACHE_MAX_CONTENT_BYTES (16u << 20)
-/* How long an entry is trusted before its path is stat'ed again (nginx's open_file_cache_valid). */
+/* How long an entry is trusted before its path is stat'ed again (nginx's open_file_cache_valid); a
+ * change inotify reports drops it sooner. */
 #define CACHE_VALID_MS 1000
+/* Directories watched per thread at most (each is one of the user's inotify watches), and the
+ * highest watch descriptor kept (they are not reused, so a long run keeps numbering upwards). */
+#define CACHE_MAX_WATCHES 4096
+#define CACHE_MAX_WATCH_SLOTS 65536
+/* What makes an entry stale: its file written or truncated, touched, removed, renamed, created. */
+#define WATCH_EVENTS (IN_MODIFY | IN_ATTRIB | IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | \
+                      IN_DELETE_SELF | IN_MOVE_SELF)
 
 static uint32_t hash_path(const char *path, size_t length)
 {
@@ -99,6 +113,11 @@ int file_cache_init(struct file_cache *cache)
         if (cache->buckets == NULL)
                 return -ENOMEM;
         cache->bucket_mask = CACHE_BUCKETS - 1;
+        /* Without inotify (a kernel without it, the instance limit reached) entries are still checked
+         * once a second. */
+        cache->watch_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+        if (cache->watch_fd < 0)
+                log_debug("file cache: no inotify (%s): changes are seen within a second", strerror(errno));
         return 0;
 }
 
@@ -156,12 +175,115 @@ static void entry_remove(struct file_cache *cache, struct file_entry *entry)
         file_entry_put(entry);
 }
 
-void file_cache_destroy(struct file_cache *cache)
+static void drop_all(struct file_cache *cache)
 {
         while (cache->lru_head)
                 entry_remove(cache, cache->lru_head);
+}
+
+void file_cache_destroy(struct file_cache *cache)
+{
+        drop_all(cache);
         free(cache->buckets);
         cache->buckets = NULL;
+        for (size_t i = 0; i < cache->watch_slots; i++)
+                free(cache->watch_dirs[i]);
+        free(cache->watch_dirs);
+        cache->watch_dirs = NULL;
+        cache->watch_slots = cache->watch_count = 0;
+        if (cache->watch_fd >= 0)
+                close(cache->watch_fd);
+        cache->watch_fd = -1;
+}
+
+static struct file_entry *entry_find(const struct file_cache *cache, const char *path, size_t path_length,
+                                     uint32_t hash)
+{
+        struct file_entry *entry = cache->buckets[hash & cache->bucket_mask];
+        while (entry && !(entry->hash == hash && entry->path_length == path_length &&
+                          memcmp(entry->path, path, path_length) == 0))
+                entry = entry->hash_next;
+        return entry;
+}
+
+/* Watch the directory that holds `path` (a file's key), unless it is watched already or cannot be.
+ * One watch per directory inode: a second name for a watched directory (a symlink to it) keeps the
+ * first name, and its entries rely on the per-second check. */
+static void watch_directory_of(struct file_cache *cache, const char *path, size_t path_length)
+{
+        if (cache->watch_fd < 0 || cache->watch_count >= CACHE_MAX_WATCHES)
+                return;
+        const char *slash = memrchr(path, '/', path_length);
+        size_t dir_length = slash ? (size_t)(slash - path) : 0;
+        char where[PATH_MAX];
+        int n = snprintf(where, sizeof(where), "/proc/self/fd/%d/%.*s", server.root_fd, (int)dir_length, path);
+        if (n < 0 || (size_t)n >= sizeof(where))
+                return;
+        int wd = inotify_add_watch(cache->watch_fd, where, WATCH_EVENTS | IN_ONLYDIR);
+        if (wd < 0)
+                return; /* gone already, not a directory, out of watches: the per-second check remains */
+        if ((size_t)wd >= CACHE_MAX_WATCH_SLOTS) {
+                inotify_rm_watch(cache->watch_fd, wd);
+                return;
+        }
+        if ((size_t)wd >= cache->watch_slots) {
+                size_t slots = cache->watch_slots ? cache->watch_slots : 64;
+                while (slots <= (size_t)wd)
+                        slots *= 2;
+                char **grown = realloc(cache->watch_dirs, slots * sizeof(*grown));
+                if (grown == NULL)
+                        return;
+                memset(grown + cache->watch_slots, 0, (slots - cache->watch_slots) * sizeof(*grown));
+                cache->watch_dirs = grown;
+                cache->watch_slots = slots;
+        }
+        if (cache->watch_dirs[wd])
+                return;
+        cache->watch_dirs[wd] = strndup(path, dir_length);
+        if (cache->watch_dirs[wd])
+                cache->watch_count++;
+}
+
+void file_cache_apply_changes(struct file_cache *cache)
+{
+        char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+        char key[PATH_MAX];
+        for (;;) {
+                ssize_t n = read(cache->watch_fd, buf, sizeof(buf));
+                if (n <= 0)
+                        return; /* EAGAIN: all read */
+                for (char *p = buf; p < buf + n;) {
+                        const struct inotify_event *ev = (const struct inotify_event *)p;
+                        p += sizeof(*ev) + ev->len;
+                        if (ev->mask & IN_Q_OVERFLOW) { /* events were lost */
+                                drop_all(cache);
+                                continue;
+                        }
+                        if (ev->wd < 0 || (size_t)ev->wd >= cache->watch_slots || !cache->watch_dirs[ev->wd])
+                                continue;
+                        const char *dir = cache->watch_dirs[ev->wd];
+                        if (ev->mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF | IN_UNMOUNT)) {
+                                /* The directory itself went or moved: which keys lay beneath it is not
+                                 * worth working out for so rare an event. */
+                                drop_all(cache);
+                                if (ev->mask & IN_IGNORED) {
+                                        free(cache->watch_dirs[ev->wd]);
+                                        cache->watch_dirs[ev->wd] = NULL;
+                                        cache->watch_count--;
+                                }
+                                continue;
+                        }
+                        if (ev->len == 0)
+                                continue; /* the directory's own attributes: directories are checked by time */
+                        int k = dir[0] ? snprintf(key, sizeof(key), "%s/%s", dir, ev->name)
+                                       : snprintf(key, sizeof(key), "%s", ev->name);
+                        if (k < 0 || (size_t)k >= sizeof(key))
+                                continue;
+                        struct file_entry *entry = entry_find(cache, key, (size_t)k, hash_path(key, (size_t)k));
+                        if (entry)
+                                entry_remove(cache, entry);
+                }
+        }
 }
 
 static bool same_file(const struct file_entry *entry, const struct stat *st)
@@ -200,7 +322,10 @@ static struct file_entry *entry_create(struct file_cache *cache, const char *pat
                 entry->fd = fd;
                 entry->is_dir = S_ISDIR(st.st_mode);
                 entry->size = (uint64_t)st.st_size;
-                entry->mtime = st.st_mtim.tv_sec;
+                /* Last-Modified is never later than Date (RFC 9110 8.8.2.1): a file dated in the future
+                 * is described as modified now. mtime_ns, for the ETag and the change check, stays. */
+                time_t now = time(NULL);
+                entry->mtime = st.st_mtim.tv_sec > now ? now : st.st_mtim.tv_sec;
                 entry->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
                 entry->dev = st.st_dev;
                 entry->inode = st.st_ino;
@@ -246,10 +371,7 @@ int file_cache_get(struct file_cache *cache, const char *path, size_t path_lengt
                    struct file_entry **out)
 {
         uint32_t hash = hash_path(path, path_length);
-        struct file_entry *entry = cache->buckets[hash & cache->bucket_mask];
-        while (entry && !(entry->hash == hash && entry->path_length == path_length &&
-                          memcmp(entry->path, path, path_length) == 0))
-                entry = entry->hash_next;
+        struct file_entry *entry = entry_find(cache, path, path_length, hash);
         if (entry && now_ms - entry->checked_ms >= CACHE_VALID_MS) {
                 /* Same inode, size and mtime as the fd we opened safely: still the same file. Anything else
                  * (changed, replaced, vanished, appeared) is opened again through open_beneath. */
@@ -265,6 +387,8 @@ int file_cache_get(struct file_cache *cache, const char *path, size_t path_lengt
                 }
         }
         if (entry == NULL) {
+                /* Watched before it is opened, so a change in between is not missed. */
+                watch_directory_of(cache, path, path_length);
                 entry = entry_create(cache, path, path_length, hash, now_ms);
                 if (entry == NULL)
                         return -ENOMEM;

@@ -1,6 +1,8 @@
 /* A per-thread cache of open files beneath the root (fd, size, mtime, ETag, MIME type, and the bytes
- * of small files), keyed by relative path and revalidated against the file's inode and mtime at most
- * once a second. Per thread, so the request path takes no lock. Server layer. */
+ * of small files), keyed by relative path. A change inotify reports in a file's directory drops its
+ * entry at once; besides, every entry is revalidated against the path's inode, size and mtime at most
+ * once a second (what inotify cannot see: a renamed ancestor, directories, watches it refused). Per
+ * thread, so the request path takes no lock. Server layer. */
 #ifndef SERVE_FILE_CACHE_H
 #define SERVE_FILE_CACHE_H
 
@@ -51,10 +53,19 @@ struct file_cache {
         size_t count;
         size_t content_bytes;
         struct file_entry *lru_head, *lru_tail; /* head: most recently used */
+        /* inotify on the directories of cached files (-1: none): a file written, truncated, touched,
+         * removed, renamed or created there drops its entry at once, not at the next check. */
+        int watch_fd;
+        char **watch_dirs;   /* by watch descriptor: that directory's key ("" for the root), or NULL */
+        size_t watch_slots;
+        unsigned watch_count;
 };
 
 int file_cache_init(struct file_cache *cache);
 void file_cache_destroy(struct file_cache *cache);
+
+/* Read the changes cache->watch_fd reports and drop the entries they make stale. */
+void file_cache_apply_changes(struct file_cache *cache);
 
 /* The entry for `path` (relative, as http_path_from_target makes it), opened beneath the root on a
  * miss or when the file changed. Returns 0 and a referenced entry (release it with file_entry_put),

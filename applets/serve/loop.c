@@ -28,7 +28,7 @@
 #define LIMIT_RETRY_MS 50
 
 /* epoll_data.ptr of the two non-connection descriptors. */
-static char listen_marker, wake_marker;
+static char listen_marker, wake_marker, changes_marker;
 
 static uint64_t monotonic_ms(void)
 {
@@ -131,6 +131,11 @@ int worker_init(struct worker *w, int index, int listen_fd)
         int rc = file_cache_init(&w->cache);
         if (rc < 0)
                 return rc;
+        if (w->cache.watch_fd >= 0) {
+                ev = (struct epoll_event){ .events = EPOLLIN, .data.ptr = &changes_marker };
+                if (epoll_ctl(w->epoll_fd, EPOLL_CTL_ADD, w->cache.watch_fd, &ev) < 0)
+                        return -errno;
+        }
         update_clock(w);
         return 0;
 }
@@ -299,11 +304,18 @@ void *worker_run(void *arg)
                         break;
                 }
                 update_clock(w);
+                /* Changes to cached files first, so no request of this batch is answered from an entry
+                 * they made stale. */
+                for (int i = 0; i < n; i++)
+                        if (events[i].data.ptr == &changes_marker)
+                                file_cache_apply_changes(&w->cache);
                 bool wake = false;
                 for (int i = 0; i < n; i++) {
                         void *ptr = events[i].data.ptr;
                         uint32_t e = events[i].events;
-                        if (ptr == &listen_marker) {
+                        if (ptr == &changes_marker) {
+                                continue; /* applied above */
+                        } else if (ptr == &listen_marker) {
                                 w->listen_ready = true; /* accepted after the batch */
                         } else if (ptr == &wake_marker) {
                                 uint64_t count;

@@ -21,6 +21,7 @@ static const int allowed_syscalls[] = {
         /* files beneath the root: open, stat, list */
         SCMP_SYS(openat), SCMP_SYS(openat2), SCMP_SYS(fstat), SCMP_SYS(newfstatat), SCMP_SYS(statx),
         SCMP_SYS(lseek), SCMP_SYS(pread64), SCMP_SYS(getdents64), SCMP_SYS(readlinkat),
+        SCMP_SYS(inotify_add_watch), SCMP_SYS(inotify_rm_watch), /* the file cache's directory watches */
         /* SIGHUP: the access log is reopened in place */
         SCMP_SYS(dup3),
         /* memory (the allocator, thread stacks) */

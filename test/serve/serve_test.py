@@ -889,6 +889,69 @@ def file_change_seen(root):
 
 
 @test
+def cache_sees_changes_at_once(root):
+    # One thread, one keep-alive connection, every step well inside the cache's one-second trust: a
+    # file rewritten in place (same size), truncated, removed and created is answered as it is now.
+    small, large = os.path.join(root, 'inplace.txt'), os.path.join(root, 'shrinks.bin')
+    with open(small, 'wb') as f:
+        f.write(b'A' * 1000)
+    with open(large, 'wb') as f:
+        f.write(os.urandom(100000))  # past the in-memory size: sent from the fd
+    with Server(root, threads=1) as s:
+        sock = s.connect()
+        f = sock.makefile('rb')
+
+        def ask(path):
+            sock.sendall(f'GET {path} HTTP/1.1\r\nHost: x\r\n\r\n'.encode())
+            return read_response_file(f)
+
+        for _ in range(2):
+            status, headers, body = ask('/inplace.txt')
+        old_etag = headers.get('etag')
+        with open(small, 'r+b') as g:
+            g.write(b'B' * 10)
+        status, headers, body = ask('/inplace.txt')
+        check_eq((status, body[:12]), (200, b'B' * 10 + b'AA'), 'rewritten in place: new bytes')
+        check(headers.get('etag') != old_etag, f'rewritten in place: ETag changed from {old_etag}')
+
+        for _ in range(2):
+            status, headers, body = ask('/shrinks.bin')
+        check_eq((status, len(body)), (200, 100000), 'before truncation')
+        os.truncate(large, 100)
+        status, headers, body = ask('/shrinks.bin')
+        check_eq((status, headers.get('content-length'), len(body)), (200, '100', 100), 'truncated: its new length')
+
+        os.unlink(small)
+        check_eq(ask('/inplace.txt')[0], 404, 'removed: 404 at once')
+        check_eq(ask('/appears.txt')[0], 404, 'not there yet')
+        with open(os.path.join(root, 'appears.txt'), 'wb') as g:
+            g.write(b'here\n')
+        status, _, body = ask('/appears.txt')
+        check_eq((status, body), (200, b'here\n'), 'created: served at once')
+        sock.close()
+    os.unlink(large)
+    os.unlink(os.path.join(root, 'appears.txt'))
+
+
+@test
+def last_modified_not_after_date(root):
+    # A file dated in the future is described as modified at the time of the answer (RFC 9110
+    # 8.8.2.1), and If-Modified-Since with that value gets 304.
+    path = os.path.join(root, 'future.txt')
+    with open(path, 'wb') as f:
+        f.write(b'later\n')
+    os.utime(path, (4102444800, 4102444800))  # 2100-01-01
+    with Server(root) as s:
+        r, _ = get(s, '/future.txt')
+        date = email.utils.parsedate_to_datetime(r.getheader('Date'))
+        modified = email.utils.parsedate_to_datetime(r.getheader('Last-Modified'))
+        check(modified <= date, f'Last-Modified {modified} after Date {date}')
+        r, _ = get(s, '/future.txt', {'If-Modified-Since': r.getheader('Last-Modified')})
+        check_eq(r.status, 304, 'If-Modified-Since with the Last-Modified sent')
+    os.unlink(path)
+
+
+@test
 def range_single(root):
     n = len(DATA)
     with Server(root) as s:
