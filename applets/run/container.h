@@ -100,9 +100,11 @@ struct container {
         struct container_network network; /* see the networking section above */
 };
 
-/* Docker's default capability set: chown dac_override fowner fsetid kill setgid setuid setpcap
- * net_bind_service net_raw sys_chroot mknod audit_write setfcap. */
-#define CONTAINER_DEFAULT_CAPABILITIES UINT64_C(0xa80425fb)
+/* Docker's default capability set without mknod: chown dac_override fowner fsetid kill setgid setuid
+ * setpcap net_bind_service net_raw sys_chroot audit_write setfcap. Docker keeps mknod and relies on its
+ * device cgroup to make the nodes useless; here there is no such rule, the root and volumes are nodev,
+ * and /dev (a tmpfs that holds the nodes made for the container) gets no new ones. */
+#define CONTAINER_DEFAULT_CAPABILITIES UINT64_C(0xa00425fb)
 
 /* Whether the container shares the host's network namespace (--net host). */
 bool container_shares_host_network(const struct container *c);

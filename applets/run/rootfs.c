@@ -96,8 +96,15 @@ static int build_root(const struct container *c, int lower_fd, const char *scrat
         snprintf(root, sizeof(root), "%s/root", scratch);
         if (mkdir(root, 0755) < 0)
                 return err_set(e, errno, "create %s", root);
-        if (c->rootfs_mode == ROOTFS_WRITE_THROUGH)
-                return mount_or_fail(lower, root, NULL, MS_BIND, NULL, e);
+        /* No device node of the root (one an image ships, or one made with --cap-add MKNOD) opens: the
+         * container's devices are the few bound or made under /dev. --privileged keeps them all. */
+        struct mount_attr no_devices = { .attr_set = c->privileged ? 0 : MOUNT_ATTR_NODEV };
+        if (c->rootfs_mode == ROOTFS_WRITE_THROUGH) {
+                int r = mount_or_fail(lower, root, NULL, MS_BIND, NULL, e);
+                if (r == 0 && mount_setattr(AT_FDCWD, root, 0, &no_devices, sizeof(no_devices)) < 0)
+                        return err_set(e, errno, "make %s nodev", root);
+                return r;
+        }
 
         snprintf(upper, sizeof(upper), "%s/upper", scratch);
         snprintf(work, sizeof(work), "%s/work", scratch);
@@ -107,12 +114,12 @@ static int build_root(const struct container *c, int lower_fd, const char *scrat
         /* In a user namespace overlayfs keeps its metadata in user.* xattrs (trusted.* needs host root). */
         snprintf(options, sizeof(options), "lowerdir=%s,upperdir=%s,workdir=%s%s", lower, upper, work,
                  c->user_namespace ? ",userxattr" : "");
-        if (mount("overlay", root, "overlay", 0, options) == 0)
+        if (mount("overlay", root, "overlay", c->privileged ? 0 : MS_NODEV, options) == 0)
                 return 0;
         int overlay_errno = errno;
         /* In a user namespace the host's submounts are locked to their parent: only a recursive bind
          * may take it. */
-        struct mount_attr read_only = { .attr_set = MOUNT_ATTR_RDONLY };
+        struct mount_attr read_only = { .attr_set = MOUNT_ATTR_RDONLY | no_devices.attr_set };
         if (mount(lower, root, NULL, MS_BIND | (c->user_namespace ? MS_REC : 0), NULL) < 0 ||
             mount_setattr(AT_FDCWD, root, AT_RECURSIVE, &read_only, sizeof(read_only)) < 0)
                 return err_set(e, overlay_errno, "mount overlayfs on %s (and a read-only bind failed too)",
@@ -264,25 +271,28 @@ static int mount_volumes(const struct container *c, const int *source_fds, struc
                 r = S_ISDIR(st.st_mode) ? make_directories(m->target, 0755, e) : make_file(m->target, e);
                 if (r < 0)
                         return r;
-                if (move_mount(source_fds[i], "", AT_FDCWD, m->target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+                /* A target that is a symlink (/var/run -> /run) is followed: after pivot_root it can
+                 * only lead to somewhere in the container's root. */
+                if (move_mount(source_fds[i], "", AT_FDCWD, m->target,
+                               MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_SYMLINKS) < 0)
                         return err_set(e, errno, "mount volume %s on %s", m->source, m->target);
         }
         return 0;
 }
 
-/* A detached copy of the mount tree at `source` (read-only throughout when asked). */
-static int clone_volume(const struct container_mount *m, struct err *e)
+/* A detached copy of the mount tree at `source`: nodev unless --privileged (as the root), read-only
+ * throughout when asked. */
+static int clone_volume(const struct container *c, const struct container_mount *m, struct err *e)
 {
         int fd = open_tree(AT_FDCWD, m->source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
         if (fd < 0)
                 return err_set(e, errno, "volume source %s", m->source);
-        if (m->read_only) {
-                struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
-                if (mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0) {
-                        int saved = errno;
-                        close(fd);
-                        return err_set(e, saved, "make volume %s read-only", m->source);
-                }
+        struct mount_attr attr = { .attr_set = (m->read_only ? MOUNT_ATTR_RDONLY : 0) |
+                                               (c->privileged ? 0 : MOUNT_ATTR_NODEV) };
+        if (attr.attr_set && mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0) {
+                int saved = errno;
+                close(fd);
+                return err_set(e, saved, "make volume %s %s", m->source, m->read_only ? "read-only" : "nodev");
         }
         return fd;
 }
@@ -361,7 +371,7 @@ int rootfs_open_sources(const struct container *c, struct rootfs_sources *source
         for (size_t i = 0; i < c->mount_count; i++)
                 sources->volume_fds[i] = -1;
         for (size_t i = 0; i < c->mount_count && r >= 0; i++)
-                if (c->mounts[i].kind == MOUNT_BIND && (sources->volume_fds[i] = clone_volume(&c->mounts[i], e)) < 0)
+                if (c->mounts[i].kind == MOUNT_BIND && (sources->volume_fds[i] = clone_volume(c, &c->mounts[i], e)) < 0)
                         r = sources->volume_fds[i];
         if (r >= 0 && c->user_namespace)
                 r = clone_device_nodes(sources->node_fds, e);

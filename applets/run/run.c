@@ -405,6 +405,8 @@ static enum opt_result run_describe(const struct applet *applet, struct run_opti
         if (network_options_parse(&c->network, &network_checked, &network_error) < 0)
                 return opt_usage_error(applet, "%s", network_error.msg);
 
+        if (o->rootfs && o->rootfs[0] == '\0')
+                return opt_usage_error(applet, "--rootfs: an empty path (leave the option out for the host's root)");
         if (o->rootfs_rw && o->read_only)
                 return opt_usage_error(applet, "--rootfs-rw and --read-only exclude each other");
         if (o->rootfs_rw && o->rootfs == NULL)
@@ -430,9 +432,19 @@ static enum opt_result run_describe(const struct applet *applet, struct run_opti
                 return opt_usage_error(applet, "--seccomp: invalid value '%s' (expected default or unconfined)",
                                        o->seccomp);
 
+        /* As Docker: what is added wins over what is dropped (--cap-drop ALL --cap-add NET_RAW keeps
+         * NET_RAW), except that --cap-add ALL means all but the ones dropped. */
         c->capabilities = CONTAINER_DEFAULT_CAPABILITIES;
-        if ((r = apply_capability_list(applet, &o->cap_add, "cap-add", true, &c->capabilities)) != OPT_OK ||
-            (r = apply_capability_list(applet, &o->cap_drop, "cap-drop", false, &c->capabilities)) != OPT_OK)
+        bool add_all = false;
+        for (size_t i = 0; i < o->cap_add.count; i++) {
+                uint64_t bits;
+                add_all |= capability_parse(o->cap_add.items[i], &bits) == 0 && bits == capability_all();
+        }
+        if (add_all && (r = apply_capability_list(applet, &o->cap_add, "cap-add", true, &c->capabilities)) != OPT_OK)
+                return r;
+        if ((r = apply_capability_list(applet, &o->cap_drop, "cap-drop", false, &c->capabilities)) != OPT_OK)
+                return r;
+        if (!add_all && (r = apply_capability_list(applet, &o->cap_add, "cap-add", true, &c->capabilities)) != OPT_OK)
                 return r;
         c->no_new_privs = true;
         if (c->privileged) {
@@ -498,7 +510,7 @@ const struct applet run_applet = {
         .usage = "[--] COMMAND [ARG...]",
         .description = "Namespaces (PID, mount, UTS, IPC, network, cgroup), a private root (by default\n"
                        "a copy-on-write view of the host's), cgroup limits, a seccomp filter and\n"
-                       "Docker's default capabilities. Exit status: the command's, 128+N when it\n"
+                       "Docker's default capabilities but mknod. Exit status: the command's, 128+N when it\n"
                        "died of signal N, 125 when the runtime failed, 126 not executable, 127 not\n"
                        "found.",
         .options = run_option_table,

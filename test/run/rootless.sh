@@ -19,7 +19,7 @@ chmod 777 "$vol"
 expect "--userns: a file made inside" 0 "" spr --userns -v "$vol:/data" touch /data/made-inside
 check "--userns: ... belongs to the mapped uid on the host" [ "$(stat -c %u "$vol/made-inside")" = "$outside" ]
 expect "--userns: the host's root-owned files are not root's inside" 0 "65534" spr --userns stat -c %u /bin/busybox
-expect "--userns: the default capability set, within the namespace" 0 "00000000a80425fb" \
+expect "--userns: the default capability set, within the namespace" 0 "00000000a00425fb" \
         spr --userns sh -c "awk '/^CapEff/ { print \$2 }' /proc/self/status"
 
 # Rootless: nobody must reach the binary and the root filesystem. Where they cannot, or the kernel

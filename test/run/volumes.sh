@@ -15,6 +15,14 @@ expect "a single file can be a volume" 0 "file" spr -v "$E2E_TMP/single:/etc/sin
 expect "a volume target is created inside" 0 "from-host" spr -v "$vol:/a/b/c" cat /a/b/c/in
 expect "a missing volume source is refused" 125 "" spr -v "$E2E_TMP/missing:/x" true
 expect_stderr "the message names the source" "volume source $E2E_TMP/missing"
+# A target that is a symlink in the root (Debian's /var/run -> /run) is followed, inside the root.
+linked=$E2E_TMP/linked
+make_rootfs "$linked"
+mkdir -p "$linked/run" "$linked/var"
+ln -s /run "$linked/var/run"
+ln -s ../run "$linked/relative"
+expect "a volume on a symlink goes where it points" 0 "from-host" sp --rootfs "$linked" -v "$vol:/var/run" cat /run/in
+expect "...a relative one too" 0 "from-host" sp --rootfs "$linked" -v "$vol:/relative" cat /run/in
 expect "--tmpfs with a size" 0 "1024" spr --tmpfs /scratch:1M sh -c "df -k /scratch | awk 'NR == 2 { print \$2 }'"
 expect "--tmpfs is writable in a read-only root" 0 "ok" spr --read-only --tmpfs /w sh -c 'echo ok > /w/f && cat /w/f'
 expect "a malformed volume is a usage error" 2 "" spr -v nocolon true
