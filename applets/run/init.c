@@ -19,29 +19,68 @@
 
 extern char **environ;
 
-/* Whether the command's file exists, where execvp() would have found it (the PATH of the current
- * environment when the name has no '/'). execve()'s ENOENT also means that a file the command needs
- * is missing: its #! interpreter, or its ELF program interpreter (the dynamic loader). No allocation:
- * this runs in init's vfork child. */
+/* The PATH the command is looked up in: the container's, or execvp()'s default without one. */
+static const char *search_path(void)
+{
+        const char *path = getenv("PATH");
+        return path ? path : "/bin:/usr/bin";
+}
+
+/* The next place `name` may be in: "<entry>/<name>" for the next entry of *path (an empty entry is
+ * the current directory) into candidate; false when the entries are used up. */
+static bool next_candidate(const char **path, const char *name, char candidate[PATH_MAX])
+{
+        while (*path) {
+                const char *entry = *path;
+                size_t length = strcspn(entry, ":");
+                *path = entry[length] ? entry + length + 1 : NULL;
+                int n = snprintf(candidate, PATH_MAX, "%.*s/%s", (int)length, length ? entry : ".", name);
+                if (n > 0 && n < PATH_MAX)
+                        return true;
+        }
+        return false;
+}
+
+/* Whether the command's file exists, where the search below would have found it. execve()'s ENOENT
+ * also means that a file the command needs is missing: its #! interpreter, or its ELF program
+ * interpreter (the dynamic loader). No allocation: this runs in init's vfork child. */
 static bool command_file_exists(const char *name)
 {
         struct stat st;
         if (strchr(name, '/'))
                 return stat(name, &st) == 0;
-        const char *path = getenv("PATH");
-        if (path == NULL || name[0] == '\0')
+        if (name[0] == '\0')
                 return false;
+        const char *path = search_path();
         char candidate[PATH_MAX];
-        for (;;) {
-                size_t length = strcspn(path, ":");
-                /* An empty PATH entry is the current directory. */
-                int n = snprintf(candidate, sizeof(candidate), "%.*s/%s", (int)length, length ? path : ".", name);
-                if (n > 0 && (size_t)n < sizeof(candidate) && stat(candidate, &st) == 0 && S_ISREG(st.st_mode))
+        while (next_candidate(&path, name, candidate))
+                if (stat(candidate, &st) == 0 && S_ISREG(st.st_mode))
                         return true;
-                if (path[length] == '\0')
-                        return false;
-                path += length + 1;
+        return false;
+}
+
+/* execvp() without its fallback of running a file the kernel refuses (ENOEXEC: another machine's
+ * ELF, a truncated one, a script without #!) through /bin/sh as a script: such a file is "Exec format
+ * error", exit 126, as runc and crun say. Returns the errno to report. */
+static int exec_command(char *const argv[])
+{
+        const char *name = argv[0];
+        if (strchr(name, '/') || name[0] == '\0') {
+                execve(name, argv, environ);
+                return name[0] ? errno : ENOENT;
         }
+        const char *path = search_path();
+        char candidate[PATH_MAX];
+        bool denied = false;
+        while (next_candidate(&path, name, candidate)) {
+                execve(candidate, argv, environ);
+                if (errno == EACCES)
+                        denied = true; /* as execvp: keep looking, report it if nothing else runs */
+                else if (errno != ENOENT && errno != ENOTDIR && errno != ESTALE && errno != ENODEV &&
+                         errno != ETIMEDOUT)
+                        return errno;
+        }
+        return denied ? EACCES : ENOENT;
 }
 
 noreturn void init_exec_command(const struct container *c)
@@ -54,10 +93,9 @@ noreturn void init_exec_command(const struct container *c)
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
-        /* execvp() searches the PATH of the current environment, so install the container's first. */
+        /* The search uses the PATH of the current environment, so install the container's first. */
         environ = c->env;
-        execvp(c->argv[0], c->argv);
-        int saved = errno;
+        int saved = exec_command(c->argv);
         if (saved == ENOENT) {
                 /* 127 either way, as bash; but say which file is missing, as bash 5.2 does. */
                 if (command_file_exists(c->argv[0]))
@@ -73,6 +111,10 @@ noreturn void init_exec_command(const struct container *c)
 
 noreturn void init_run(const struct container *c)
 {
+        /* Not dumpable: a process of the container needs CAP_SYS_PTRACE (not in the default set) to
+         * attach to init; one that stopped it under ptrace left `sysprim run` waiting for ever. Before
+         * the command starts, so it cannot attach first; its exec makes it dumpable again. */
+        prctl(PR_SET_DUMPABLE, 0);
         /* vfork: the command's process borrows init's memory until its exec instead of copying it. It
          * only resets signals, sets `environ` (which init never reads) and execs or _exits. */
         pid_t command = vfork();

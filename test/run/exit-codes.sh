@@ -26,6 +26,16 @@ if ldd "$dynamic" >/dev/null 2>&1; then
         expect "a program whose ELF loader is missing: 127" 127 "" spr "${commands[@]}" /commands/dynamic
         expect_stderr "...says the interpreter or loader is missing" "/commands/dynamic: cannot execute: required file not found"
 fi
+# A file the kernel will not run (not ELF for this machine, no #!) is not handed to /bin/sh as a
+# script, as execvp would: "Exec format error", 126, as runc and crun.
+printf '\177ELF\002\001\001\000garbage' >"$E2E_TMP/commands/bad-elf"
+printf 'echo ran-as-a-script\n' >"$E2E_TMP/commands/no-shebang"
+chmod +x "$E2E_TMP/commands/bad-elf" "$E2E_TMP/commands/no-shebang"
+expect "an ELF it cannot run: 126" 126 "" spr "${commands[@]}" /commands/bad-elf
+expect_stderr "...Exec format error" "/commands/bad-elf: cannot execute: Exec format error"
+expect "a script without #!: 126, not run by /bin/sh" 126 "" spr "${commands[@]}" /commands/no-shebang
+expect "...found on PATH: the same" 126 "" spr "${commands[@]}" -e PATH=/commands:/bin no-shebang
+expect_stderr "...Exec format error" "no-shebang: cannot execute: Exec format error"
 expect "not executable: 126" 126 "" spr /etc/passwd
 expect_stderr "not executable: message" "cannot execute"
 expect "a directory: 126" 126 "" spr /bin

@@ -4,7 +4,8 @@
 expect "a clean environment" 0 "HOME=/root HOSTNAME=sysprim PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
         env -u TERM SECRET=1 "$SYSPRIM" run --rootfs "$ROOTFS" sh -c 'env | grep -v "^PWD=\|^SHLVL=\|^_=" | sort | tr "\n" " " | sed "s/ \$//"'
 expect "the caller's environment cannot be read from PID 1" 0 "0" \
-        env SYSPRIM_TEST_SECRET=do-not-leak "$SYSPRIM" run --rootfs "$ROOTFS" sh -c 'grep -c do-not-leak /proc/1/environ || true'
+        env SYSPRIM_TEST_SECRET=do-not-leak "$SYSPRIM" run --rootfs "$ROOTFS" --cap-add SYS_PTRACE \
+        sh -c 'grep -c do-not-leak /proc/1/environ || true'
 expect "TERM passes through" 0 "xterm-test" env TERM=xterm-test "$SYSPRIM" run --rootfs "$ROOTFS" sh -c 'echo $TERM'
 expect "-e KEY=VALUE" 0 "v1 v2" spr -e K1=v1 --env K2=v2 sh -c 'echo $K1 $K2'
 expect "-e overrides a default" 0 "/bin" spr -e PATH=/bin sh -c 'echo $PATH'
@@ -54,6 +55,7 @@ for option in rootfs rootfs-rw read-only volume tmpfs workdir env hostname user 
         check "--help lists --$option" grep -q -- "--$option" "$E2E_TMP/help"
 done
 expect "--rootfs-rw without --rootfs is a usage error" 2 "" sp --rootfs-rw true
+expect "an empty --rootfs is a usage error" 2 "" sp --rootfs "" true
 expect "--rootfs-rw with --read-only is a usage error" 2 "" spr --rootfs-rw --read-only true
 expect "--rootfs-rw on the host's root is a usage error" 2 "" sp --rootfs / --rootfs-rw true
 expect "--rootfs-rw on the host's root spelt /tmp/.. is a usage error" 2 "" sp --rootfs /tmp/.. --rootfs-rw true

@@ -1,6 +1,6 @@
 /* A static helper the `run` tests copy into their busybox root filesystem: it makes the system calls
  * and workloads that busybox cannot (keyctl, a memory hog, a CPU burner). Test code, not the runtime.
- * Usage: probe mount|unshare|keyctl|clone-newns|clone3|tiocsti
+ * Usage: probe mount|unshare|keyctl|clone-newns|clone3|tiocsti|ptrace-init
  *                                    -> "ok" or the errno name
  *        probe alloc MIB              -> touches MIB MiB, prints "survived"
  *        probe burn MS                -> spins for MS wall milliseconds, prints "cpu_ms wall_ms"
@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/ptrace.h>
 #include <sys/wait.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -59,6 +60,16 @@ int main(int argc, char **argv)
         if (strcmp(argv[1], "clone3") == 0) { /* clone_args too short: EINVAL unless filtered */
                 char args[8] = { 0 };
                 return report(syscall(SYS_clone3, args, sizeof(args)));
+        }
+        if (strcmp(argv[1], "ptrace-init") == 0) { /* attach to PID 1 (and let it go again) */
+                long r = ptrace(PTRACE_ATTACH, 1, NULL, NULL);
+                int saved = errno;
+                if (r == 0) {
+                        waitpid(1, NULL, __WALL);
+                        ptrace(PTRACE_DETACH, 1, NULL, NULL);
+                }
+                errno = saved;
+                return report(r);
         }
         if (strcmp(argv[1], "tiocsti") == 0) { /* on stdin; ENOTTY where that is no terminal, unless filtered */
                 char c = 'x';
