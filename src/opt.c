@@ -118,8 +118,8 @@ static enum opt_result long_option_error(const struct applet *applet, const stru
                 matches++;
         }
         if (matches > 1)
-                return opt_usage_error(applet, "option '--%.*s' is ambiguous (an abbreviation of %zu options)", (int)len,
-                                       name, matches);
+                return opt_usage_error(applet, "option '--%.*s' is ambiguous (an abbreviation of %zu options)",
+                                       (int)len, name, matches);
         if (matches == 1 && name[len] == '=' && match->has_arg == no_argument)
                 return opt_usage_error(applet, "option '--%s' takes no value", match->name);
         return opt_usage_error(applet, "unknown option '%s'", word);
