@@ -216,8 +216,9 @@ enum http_range_result {
         HTTP_RANGE_UNSATISFIABLE, /* 416 with "Content-Range: bytes * /SIZE" (no space) */
 };
 
-/* Parses a Range header value against a representation of `size` bytes. Ranges are returned sorted,
- * with overlapping or adjacent ones merged (RFC 9110 14.3 allows coalescing). */
+/* Parses a Range header value against a representation of `size` bytes. Ranges are returned in the
+ * order requested (RFC 9110 14.6), unsatisfiable ones left out; but when any two overlap or are
+ * adjacent, all are sorted and those merged instead (RFC 9110 14.2 allows coalescing). */
 enum http_range_result http_range_parse(const char *value, size_t len, uint64_t size,
                                         struct http_byte_range ranges[HTTP_MAX_RANGES], size_t *count);
 

@@ -977,29 +977,48 @@ def range_single(root):
         check_eq((r.status, body), (206, HELLO[:5]), 'range of a small (memory-cached) file')
 
 
+def multipart_parts(r, body):
+    """The parts of a multipart/byteranges response, checked against DATA: [(first, last), ...]."""
+    ctype = r.getheader('Content-Type')
+    m = re.match(r'multipart/byteranges; boundary=(\S+)$', ctype or '')
+    check(m, f'Content-Type {ctype}')
+    check_eq(int(r.getheader('Content-Length')), len(body), 'Content-Length')
+    boundary = m.group(1).encode()
+    parts = body.split(b'--' + boundary)
+    check_eq(parts[-1], b'--\r\n', 'closing delimiter')
+    got = []
+    for part in parts[1:-1]:
+        head, _, content = part.partition(b'\r\n\r\n')
+        cr = re.search(rb'Content-Range: bytes (\d+)-(\d+)/(\d+)', head)
+        check(cr, f'part head {head!r}')
+        first, last = int(cr.group(1)), int(cr.group(2))
+        check(content.endswith(b'\r\n'), 'part ends with CRLF before the delimiter')
+        check_eq(content[:-2], DATA[first:last + 1], f'part {first}-{last}')
+        got.append((first, last))
+    return got
+
+
 @test
 def range_multipart(root):
     with Server(root) as s:
         r, body = get(s, '/data.bin', {'Range': 'bytes=0-9,100-109,-5'})
         check_eq(r.status, 206, 'status')
-        ctype = r.getheader('Content-Type')
-        m = re.match(r'multipart/byteranges; boundary=(\S+)$', ctype or '')
-        check(m, f'Content-Type {ctype}')
-        check_eq(int(r.getheader('Content-Length')), len(body), 'Content-Length')
-        boundary = m.group(1).encode()
-        parts = body.split(b'--' + boundary)
-        check_eq(parts[-1], b'--\r\n', 'closing delimiter')
-        got = []
-        for part in parts[1:-1]:
-            head, _, content = part.partition(b'\r\n\r\n')
-            cr = re.search(rb'Content-Range: bytes (\d+)-(\d+)/(\d+)', head)
-            check(cr, f'part head {head!r}')
-            first, last = int(cr.group(1)), int(cr.group(2))
-            check(content.endswith(b'\r\n'), 'part ends with CRLF before the delimiter')
-            check_eq(content[:-2], DATA[first:last + 1], f'part {first}-{last}')
-            got.append((first, last))
         n = len(DATA)
-        check_eq(got, [(0, 9), (100, 109), (n - 5, n - 1)], 'parts')
+        check_eq(multipart_parts(r, body), [(0, 9), (100, 109), (n - 5, n - 1)], 'parts')
+
+
+@test
+def range_multipart_order(root):
+    # RFC 9110 14.6: the parts SHOULD come in the order asked for; only ranges that overlap or touch
+    # are sorted and merged (14.2, range attacks).
+    n = len(DATA)
+    with Server(root) as s:
+        for header, want in [('bytes=5-6,0-1', [(5, 6), (0, 1)]),
+                             ('bytes=-5,100-109,0-9', [(n - 5, n - 1), (100, 109), (0, 9)]),
+                             ('bytes=100-109,5-9,0-4', [(0, 9), (100, 109)])]:
+            r, body = get(s, '/data.bin', {'Range': header})
+            check_eq(r.status, 206, f'{header}: status')
+            check_eq(multipart_parts(r, body), want, f'{header}: parts')
 
 
 @test

@@ -66,9 +66,15 @@ static void test_parse(void)
         check_range("items=0-1", 1000, "IGNORE");
         check_range("bytes", 1000, "IGNORE");
         check_range("", 1000, "IGNORE");
-        /* several ranges: sorted, overlapping and adjacent ones merged, unsatisfiable ones dropped */
+        /* several ranges: in the order asked for (RFC 9110 14.6), unsatisfiable ones dropped; when two
+         * overlap or touch, all are sorted and those merged (RFC 9110 14.2 on range attacks) */
         check_range("bytes=0-1,5-6", 1000, "0-1,5-6");
-        check_range("bytes=5-6, 0-1", 1000, "0-1,5-6");
+        check_range("bytes=5-6, 0-1", 1000, "5-6,0-1");
+        check_range("bytes=-1,0-1,500-599", 1000, "999-999,0-1,500-599");
+        check_range("bytes=500-599,2000-,0-1", 1000, "500-599,0-1");
+        check_range("bytes=500-599,0-1,1-2", 1000, "0-2,500-599");
+        check_range("bytes=500-599,3-4,0-2", 1000, "0-4,500-599");
+        check_range("bytes=-1,0-998", 1000, "0-999");
         check_range("bytes=0-1 , 2-3", 1000, "0-3");
         check_range("bytes=0-10,5-20,-1", 1000, "0-20,999-999");
         check_range("bytes=0-499,-500", 1000, "0-999");
