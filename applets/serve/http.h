@@ -223,13 +223,15 @@ enum http_range_result http_range_parse(const char *value, size_t len, uint64_t 
                                         struct http_byte_range ranges[HTTP_MAX_RANGES], size_t *count);
 
 /* If-Range (RFC 9110 13.1.5): true when the Range header may be used. An entity-tag must match the
- * current ETag strongly; a date must equal Last-Modified exactly. Absent If-Range: pass len 0. */
+ * current ETag strongly; a date must equal Last-Modified exactly, and Last-Modified must be strong:
+ * at least one second before `now`, the second of the response's Date (RFC 9110 8.8.2.2). Absent
+ * If-Range: pass len 0. */
 bool http_if_range_allows(const char *value, size_t len, const char *etag, size_t etag_len,
-                          time_t last_modified);
+                          time_t last_modified, time_t now);
 
 /* The request-level combination: Range present, If-Range (if any) satisfied, parsed against size. */
 enum http_range_result http_request_ranges(const struct http_request *req, const char *etag,
-                                           size_t etag_len, time_t last_modified, uint64_t size,
+                                           size_t etag_len, time_t last_modified, time_t now, uint64_t size,
                                            struct http_byte_range ranges[HTTP_MAX_RANGES],
                                            size_t *count);
 

@@ -115,7 +115,7 @@ enum http_range_result http_range_parse(const char *value, size_t len, uint64_t 
 }
 
 bool http_if_range_allows(const char *value, size_t len, const char *etag, size_t etag_len,
-                          time_t last_modified)
+                          time_t last_modified, time_t now)
 {
         if (len == 0)
                 return true;
@@ -124,12 +124,15 @@ bool http_if_range_allows(const char *value, size_t len, const char *etag, size_
                        memcmp(value, etag, len) == 0;
         if (len >= 2 && value[0] == 'W' && value[1] == '/')
                 return false; /* a weak validator never allows a range */
+        /* A date validates only as a strong validator: Last-Modified at least one second before the
+         * response's Date (RFC 9110 8.8.2.2, 13.1.5); a file changed within the current second could
+         * change again under the same date. */
         time_t date;
-        return http_date_parse(value, len, &date) == 0 && date == last_modified;
+        return http_date_parse(value, len, &date) == 0 && date == last_modified && last_modified < now;
 }
 
 enum http_range_result http_request_ranges(const struct http_request *req, const char *etag,
-                                           size_t etag_len, time_t last_modified, uint64_t size,
+                                           size_t etag_len, time_t last_modified, time_t now, uint64_t size,
                                            struct http_byte_range ranges[HTTP_MAX_RANGES],
                                            size_t *count)
 {
@@ -138,7 +141,7 @@ enum http_range_result http_request_ranges(const struct http_request *req, const
         if (req->method != HTTP_METHOD_GET || !req->range.ptr)
                 return HTTP_RANGE_IGNORE;
         if (req->if_range.ptr &&
-            !http_if_range_allows(req->if_range.ptr, req->if_range.len, etag, etag_len, last_modified))
+            !http_if_range_allows(req->if_range.ptr, req->if_range.len, etag, etag_len, last_modified, now))
                 return HTTP_RANGE_IGNORE;
         return http_range_parse(req->range.ptr, req->range.len, size, ranges, count);
 }

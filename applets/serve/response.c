@@ -172,7 +172,7 @@ static void respond_file(struct worker *w, struct conn *c, const struct http_req
                 struct http_byte_range ranges[HTTP_MAX_RANGES];
                 size_t count = 0;
                 enum http_range_result range = http_request_ranges(req, file->etag, file->etag_length, file->mtime,
-                                                                   file->size, ranges, &count);
+                                                                   w->now_sec, file->size, ranges, &count);
                 h.has_content_length = true;
                 h.representation_size = file->size;
                 if (range == HTTP_RANGE_UNSATISFIABLE) {

@@ -1023,6 +1023,9 @@ def range_multipart_order(root):
 
 @test
 def if_range(root):
+    # Written an hour ago: a Last-Modified of the current second would be weak (if-range-weak-date).
+    hour_ago = time.time() - 3600
+    os.utime(os.path.join(root, 'data.bin'), (hour_ago, hour_ago))
     with Server(root) as s:
         r, _ = get(s, '/data.bin')
         etag, modified = r.getheader('ETag'), r.getheader('Last-Modified')
@@ -1034,6 +1037,41 @@ def if_range(root):
         check_eq(r.status, 206, 'matching If-Range date')
         r, body = get(s, '/data.bin', {'Range': 'bytes=0-9', 'If-Range': 'Sun, 06 Nov 1994 08:49:37 GMT'})
         check_eq(r.status, 200, 'old If-Range date')
+
+
+@test
+def if_range_weak_date(root):
+    # RFC 9110 13.1.5, 8.8.2.2: a Last-Modified date not at least a second before the response's Date
+    # is weak, so an If-Range naming it fails and the whole file comes back (200), even though the
+    # date matches. A modification time in the future is never a second before the Date.
+    path = os.path.join(root, 'fresh.bin')
+    with open(path, 'wb') as f:
+        f.write(DATA)
+    future = time.time() + 3600
+    os.utime(path, (future, future))
+    with Server(root) as s:
+        r, _ = get(s, '/fresh.bin')
+        modified = r.getheader('Last-Modified')
+        check_eq(modified, email.utils.formatdate(int(future), usegmt=True), 'Last-Modified')
+        r, body = get(s, '/fresh.bin', {'Range': 'bytes=0-1', 'If-Range': modified})
+        check_eq((r.status, len(body), body == DATA), (200, len(DATA), True),
+                 'If-Range with a Last-Modified later than the Date')
+        # Written this second: Last-Modified is the Date's second, also weak. A new name each try, so
+        # no cached entry is involved; a try that crosses into the next second does not count.
+        for attempt in range(5):
+            time.sleep(1.05 - time.time() % 1)
+            path = os.path.join(root, f'now{attempt}.bin')
+            with open(path, 'wb') as f:
+                f.write(DATA)
+            written = int(os.stat(path).st_mtime)
+            r, body = get(s, f'/now{attempt}.bin', {'Range': 'bytes=0-1',
+                                                    'If-Range': email.utils.formatdate(written, usegmt=True)})
+            if int(time.time()) == written:
+                break
+        else:
+            raise Skip('no request finished within the second its file was written')
+        check_eq((r.status, len(body), body == DATA), (200, len(DATA), True),
+                 'If-Range with a Last-Modified of the current second')
 
 
 @test

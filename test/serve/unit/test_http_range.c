@@ -93,34 +93,50 @@ static void test_if_range(void)
 {
         const char *etag = "\"1-2-3\"";
         time_t modified = 784111777; /* Sun, 06 Nov 1994 08:49:37 GMT */
-        CHECK(http_if_range_allows("", 0, etag, strlen(etag), modified));
-        CHECK(http_if_range_allows("\"1-2-3\"", 7, etag, strlen(etag), modified));
-        CHECK(!http_if_range_allows("\"1-2-4\"", 7, etag, strlen(etag), modified));
-        CHECK(!http_if_range_allows("W/\"1-2-3\"", 9, etag, strlen(etag), modified));
+        time_t now = modified + 3600;
+        CHECK(http_if_range_allows("", 0, etag, strlen(etag), modified, now));
+        CHECK(http_if_range_allows("\"1-2-3\"", 7, etag, strlen(etag), modified, now));
+        CHECK(!http_if_range_allows("\"1-2-4\"", 7, etag, strlen(etag), modified, now));
+        CHECK(!http_if_range_allows("W/\"1-2-3\"", 9, etag, strlen(etag), modified, now));
         const char *date = "Sun, 06 Nov 1994 08:49:37 GMT";
-        CHECK(http_if_range_allows(date, strlen(date), etag, strlen(etag), modified));
-        CHECK(!http_if_range_allows(date, strlen(date), etag, strlen(etag), modified + 1));
-        CHECK(!http_if_range_allows("garbage", 7, etag, strlen(etag), modified));
+        CHECK(http_if_range_allows(date, strlen(date), etag, strlen(etag), modified, now));
+        CHECK(!http_if_range_allows(date, strlen(date), etag, strlen(etag), modified + 1, now));
+        CHECK(!http_if_range_allows("garbage", 7, etag, strlen(etag), modified, now));
+        /* a date is a strong validator only when Last-Modified is at least a second before the Date */
+        CHECK(http_if_range_allows(date, strlen(date), etag, strlen(etag), modified, modified + 1));
+        CHECK(!http_if_range_allows(date, strlen(date), etag, strlen(etag), modified, modified));
+        CHECK(!http_if_range_allows(date, strlen(date), etag, strlen(etag), modified, modified - 1));
+        CHECK(!http_if_range_allows(date, strlen(date), etag, strlen(etag), modified, 0));
+        /* an entity-tag does not depend on the time */
+        CHECK(http_if_range_allows("\"1-2-3\"", 7, etag, strlen(etag), modified, modified));
 
         struct http_request req;
         struct http_byte_range ranges[HTTP_MAX_RANGES];
         size_t count;
         const char *s = "GET / HTTP/1.1\r\nHost: a\r\nRange: bytes=0-9\r\nIf-Range: \"1-2-3\"\r\n\r\n";
         CHECK(http_parse_request(s, strlen(s), &req) > 0);
-        CHECK_EQ_INT(http_request_ranges(&req, etag, strlen(etag), modified, 100, ranges, &count),
+        CHECK_EQ_INT(http_request_ranges(&req, etag, strlen(etag), modified, now, 100, ranges, &count),
                      HTTP_RANGE_SATISFIABLE);
         CHECK(count == 1 && ranges[0].first == 0 && ranges[0].last == 9);
-        CHECK_EQ_INT(http_request_ranges(&req, "\"new\"", 5, modified, 100, ranges, &count), HTTP_RANGE_IGNORE);
+        CHECK_EQ_INT(http_request_ranges(&req, "\"new\"", 5, modified, now, 100, ranges, &count), HTTP_RANGE_IGNORE);
+        s = "GET / HTTP/1.1\r\nHost: a\r\nRange: bytes=0-9\r\nIf-Range: Sun, 06 Nov 1994 08:49:37 GMT\r\n\r\n";
+        CHECK(http_parse_request(s, strlen(s), &req) > 0);
+        CHECK_EQ_INT(http_request_ranges(&req, etag, strlen(etag), modified, now, 100, ranges, &count),
+                     HTTP_RANGE_SATISFIABLE);
+        CHECK_EQ_INT(http_request_ranges(&req, etag, strlen(etag), modified, modified, 100, ranges, &count),
+                     HTTP_RANGE_IGNORE);
         s = "HEAD / HTTP/1.1\r\nHost: a\r\nRange: bytes=0-9\r\n\r\n";
         CHECK(http_parse_request(s, strlen(s), &req) > 0);
-        CHECK_EQ_INT(http_request_ranges(&req, etag, strlen(etag), modified, 100, ranges, &count), HTTP_RANGE_IGNORE);
+        CHECK_EQ_INT(http_request_ranges(&req, etag, strlen(etag), modified, now, 100, ranges, &count),
+                     HTTP_RANGE_IGNORE);
         s = "GET / HTTP/1.1\r\nHost: a\r\nRange: bytes=200-\r\n\r\n";
         CHECK(http_parse_request(s, strlen(s), &req) > 0);
-        CHECK_EQ_INT(http_request_ranges(&req, etag, strlen(etag), modified, 100, ranges, &count),
+        CHECK_EQ_INT(http_request_ranges(&req, etag, strlen(etag), modified, now, 100, ranges, &count),
                      HTTP_RANGE_UNSATISFIABLE);
         s = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
         CHECK(http_parse_request(s, strlen(s), &req) > 0);
-        CHECK_EQ_INT(http_request_ranges(&req, etag, strlen(etag), modified, 100, ranges, &count), HTTP_RANGE_IGNORE);
+        CHECK_EQ_INT(http_request_ranges(&req, etag, strlen(etag), modified, now, 100, ranges, &count),
+                     HTTP_RANGE_IGNORE);
 }
 
 static void test_multipart(void)
