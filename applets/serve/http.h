@@ -329,10 +329,11 @@ ssize_t http_format_response_head(char *out, size_t out_size, const struct http_
 
 /* A complete small response for an error or redirect status: the head (Content-Type text/html,
  * Content-Length) and, unless head_only, a tiny HTML body naming the status (1xx, 204 and 304 get
- * neither body nor Content-Length). Returns the length or -1 if it does not fit; 1 KiB is always
- * enough when `extra` is short. */
+ * neither body nor Content-Length). version_minor and keep_alive as in http_response_head: a 1.0
+ * connection kept open says "Connection: keep-alive". Returns the length or -1 if it does not fit;
+ * 1 KiB is always enough when `extra` is short. */
 ssize_t http_format_simple_response(char *out, size_t out_size, int status, const char *date,
-                                    bool keep_alive, bool head_only, const char *extra);
+                                    int version_minor, bool keep_alive, bool head_only, const char *extra);
 
 /* For the directory listing: href-safe percent-encoding of a file name (everything but unreserved
  * characters and '/' encoded) and HTML escaping of text. Return the length written (NUL-terminated),

@@ -140,7 +140,7 @@ ssize_t http_format_response_head(char *buf, size_t buf_size, const struct http_
 }
 
 ssize_t http_format_simple_response(char *buf, size_t buf_size, int status, const char *date,
-                                    bool keep_alive, bool head_only, const char *extra)
+                                    int version_minor, bool keep_alive, bool head_only, const char *extra)
 {
         char body[160];
         struct http_out b = {body, sizeof(body), 0};
@@ -163,7 +163,7 @@ ssize_t http_format_simple_response(char *buf, size_t buf_size, int status, cons
 
         struct http_response_head head = {
                 .status = status,
-                .version_minor = 1,
+                .version_minor = version_minor,
                 .keep_alive = keep_alive,
                 .date = date,
                 .content_type = no_content ? NULL : "text/html; charset=utf-8",

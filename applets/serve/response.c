@@ -64,14 +64,16 @@ static void simple_response(struct worker *w, struct conn *c, const struct http_
                             size_t prefix, int status, const char *extra)
 {
         bool head_only = req && req->method == HTTP_METHOD_HEAD;
+        /* Without a request (a parse error) the connection closes, which any version understands. */
+        int version_minor = req ? req->version_minor : 1;
         ssize_t n = http_format_simple_response(w->head + prefix, LOOP_HEAD_SIZE - prefix, status, w->date,
-                                                !c->close_after, head_only, extra);
+                                                version_minor, !c->close_after, head_only, extra);
         if (n < 0) {
                 /* Only an over-long Location could do this: answer without it. */
                 status = 500;
                 c->close_after = true;
-                n = http_format_simple_response(w->head + prefix, LOOP_HEAD_SIZE - prefix, status, w->date, false,
-                                                head_only, NULL);
+                n = http_format_simple_response(w->head + prefix, LOOP_HEAD_SIZE - prefix, status, w->date,
+                                                version_minor, false, head_only, NULL);
         }
         p->text = w->head;
         p->text_length = prefix + (size_t)(n > 0 ? n : 0);

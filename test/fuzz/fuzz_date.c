@@ -76,8 +76,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 char *head_buf = malloc(cap ? cap : 1);
                 ssize_t h = http_format_response_head(head_buf, cap, &head);
                 REQUIRE(h == -1 || ((size_t)h < cap && strlen(head_buf) == (size_t)h));
-                h = http_format_simple_response(head_buf, cap, head.status, date, head.keep_alive, data[2] & 2,
-                                                head.extra);
+                h = http_format_simple_response(head_buf, cap, head.status, date, head.version_minor,
+                                                head.keep_alive, data[2] & 2, head.extra);
                 REQUIRE(h == -1 || ((size_t)h < cap && strlen(head_buf) == (size_t)h));
                 free(head_buf);
         }

@@ -456,6 +456,32 @@ def http10_keep_alive(root):
 
 
 @test
+def http10_keep_alive_errors(root):
+    # A 1.0 client reads a response without "Connection: keep-alive" as the end of the connection, so
+    # every response that keeps a 1.0 connection open says so: errors and redirects as well as 200.
+    with Server(root) as s:
+        sock = s.connect()
+        f = sock.makefile('rb')
+        for target, headers, want in [('/nonexist', '', 404), ('/sub', '', 301), ('/.env', '', 403),
+                                      ('/hello.txt', 'If-Match: "x"\r\n', 412)]:
+            for method in ('GET', 'HEAD'):
+                sock.sendall(f'{method} {target} HTTP/1.0\r\nConnection: keep-alive\r\n{headers}\r\n'.encode())
+                status, got, _ = read_response_file(f, head_only=method == 'HEAD')
+                check_eq(status, want, f'{method} {target}: status')
+                check_eq(got.get('connection', '').lower(), 'keep-alive', f'{method} {target}: Connection header')
+        # The connection was kept as announced: the next request is answered, and one that does not
+        # ask for keep-alive gets an error that says close, then the end of the connection.
+        sock.sendall(b'GET /hello.txt HTTP/1.0\r\nConnection: keep-alive\r\n\r\n')
+        status, got, body = read_response_file(f)
+        check_eq((status, body), (200, HELLO), 'after the errors')
+        sock.sendall(b'GET /nonexist HTTP/1.0\r\n\r\n')
+        status, got, _ = read_response_file(f)
+        check_eq((status, got.get('connection', '').lower()), (404, 'close'), 'HTTP/1.0 404 without keep-alive')
+        check_eq(f.read(), b'', 'the connection ends after a close')
+        sock.close()
+
+
+@test
 def cached_head(root):
     # The head of a plain 200 is formatted once per file and copied after that: its Date still moves
     # on, and requests that need another head (HTTP/1.0, close, range, a .gz appearing) never get it.

@@ -212,7 +212,7 @@ static void test_response(void)
                          "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\nLocation: /docs/\r\nAllow: GET, HEAD\r\n"
                          "X-A: b\r\n\r\n");
 
-        n = http_format_simple_response(buf, sizeof(buf), 404, date, false, false, NULL);
+        n = http_format_simple_response(buf, sizeof(buf), 404, date, 1, false, false, NULL);
         CHECK_EQ_INT(n, strlen(buf));
         CHECK(strncmp(buf, "HTTP/1.1 404 Not Found\r\n", 24) == 0);
         CHECK(strstr(buf, "Connection: close\r\n") != NULL);
@@ -225,13 +225,23 @@ static void test_response(void)
                 CHECK(strstr(buf, expect) != NULL);
                 CHECK(strstr(body, "404 Not Found") != NULL);
         }
-        ssize_t head_only = http_format_simple_response(buf, sizeof(buf), 404, date, false, true, NULL);
+        ssize_t head_only = http_format_simple_response(buf, sizeof(buf), 404, date, 1, false, true, NULL);
         CHECK(head_only > 0 && head_only < n);
         CHECK(strstr(buf, "</html>") == NULL);
-        CHECK_EQ_INT(http_format_simple_response(buf, 100, 404, date, true, false, NULL), -1);
-        n = http_format_simple_response(buf, sizeof(buf), 304, date, true, false, NULL);
+        CHECK_EQ_INT(http_format_simple_response(buf, 100, 404, date, 1, true, false, NULL), -1);
+        n = http_format_simple_response(buf, sizeof(buf), 304, date, 1, true, false, NULL);
         CHECK_EQ_INT(n, strlen(buf));
         CHECK_STREQ(buf, "HTTP/1.1 304 Not Modified\r\nServer: sysprim\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n\r\n");
+        /* an HTTP/1.0 connection kept open says so, whatever the status; on 1.1 that is the default */
+        static const int statuses[] = {301, 403, 404, 412, 503};
+        for (size_t i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++) {
+                CHECK(http_format_simple_response(buf, sizeof(buf), statuses[i], date, 0, true, false, NULL) > 0);
+                CHECK(strstr(buf, "\r\nConnection: keep-alive\r\n") != NULL);
+                CHECK(http_format_simple_response(buf, sizeof(buf), statuses[i], date, 0, false, false, NULL) > 0);
+                CHECK(strstr(buf, "\r\nConnection: close\r\n") != NULL);
+                CHECK(http_format_simple_response(buf, sizeof(buf), statuses[i], date, 1, true, false, NULL) > 0);
+                CHECK(strstr(buf, "\r\nConnection:") == NULL);
+        }
         CHECK_STREQ(http_status_reason(431), "Request Header Fields Too Large");
         CHECK_STREQ(http_status_reason(299), "Unknown");
 
