@@ -336,8 +336,9 @@ ssize_t http_format_simple_response(char *out, size_t out_size, int status, cons
                                     int version_minor, bool keep_alive, bool head_only, const char *extra);
 
 /* For the directory listing: href-safe percent-encoding of a file name (everything but unreserved
- * characters and '/' encoded) and HTML escaping of text. Return the length written (NUL-terminated),
- * or 0 when it does not fit (out_size must be > 0). */
+ * characters and '/' encoded) and HTML escaping of text, whose output is always UTF-8: each ill-formed
+ * part of the input becomes U+FFFD (at most 6 output bytes per input byte either way). Return the
+ * length written (NUL-terminated), or 0 when it does not fit (out_size must be > 0). */
 size_t http_percent_encode(const char *in, size_t len, char *out, size_t out_size);
 size_t http_html_escape(const char *in, size_t len, char *out, size_t out_size);
 

@@ -198,18 +198,66 @@ size_t http_percent_encode(const char *in, size_t len, char *buf, size_t buf_siz
         return n == (size_t)-1 ? 0 : n;
 }
 
+/* The length of the UTF-8 sequence (RFC 3629) that starts in[0..len) when it is well-formed, else 0
+ * with *bad the bytes to replace by one U+FFFD: the lead byte and the continuation bytes that still
+ * fit it (the "maximal subpart" of Unicode 3.9, as browsers decode), never fewer than one. */
+static size_t utf8_sequence(const unsigned char *in, size_t len, size_t *bad)
+{
+        unsigned char c = in[0], low = 0x80, high = 0xbf;
+        size_t need;
+        if (c < 0x80)
+                return 1;
+        if (c >= 0xc2 && c <= 0xdf) {
+                need = 2;
+        } else if (c >= 0xe0 && c <= 0xef) {
+                need = 3;
+                if (c == 0xe0)
+                        low = 0xa0; /* shorter forms are overlong */
+                else if (c == 0xed)
+                        high = 0x9f; /* U+D800..U+DFFF are surrogates, not characters */
+        } else if (c >= 0xf0 && c <= 0xf4) {
+                need = 4;
+                if (c == 0xf0)
+                        low = 0x90;
+                else if (c == 0xf4)
+                        high = 0x8f; /* nothing above U+10FFFF */
+        } else {
+                *bad = 1; /* a continuation byte alone, C0, C1 (always overlong), F5..FF */
+                return 0;
+        }
+        size_t i = 1;
+        for (; i < need && i < len; i++) {
+                if (in[i] < low || in[i] > high)
+                        break;
+                low = 0x80;
+                high = 0xbf;
+        }
+        if (i == need)
+                return need;
+        *bad = i;
+        return 0;
+}
+
 size_t http_html_escape(const char *in, size_t len, char *buf, size_t buf_size)
 {
         struct http_out out = {buf, buf_size, 0};
-        for (size_t i = 0; i < len; i++) {
+        for (size_t i = 0; i < len;) {
+                size_t bad = 0, n = utf8_sequence((const unsigned char *)in + i, len - i, &bad);
+                if (n == 0) {
+                        /* U+FFFD: a page that says charset=utf-8 must be UTF-8, whatever the input */
+                        http_out_str(&out, "\xef\xbf\xbd");
+                        i += bad;
+                        continue;
+                }
                 switch (in[i]) {
                 case '&': http_out_str(&out, "&amp;"); break;
                 case '<': http_out_str(&out, "&lt;"); break;
                 case '>': http_out_str(&out, "&gt;"); break;
                 case '"': http_out_str(&out, "&quot;"); break;
                 case '\'': http_out_str(&out, "&#39;"); break;
-                default: http_out_bytes(&out, in + i, 1); break;
+                default: http_out_bytes(&out, in + i, n); break;
                 }
+                i += n;
         }
         size_t n = http_out_finish(&out);
         return n == (size_t)-1 ? 0 : n;

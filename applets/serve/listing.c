@@ -1,6 +1,7 @@
 /* The HTML directory listing: read the directory beneath the root, leave dotfiles out (they are never
  * served), sort, and write each name percent-encoded in the link and HTML-escaped in the text, so a
- * file called `<script>` or `a"b` cannot inject markup. Server layer. */
+ * file called `<script>` or `a"b` cannot inject markup. The text shows bytes that are not UTF-8 as
+ * U+FFFD (the page says charset=utf-8); the link keeps them, so it still leads to the file. Server layer. */
 #include "listing.h"
 #include "file_cache.h"
 #include "http.h"

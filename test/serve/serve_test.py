@@ -712,6 +712,35 @@ def listing(root):
         check(b'a.txt' not in body, '--no-listing leaked the names')
 
 
+@test
+def listing_utf8(root):
+    # The page says charset=utf-8, so a name that is not UTF-8 is shown with U+FFFD (in the list and
+    # in the title); its link keeps the raw bytes percent-encoded and still leads to the file.
+    directory = os.path.join(os.fsencode(root), b'nb\xff')
+    os.makedirs(directory)
+    names = {b'bad\xff\xfe.txt': b'not utf-8\n', 'é.txt'.encode(): b'e acute\n', '日本.txt'.encode(): b'nihon\n'}
+    for name, content in names.items():
+        with open(os.path.join(directory, name), 'wb') as f:
+            f.write(content)
+    with Server(root) as s:
+        r, body = get(s, '/nb%FF/')
+        check_eq(r.status, 200, 'status')
+        try:
+            page = body.decode('utf-8')
+        except UnicodeDecodeError as e:
+            raise Fail(f'the listing is not UTF-8: {e}')
+        check('<title>Index of /nb\ufffd/</title>' in page, f'title: {page}')
+        check('<h1>Index of /nb\ufffd/</h1>' in page, f'heading: {page}')
+        check('>bad\ufffd\ufffd.txt</a>' in page, f'invalid name: {page}')
+        check('>é.txt</a>' in page and '>日本.txt</a>' in page, f'valid UTF-8 names changed: {page}')
+        for name, content in names.items():
+            href = ''.join(chr(b) if b < 128 and (chr(b).isalnum() or chr(b) in '-._~') else '%%%02X' % b
+                           for b in name)
+            check(f'href="{href}"' in page, f'no link {href}: {page}')
+            r, got = get(s, '/nb%FF/' + href)
+            check_eq((r.status, got), (200, content), f'following {href}')
+
+
 def make_big_dir(root):
     """A directory whose listing is about 4 MB: 8,000 names of 246 bytes."""
     big = os.path.join(root, 'big-dir')

@@ -250,6 +250,34 @@ static void test_response(void)
         CHECK_EQ_INT(http_percent_encode("abc", 3, buf, 3), 0);
         CHECK_EQ_INT(http_html_escape("<a href=\"x\">&'", 14, buf, sizeof(buf)), 38);
         CHECK_STREQ(buf, "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+
+        /* the text is always UTF-8: well-formed sequences pass, each ill-formed part becomes U+FFFD */
+        static const struct {
+                const char *in, *out;
+        } utf8[] = {
+                {"\xc3\xa9.txt", "\xc3\xa9.txt"},                         /* é */
+                {"\xe6\x97\xa5\xe6\x9c\xac", "\xe6\x97\xa5\xe6\x9c\xac"}, /* 日本 */
+                {"\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80"},                 /* U+1F600 */
+                {"\xef\xbf\xbd", "\xef\xbf\xbd"},
+                {"bad\xff\xfe.txt", "bad\xef\xbf\xbd\xef\xbf\xbd.txt"},
+                {"\x80", "\xef\xbf\xbd"},                                  /* a continuation byte alone */
+                {"a\xe6\x97", "a\xef\xbf\xbd"},                           /* cut short at the end */
+                {"\xe6\x97<", "\xef\xbf\xbd&lt;"},                        /* cut short before ASCII */
+                {"\xc0\xaf", "\xef\xbf\xbd\xef\xbf\xbd"},                 /* overlong '/' */
+                {"\xe0\x80\xaf", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* overlong */
+                {"\xed\xa0\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* a surrogate */
+                {"\xf4\x90\x80\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"}, /* > U+10FFFF */
+                {"\xf0\x9f\x98", "\xef\xbf\xbd"},
+                {"\xf0\x9f\x98\xc3\xa9", "\xef\xbf\xbd\xc3\xa9"},
+        };
+        for (size_t i = 0; i < sizeof(utf8) / sizeof(utf8[0]); i++) {
+                size_t n = http_html_escape(utf8[i].in, strlen(utf8[i].in), buf, sizeof(buf));
+                CHECK_EQ_INT(n, strlen(utf8[i].out));
+                CHECK_STREQ(buf, utf8[i].out);
+        }
+        /* 6 output bytes per input byte are always enough */
+        CHECK_EQ_INT(http_html_escape("\xff\xff", 2, buf, 7), 6);
+        CHECK_EQ_INT(http_html_escape("\xff\xff", 2, buf, 6), 0);
 }
 
 int main(void)
