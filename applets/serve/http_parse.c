@@ -121,6 +121,31 @@ static bool host_valid(const char *s, size_t len)
         return true;
 }
 
+/* What follows the host in an authority (RFC 3986 3.2.2, 3.2.3): nothing, or ':' and a port of digits
+ * (perhaps none). The host is an IP literal in brackets, else everything before the first ':'. */
+static bool authority_port_valid(const char *s, size_t len)
+{
+        const char *end = s + len, *p;
+        if (len > 0 && s[0] == '[') {
+                p = memchr(s, ']', len);
+                if (p == NULL)
+                        return false;
+                p++;
+        } else {
+                p = memchr(s, ':', len);
+                if (p == NULL)
+                        return true;
+        }
+        if (p == end)
+                return true;
+        if (*p != ':')
+                return false;
+        for (p++; p < end; p++)
+                if (*p < '0' || *p > '9')
+                        return false;
+        return true;
+}
+
 /* Content-Length value: 1*DIGIT, or a list of identical 1*DIGIT (RFC 9110 8.6). */
 static int parse_content_length(const char *s, size_t len, uint64_t *out)
 {
@@ -360,7 +385,8 @@ static ssize_t classify_target(struct http_request *req)
         while (p < end && *p != '/' && *p != '?' && *p != '#')
                 p++;
         if (p == authority || memchr(authority, '@', (size_t)(p - authority)) ||
-            !host_valid(authority, (size_t)(p - authority)))
+            !host_valid(authority, (size_t)(p - authority)) ||
+            !authority_port_valid(authority, (size_t)(p - authority)))
                 return fail(req, 400, "invalid authority in absolute-form target");
         req->absolute_form = true;
         req->host.ptr = authority;

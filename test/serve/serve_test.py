@@ -1387,6 +1387,20 @@ def absolute_form(root):
 
 
 @test
+def absolute_form_bad_port(root):
+    # The authority's port is digits, perhaps none (RFC 3986 3.2.3); anything else is 400, as nginx.
+    with Server(root) as s:
+        for authority in (b'x:abc', b'x:80a', b'x:80:80', b'[::1]:x'):
+            out, closed = raw_closed(s, b'GET http://' + authority + b'/hello.txt HTTP/1.1\r\nHost: x\r\n\r\n')
+            check_eq(status_of(out), 400, f'{authority!r}: status')
+            check(HELLO not in out, f'{authority!r}: the file was sent')
+            check(closed, f'{authority!r}: the connection must close after the 400')
+        for authority in (b'x:8080', b'x:', b'[::1]:80'):
+            out = raw(s, b'GET http://' + authority + b'/hello.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+            check_eq(status_of(out), 200, f'{authority!r}: status')
+
+
+@test
 def pipelining(root):
     with Server(root) as s:
         requests = b''.join(b'GET /%s HTTP/1.1\r\nHost: x\r\n\r\n' % (b'hello.txt' if i % 3 else b'data.bin')

@@ -159,6 +159,18 @@ static void test_absolute_form(void)
         CHECK(parse("GET http://[::1]:80/a HTTP/1.1\r\nHost: h\r\n\r\n") > 0 && slice_is(req.host, "[::1]:80"));
         check_error("GET http:///x HTTP/1.1\r\nHost: h\r\n\r\n", 400);
         check_error("GET http://user@h/x HTTP/1.1\r\nHost: h\r\n\r\n", 400);
+        /* the port is digits, perhaps none (RFC 3986 3.2.3) */
+        CHECK(parse("GET http://h:/x HTTP/1.1\r\nHost: h\r\n\r\n") > 0 && slice_is(req.host, "h:"));
+        CHECK(parse("GET http://[::1]/a HTTP/1.1\r\nHost: h\r\n\r\n") > 0 && slice_is(req.host, "[::1]"));
+        CHECK(parse("GET http://h:8080?q HTTP/1.1\r\nHost: h\r\n\r\n") > 0 && slice_is(req.path, "/"));
+        check_error("GET http://x:abc/hello.txt HTTP/1.1\r\nHost: x\r\n\r\n", 400);
+        check_error("GET http://x:80a/ HTTP/1.1\r\nHost: x\r\n\r\n", 400);
+        check_error("GET http://x:-1/ HTTP/1.1\r\nHost: x\r\n\r\n", 400);
+        check_error("GET http://x:80:80/ HTTP/1.1\r\nHost: x\r\n\r\n", 400);
+        check_error("GET http://x:%38%30/ HTTP/1.1\r\nHost: x\r\n\r\n", 400);
+        check_error("GET http://[::1]:x/ HTTP/1.1\r\nHost: x\r\n\r\n", 400);
+        check_error("GET http://[::1]x/ HTTP/1.1\r\nHost: x\r\n\r\n", 400);
+        check_error("GET http://[::1/ HTTP/1.1\r\nHost: x\r\n\r\n", 400);
         check_error("GET ftp://h/x HTTP/1.1\r\nHost: h\r\n\r\n", 400);
         check_error("GET index.html HTTP/1.1\r\nHost: h\r\n\r\n", 400);
         check_error("GET * HTTP/1.1\r\nHost: h\r\n\r\n", 400);
