@@ -510,9 +510,9 @@ const struct applet run_applet = {
         .usage = "[--] COMMAND [ARG...]",
         .description = "Namespaces (PID, mount, UTS, IPC, network, cgroup), a private root (by default\n"
                        "a copy-on-write view of the host's), cgroup limits, a seccomp filter and\n"
-                       "Docker's default capabilities but mknod. Exit status: the command's, 128+N when it\n"
-                       "died of signal N, 125 when the runtime failed, 126 not executable, 127 not\n"
-                       "found.",
+                       "Docker's default capabilities but mknod. Exit status: the command's, 128+N\n"
+                       "when it died of signal N, 125 when the runtime failed, 126 not executable,\n"
+                       "127 not found.",
         .options = run_option_table,
         .config_size = sizeof(struct run_options),
         .min_operands = 1,
