@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -29,6 +30,45 @@ void bridge_mac(struct in_addr address, uint8_t mac[6])
         mac[3] = (uint8_t)(a >> 16);
         mac[4] = (uint8_t)(a >> 8);
         mac[5] = (uint8_t)a;
+}
+
+struct overlap {
+        struct network_subnet want;
+        bool found;
+        struct in_addr network;
+        unsigned prefix_length;
+        int ifindex;
+};
+
+static void find_overlap(void *ctx, struct in_addr network, unsigned prefix_length, int ifindex)
+{
+        struct overlap *o = ctx;
+        unsigned shorter = prefix_length < o->want.prefix_length ? prefix_length : o->want.prefix_length;
+        uint32_t mask = shorter ? htonl(~0u << (32 - shorter)) : 0;
+        if (o->found || ((network.s_addr ^ o->want.network.s_addr) & mask) != 0)
+                return;
+        o->found = true;
+        o->network.s_addr = network.s_addr & (prefix_length ? htonl(~0u << (32 - prefix_length)) : 0);
+        o->prefix_length = prefix_length;
+        o->ifindex = ifindex;
+}
+
+/* A new bridge's subnet must not overlap a network the host already uses: its address would shadow
+ * the host's (a gateway, a DNS server) for every route through it, as Docker and podman refuse. */
+static int check_subnet_free(struct netlink *nl, struct network_subnet want, bool subnet_given, struct err *e)
+{
+        struct overlap o = { .want = want };
+        int r = netlink_ipv4_networks(nl, find_overlap, &o, e);
+        if (r < 0 || !o.found)
+                return r;
+        char want_text[INET_ADDRSTRLEN], have_text[INET_ADDRSTRLEN], name[IF_NAMESIZE] = "";
+        inet_ntop(AF_INET, &want.network, want_text, sizeof(want_text));
+        inet_ntop(AF_INET, &o.network, have_text, sizeof(have_text));
+        if (o.ifindex <= 0 || if_indextoname((unsigned)o.ifindex, name) == NULL)
+                snprintf(name, sizeof(name), "?");
+        return err_plain(e, EADDRINUSE, "%s %s/%u overlaps %s/%u, in use on %s; pick %s --subnet",
+                         subnet_given ? "--subnet" : "the default subnet", want_text, want.prefix_length, have_text,
+                         o.prefix_length, name, subnet_given ? "another" : "a free one with");
 }
 
 int bridge_ensure(struct bridge_record *st, struct netlink *nl, const char *bridge, struct network_subnet want,
@@ -70,7 +110,10 @@ int bridge_ensure(struct bridge_record *st, struct netlink *nl, const char *brid
                         r = 0;
                 return r == 0 ? netlink_link_set_up(nl, bridge, true, e) : r;
         }
-        int r = netlink_bridge_create(nl, bridge, mac, e);
+        int r = check_subnet_free(nl, want, subnet_given, e);
+        if (r < 0)
+                return r;
+        r = netlink_bridge_create(nl, bridge, mac, e);
         if (r < 0)
                 return r;
         st->bridge_created = 1;

@@ -146,10 +146,10 @@ void netlink_close(struct netlink *nl)
         nl->fd = -1;
 }
 
-/* Send the request and wait for its ack. A reply of type RTM_NEWLINK (to RTM_GETLINK) is copied to
- * `reply` when given. The kernel's extended-ack message, if any, is added to the error text. */
-static int transact(struct netlink *nl, struct request *rq, void *reply, size_t reply_size,
-                    struct err *e, const char *what)
+/* Send the request and read the kernel's answer until its ack (or, for a dump, its end), passing each
+ * message of the answer to `each` (when given). The kernel's extended-ack text is added to an error. */
+static int exchange(struct netlink *nl, struct request *rq, void (*each)(const struct nlmsghdr *m, void *ctx),
+                    void *ctx, struct err *e, const char *what)
 {
         if (rq->overflow)
                 return err_set(e, ENOBUFS, "%s: netlink request too large", what);
@@ -165,7 +165,6 @@ static int transact(struct netlink *nl, struct request *rq, void *reply, size_t 
         if ((size_t)n != h->nlmsg_len)
                 return err_set(e, EIO, "%s: short netlink send", what);
 
-        bool got_reply = false;
         for (;;) {
                 alignas(struct nlmsghdr) unsigned char buf[16384];
                 struct sockaddr_nl from;
@@ -188,9 +187,7 @@ static int transact(struct netlink *nl, struct request *rq, void *reply, size_t 
                                         return err_set(e, EIO, "%s: malformed netlink error", what);
                                 const struct nlmsgerr *ne = NLMSG_DATA(m);
                                 if (ne->error == 0)
-                                        return got_reply || reply == NULL
-                                                       ? 0
-                                                       : err_set(e, EIO, "%s: no netlink reply", what);
+                                        return 0;
                                 /* Extended ack: attributes after the (capped) original header. */
                                 const char *kernel_text = NULL;
                                 if (m->nlmsg_flags & NLM_F_ACK_TLVS) {
@@ -210,17 +207,40 @@ static int transact(struct netlink *nl, struct request *rq, void *reply, size_t 
                                 return err_set(e, -ne->error, "%s", what);
                         }
                         if (m->nlmsg_type == NLMSG_DONE)
-                                return got_reply || reply == NULL ? 0 : err_set(e, EIO, "%s: no reply", what);
-                        if (reply != NULL && !got_reply) {
-                                size_t len = m->nlmsg_len < reply_size ? m->nlmsg_len : reply_size;
-                                memset(reply, 0, reply_size);
-                                memcpy(reply, m, len);
-                                got_reply = true;
-                                /* A GET without NLM_F_DUMP ends with its reply (no ack follows unless
-                                 * asked, and with NLM_F_ACK an ack follows: keep reading for it). */
-                        }
+                                return 0;
+                        if (each != NULL)
+                                each(m, ctx);
                 }
         }
+}
+
+struct first_reply {
+        void *buf;
+        size_t size;
+        bool got;
+};
+
+static void keep_first(const struct nlmsghdr *m, void *ctx)
+{
+        struct first_reply *r = ctx;
+        if (r->got)
+                return;
+        size_t len = m->nlmsg_len < r->size ? m->nlmsg_len : r->size;
+        memset(r->buf, 0, r->size);
+        memcpy(r->buf, m, len);
+        r->got = true;
+}
+
+/* Send the request and wait for its ack. A reply (RTM_NEWLINK to RTM_GETLINK, say) is copied to
+ * `reply` when given. A GET without NLM_F_DUMP ends with its reply, or with an ack after it. */
+static int transact(struct netlink *nl, struct request *rq, void *reply, size_t reply_size,
+                    struct err *e, const char *what)
+{
+        struct first_reply first = { reply, reply_size, false };
+        int r = exchange(nl, rq, reply ? keep_first : NULL, &first, e, what);
+        if (r == 0 && reply != NULL && !first.got)
+                return err_set(e, EIO, "%s: no netlink reply", what);
+        return r;
 }
 
 static int check_name(const char *name, struct err *e)
@@ -493,4 +513,68 @@ int netlink_route_add_default_ipv4(struct netlink *nl, const char *name, struct 
         request_put(&rq, RTA_GATEWAY, &gateway, sizeof(gateway));
         request_put_u32(&rq, RTA_OIF, (uint32_t)index);
         return transact(nl, &rq, NULL, 0, e, what);
+}
+
+struct networks_ctx {
+        void (*each)(void *ctx, struct in_addr network, unsigned prefix_length, int ifindex);
+        void *ctx;
+};
+
+static void address_network(const struct nlmsghdr *m, void *ctx)
+{
+        const struct networks_ctx *n = ctx;
+        if (m->nlmsg_type != RTM_NEWADDR || m->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifaddrmsg)))
+                return;
+        const struct ifaddrmsg *ifa = NLMSG_DATA(m);
+        if (ifa->ifa_family != AF_INET)
+                return;
+        size_t len = IFA_PAYLOAD(m);
+        for (const struct rtattr *a = IFA_RTA(ifa); RTA_OK(a, len); a = RTA_NEXT(a, len))
+                if (a->rta_type == IFA_LOCAL && RTA_PAYLOAD(a) == sizeof(struct in_addr)) {
+                        struct in_addr address;
+                        memcpy(&address, RTA_DATA(a), sizeof(address));
+                        n->each(n->ctx, address, ifa->ifa_prefixlen, (int)ifa->ifa_index);
+                }
+}
+
+static void route_network(const struct nlmsghdr *m, void *ctx)
+{
+        const struct networks_ctx *n = ctx;
+        if (m->nlmsg_type != RTM_NEWROUTE || m->nlmsg_len < NLMSG_LENGTH(sizeof(struct rtmsg)))
+                return;
+        const struct rtmsg *rtm = NLMSG_DATA(m);
+        if (rtm->rtm_family != AF_INET || rtm->rtm_table != RT_TABLE_MAIN || rtm->rtm_type != RTN_UNICAST)
+                return;
+        struct in_addr destination = { 0 }, gateway = { 0 };
+        bool has_gateway = false;
+        int oif = 0;
+        size_t len = RTM_PAYLOAD(m);
+        for (const struct rtattr *a = RTM_RTA(rtm); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+                if (a->rta_type == RTA_DST && RTA_PAYLOAD(a) == sizeof(destination))
+                        memcpy(&destination, RTA_DATA(a), sizeof(destination));
+                else if (a->rta_type == RTA_GATEWAY && RTA_PAYLOAD(a) == sizeof(gateway))
+                        has_gateway = true, memcpy(&gateway, RTA_DATA(a), sizeof(gateway));
+                else if (a->rta_type == RTA_OIF && RTA_PAYLOAD(a) == sizeof(uint32_t))
+                        memcpy(&oif, RTA_DATA(a), sizeof(oif));
+        }
+        if (rtm->rtm_dst_len > 0)
+                n->each(n->ctx, destination, rtm->rtm_dst_len, oif);
+        if (has_gateway) /* the next hop itself (the default route's router, say) */
+                n->each(n->ctx, gateway, 32, oif);
+}
+
+int netlink_ipv4_networks(struct netlink *nl,
+                          void (*each)(void *ctx, struct in_addr network, unsigned prefix_length, int ifindex),
+                          void *ctx, struct err *e)
+{
+        struct networks_ctx n = { each, ctx };
+        struct request rq;
+        struct ifaddrmsg *ifa = request_start(&rq, RTM_GETADDR, NLM_F_DUMP, sizeof(*ifa));
+        ifa->ifa_family = AF_INET;
+        int r = exchange(nl, &rq, address_network, &n, e, "list the IPv4 addresses");
+        if (r < 0)
+                return r;
+        struct rtmsg *rtm = request_start(&rq, RTM_GETROUTE, NLM_F_DUMP, sizeof(*rtm));
+        rtm->rtm_family = AF_INET;
+        return exchange(nl, &rq, route_network, &n, e, "list the IPv4 routes");
 }

@@ -58,6 +58,12 @@ int netlink_link_mac(struct netlink *nl, const char *name, uint8_t mac[6], struc
 int netlink_address_add_ipv4(struct netlink *nl, const char *name, struct in_addr address,
                              unsigned prefix_length, struct err *e);
 /* Add the default route through `gateway` (reached over `name`) to the main table. */
+/* Every IPv4 network this namespace already uses: each interface address with its prefix, each route
+ * of the main table (its destination; its gateway as a /32), with the interface index. */
+int netlink_ipv4_networks(struct netlink *nl,
+                          void (*each)(void *ctx, struct in_addr network, unsigned prefix_length, int ifindex),
+                          void *ctx, struct err *e);
+
 int netlink_route_add_default_ipv4(struct netlink *nl, const char *name, struct in_addr gateway,
                                    struct err *e);
 
