@@ -21,12 +21,20 @@ static void page_text(struct util_buf *page, const char *text)
         util_buf_append(page, text, strlen(text));
 }
 
-/* Names are at most 255 bytes: escaped they grow at most 6x, percent-encoded 3x. */
+/* Escaped, text grows at most 6x. Names are at most 255 bytes; the directory's path, in the title
+ * and heading, can be longer (it got an empty title and heading past 1,536 escaped bytes). */
 static void page_escaped(struct util_buf *page, const char *text, size_t length)
 {
-        char out[6 * 256 + 1];
-        size_t n = http_html_escape(text, length, out, sizeof(out));
+        char small[6 * 256 + 1];
+        char *out = length <= 256 ? small : malloc(6 * length + 1);
+        if (out == NULL) {
+                page->failed = true;
+                return;
+        }
+        size_t n = http_html_escape(text, length, out, length <= 256 ? sizeof(small) : 6 * length + 1);
         util_buf_append(page, out, n);
+        if (out != small)
+                free(out);
 }
 
 struct name {

@@ -713,6 +713,26 @@ def listing(root):
 
 
 @test
+def listing_long_path(root):
+    # A directory whose path is longer than a name can be still gets its path in the title and
+    # heading (both came out empty when the escaped path passed 1,536 bytes).
+    parts = ['d' * 60 + str(i % 10) for i in range(28)]  # ~1,700 bytes, more than the 1,536 bytes the escape had
+    deep = os.path.join(root, *parts)
+    os.makedirs(deep)
+    with open(os.path.join(deep, 'leaf.txt'), 'wb') as f:
+        f.write(b'leaf\n')
+    url = '/' + '/'.join(parts) + '/'
+    with Server(root) as s:
+        r, body = get(s, url)
+        page = body.decode()
+        check_eq(r.status, 200, 'listing of a deep directory')
+        check(f'<title>Index of {url}</title>' in page, f'title: {page[:400]!r}')
+        check(f'<h1>Index of {url}</h1>' in page, 'heading')
+        check('leaf.txt' in page, 'entry')
+    shutil.rmtree(os.path.join(root, parts[0]))
+
+
+@test
 def listing_utf8(root):
     # The page says charset=utf-8, so a name that is not UTF-8 is shown with U+FFFD (in the list and
     # in the title); its link keeps the raw bytes percent-encoded and still leads to the file.
