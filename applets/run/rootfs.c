@@ -164,7 +164,7 @@ static int clone_device_nodes(int *fds, struct err *e)
         return 0;
 }
 
-static int populate_dev(const struct container *c, const int *node_fds, struct err *e)
+static int populate_dev(const struct container *c, const int *node_fds, int console_fd, struct err *e)
 {
         static const struct {
                 const char *name, *target;
@@ -192,6 +192,13 @@ static int populate_dev(const struct container *c, const int *node_fds, struct e
                         umask(saved_umask);
                         return err_set(e, errno, "create %s", name);
                 }
+        }
+        if (console_fd >= 0) {
+                int fd = open("/dev/console", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+                if (fd >= 0)
+                        close(fd);
+                if (fd < 0 || move_mount(console_fd, "", AT_FDCWD, "/dev/console", MOVE_MOUNT_F_EMPTY_PATH) < 0)
+                        log_debug("bind the terminal on /dev/console: %s", strerror(errno));
         }
         umask(saved_umask);
         for (size_t i = 0; i < ARRAY_SIZE(links); i++)
@@ -338,6 +345,7 @@ int rootfs_open_sources(const struct container *c, struct rootfs_sources *source
         int r;
         sources->lower_fd = -1;
         sources->scratch_fd = -1;
+        sources->console_fd = -1;
         sources->volume_fds = NULL;
         for (size_t i = 0; i < DEVICE_NODES; i++)
                 sources->node_fds[i] = -1;
@@ -375,6 +383,15 @@ int rootfs_open_sources(const struct container *c, struct rootfs_sources *source
                         r = sources->volume_fds[i];
         if (r >= 0 && c->user_namespace)
                 r = clone_device_nodes(sources->node_fds, e);
+        /* The caller's terminal, to show as /dev/console: its own devpts is not in the container, so
+         * without it ttyname() fails there (`tty` said "not a tty"). Best effort. */
+        for (int fd = 0; r >= 0 && fd <= 2 && sources->console_fd < 0; fd++) {
+                /* By its path (/dev/pts/N): the descriptor's own mount is the caller's namespace's,
+                 * which open_tree does not clone from here. */
+                char path[PATH_MAX];
+                if (ttyname_r(fd, path, sizeof(path)) == 0)
+                        sources->console_fd = open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+        }
         if (r < 0)
                 rootfs_close_sources(c, sources);
         return r < 0 ? r : 0;
@@ -388,6 +405,9 @@ void rootfs_close_sources(const struct container *c, struct rootfs_sources *sour
         if (sources->scratch_fd >= 0)
                 close(sources->scratch_fd);
         sources->scratch_fd = -1;
+        if (sources->console_fd >= 0)
+                close(sources->console_fd);
+        sources->console_fd = -1;
         for (size_t i = 0; sources->volume_fds && i < c->mount_count; i++)
                 if (sources->volume_fds[i] >= 0)
                         close(sources->volume_fds[i]);
@@ -429,7 +449,7 @@ int rootfs_enter(const struct container *c, const struct rootfs_sources *sources
         }
         if (r >= 0) {
                 int rc = 0;
-                if ((rc = populate_dev(c, c->user_namespace ? sources->node_fds : NULL, e)) < 0 ||
+                if ((rc = populate_dev(c, c->user_namespace ? sources->node_fds : NULL, sources->console_fd, e)) < 0 ||
                     (rc = make_directories("/tmp", 01777, e)) < 0 ||
                     (rc = mount_or_fail("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", e)) < 0 ||
                     (!c->privileged && (rc = mask_paths(e)) < 0) || (rc = mount_volumes(c, sources->volume_fds, e)) < 0)

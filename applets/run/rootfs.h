@@ -18,6 +18,7 @@ struct rootfs_sources {
         int *volume_fds;   /* one per container mount; -1 for tmpfs */
         int node_fds[6];   /* user namespace: clones of the host's /dev nodes; else -1 */
         int scratch_fd;    /* the directory the scratch tmpfs goes over (O_PATH) */
+        int console_fd;    /* a clone of the caller's terminal (the first of fds 0-2 that is one), or -1 */
 };
 
 /* Whether st (of a directory) is the host's root directory, however its path was spelt ("/.", "//",
