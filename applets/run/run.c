@@ -449,6 +449,8 @@ static enum opt_result run_describe(const struct applet *applet, struct run_opti
         c->no_new_privs = true;
         if (c->privileged) {
                 log_warn("--privileged: every capability, no seccomp filter, no no_new_privs");
+                if (o->cap_drop.count || o->cap_add.count)
+                        log_warn("--privileged: --cap-add and --cap-drop are ignored (as Docker does)");
                 c->capabilities = capability_all();
                 c->seccomp = false;
                 c->no_new_privs = false;

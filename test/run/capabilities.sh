@@ -27,6 +27,9 @@ expect "none after leaving uid 0" 0 "0000000000000000" inheritable -u 1000:1000
 expect "--privileged: the caller's capabilities" 0 "$own" \
         spr --privileged sh -c "awk '/^CapEff/ { print \$2 }' /proc/self/status"
 expect_stderr "--privileged says so" "privileged"
+expect "--privileged --cap-drop ALL: still every capability" 0 "$own" \
+        spr --privileged --cap-drop ALL sh -c "awk '/^CapEff/ { print \$2 }' /proc/self/status"
+expect_stderr "...and says --cap-drop is ignored" "--cap-add and --cap-drop are ignored"
 expect "non-root --user: no effective capabilities" 0 "0000000000000000" \
         spr -u 1000:1000 sh -c "awk '/^CapEff/ { print \$2 }' /proc/self/status"
 expect "NoNewPrivs is 1" 0 "1" spr sh -c "awk '/^NoNewPrivs/ { print \$2 }' /proc/self/status"
