@@ -60,9 +60,13 @@ static int database_find(const char *path, const char *name, char *line, size_t 
                 return -saved;
         }
         while (fgets(line, (int)line_size, f)) {
-                /* A line longer than the buffer is not ours to guess at: skip its remainder. */
+                /* A line longer than the buffer is not ours to guess at: skip its remainder (and say so
+                 * if it was the entry asked for). */
                 bool whole = strchr(line, '\n') != NULL || feof(f);
                 if (!whole) {
+                        size_t length = strlen(name);
+                        if (strncmp(line, name, length) == 0 && line[length] == ':')
+                                return USER_ENTRY_TOO_LONG;
                         int ch;
                         while ((ch = fgetc(f)) != EOF && ch != '\n')
                                 ;
@@ -76,6 +80,10 @@ static int database_find(const char *path, const char *name, char *line, size_t 
         return ferror(f) ? -EIO : -ENOENT;
 }
 
+/* The longest line of each file a lookup reads. */
+#define PASSWD_LINE_MAX 1024
+#define GROUP_LINE_MAX 4096
+
 static int parse_id(const char *text, uint32_t *id)
 {
         uint64_t value;
@@ -87,7 +95,7 @@ static int parse_id(const char *text, uint32_t *id)
 
 int user_passwd_lookup(const char *path, const char *name, uid_t *uid, gid_t *gid, char *home, size_t home_size)
 {
-        char line[1024], *fields[7] = {0};
+        char line[PASSWD_LINE_MAX], *fields[7] = {0};
         int r = database_find(path, name, line, sizeof(line), fields, 7, 7);
         if (r < 0)
                 return r;
@@ -104,7 +112,7 @@ int user_passwd_lookup(const char *path, const char *name, uid_t *uid, gid_t *gi
 
 int user_group_lookup(const char *path, const char *name, gid_t *gid)
 {
-        char line[4096], *fields[4] = {0};
+        char line[GROUP_LINE_MAX], *fields[4] = {0};
         int r = database_find(path, name, line, sizeof(line), fields, 3, 4);
         if (r < 0)
                 return r;
@@ -127,6 +135,9 @@ static int lookup_error(struct err *e, int r, const char *what, const char *name
         if (r == -EINVAL)
                 return err_plain(e, EINVAL, "--user: the entry of %s '%s' in the container's %s is damaged",
                                  what, name, file);
+        if (r == USER_ENTRY_TOO_LONG)
+                return err_plain(e, E2BIG, "--user: the entry of %s '%s' in the container's %s is too long to "
+                                 "read (longer than %d bytes)", what, name, file, strcmp(what, "user") ? GROUP_LINE_MAX : PASSWD_LINE_MAX);
         return err_set(e, r, "--user: look up %s '%s' in the container's %s", what, name, file);
 }
 

@@ -55,7 +55,8 @@ int main(void)
         CHECK_EQ_INT(user_passwd_lookup(passwd, "bob", &uid, &gid, NULL, 0), -ENOENT);
         CHECK_EQ_INT(user_passwd_lookup(passwd, "+alice", &uid, &gid, NULL, 0), -ENOENT);
         CHECK_EQ_INT(user_passwd_lookup(passwd, "short", &uid, &gid, NULL, 0), -ENOENT);
-        CHECK_EQ_INT(user_passwd_lookup(passwd, "big", &uid, &gid, NULL, 0), -ENOENT);
+        CHECK_EQ_INT(user_passwd_lookup(passwd, "big", &uid, &gid, NULL, 0), USER_ENTRY_TOO_LONG);
+        CHECK_EQ_INT(user_passwd_lookup(passwd, "bi", &uid, &gid, NULL, 0), -ENOENT);
         CHECK_EQ_INT(user_passwd_lookup(passwd, "broken", &uid, &gid, NULL, 0), -EINVAL);
         CHECK_EQ_INT(user_passwd_lookup(passwd, "", &uid, &gid, NULL, 0), -ENOENT);
         CHECK_EQ_INT(user_passwd_lookup("/nonexistent/passwd", "root", &uid, &gid, NULL, 0), -ENOENT);
