@@ -20,6 +20,17 @@ int main(int argc, char **argv)
                 fprintf(stderr, "seccomp_gen: seccomp_init failed\n");
                 return 1;
         }
+        /* The other ABIs this kernel runs natively get the same rules (by name, in their numbering),
+         * as Docker's profile lists them: without them every 32-bit x86 program was killed. */
+        if (seccomp_arch_native() == SCMP_ARCH_X86_64) {
+                int a = seccomp_arch_add(ctx, SCMP_ARCH_X86);
+                if (a == 0)
+                        a = seccomp_arch_add(ctx, SCMP_ARCH_X32);
+                if (a < 0 && a != -EEXIST) {
+                        fprintf(stderr, "seccomp_gen: add the x86 and x32 ABIs: %s\n", strerror(-a));
+                        return 1;
+                }
+        }
         const char *what = NULL;
         int r = seccomp_default_rules(ctx, &what);
         FILE *bpf = r == 0 ? tmpfile() : NULL;

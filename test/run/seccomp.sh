@@ -18,4 +18,12 @@ expect "unconfined: TIOCSTI reaches the kernel" 1 "Inappropriate ioctl for devic
 expect "the filter is installed" 0 "2" spr sh -c "awk '/^Seccomp:/ { print \$2 }' /proc/self/status"
 expect "unconfined: no filter" 0 "0" spr --seccomp=unconfined sh -c "awk '/^Seccomp:/ { print \$2 }' /proc/self/status"
 expect "an unknown profile is a usage error" 2 "" spr --seccomp=strict true
+# A 32-bit x86 program gets the same rules (keyctl refused) instead of being killed (SIGSYS, 159).
+if [ "$(uname -m)" = x86_64 ] && python3 "$SYSPRIM_SOURCE_ROOT/test/run/elf32.py" "$E2E_TMP/keyctl32" &&
+        chmod +x "$E2E_TMP/keyctl32" && [ "$("$E2E_TMP/keyctl32" 2>/dev/null)" = other ]; then
+        expect "an i386 program runs under the default profile, keyctl EPERM" 0 "EPERM" \
+                spr -v "$E2E_TMP/keyctl32:/keyctl32:ro" /keyctl32
+        expect "...and reaches the kernel unconfined" 0 "other" \
+                spr --seccomp=unconfined -v "$E2E_TMP/keyctl32:/keyctl32:ro" /keyctl32
+fi
 run_done
