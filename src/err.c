@@ -19,8 +19,10 @@ size_t err_vformat(char *buf, size_t size, int errnum, const char *fmt, va_list 
                 /* GNU strerror_r returns the string it chose. */
                 reason = strerror_r(errnum < 0 ? -errnum : errnum, reason_buf, sizeof(reason_buf));
                 reserve = 2 + strlen(reason);
-                if (reserve + 8 > size)
-                        reason = NULL, reserve = 0;
+                if (reserve + 8 > size) { /* no room for both: the text alone */
+                        reason = NULL;
+                        reserve = 0;
+                }
         }
         size_t room = size - reserve;
         int n = vsnprintf(buf, room, fmt, ap);

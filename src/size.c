@@ -91,15 +91,18 @@ int size_parse(const char *text, uint64_t *bytes)
         return scale_value(whole, frac, frac_scale, multiplier, bytes);
 }
 
+/* The duration units, largest first (duration_format takes the first that divides exactly). */
+static const struct {
+        const char *suffix;
+        uint64_t ns;
+} duration_units[] = {
+        { "h", 3600ULL * 1000000000ULL }, { "m", 60ULL * 1000000000ULL }, { "s", 1000000000ULL },
+        { "ms", 1000000ULL }, { "us", 1000ULL }, { "ns", 1ULL },
+};
+#define DURATION_UNITS (sizeof(duration_units) / sizeof(duration_units[0]))
+
 int duration_parse(const char *text, uint64_t *nanoseconds)
 {
-        static const struct {
-                const char *suffix;
-                uint64_t ns;
-        } units[] = {
-                { "ns", 1ULL }, { "us", 1000ULL }, { "ms", 1000000ULL }, { "s", 1000000000ULL },
-                { "m", 60ULL * 1000000000ULL }, { "h", 3600ULL * 1000000000ULL },
-        };
         uint64_t whole, frac, frac_scale;
         int overflow;
         if (text == NULL || *text == '\0')
@@ -110,9 +113,9 @@ int duration_parse(const char *text, uint64_t *nanoseconds)
         uint64_t multiplier = 1000000000ULL;
         if (*p != '\0') {
                 multiplier = 0;
-                for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
-                        if (strcmp(p, units[i].suffix) == 0)
-                                multiplier = units[i].ns;
+                for (size_t i = 0; i < DURATION_UNITS; i++)
+                        if (strcmp(p, duration_units[i].suffix) == 0)
+                                multiplier = duration_units[i].ns;
                 if (multiplier == 0)
                         return -EINVAL;
         }
@@ -123,21 +126,15 @@ int duration_parse(const char *text, uint64_t *nanoseconds)
 
 char *duration_format(uint64_t nanoseconds, char *buf, size_t buf_size)
 {
-        static const struct {
-                const char *suffix;
-                uint64_t ns;
-        } units[] = {
-                { "h", 3600ULL * 1000000000ULL }, { "m", 60ULL * 1000000000ULL }, { "s", 1000000000ULL },
-                { "ms", 1000000ULL }, { "us", 1000ULL }, { "ns", 1ULL },
-        };
         if (nanoseconds == 0) {
                 snprintf(buf, buf_size, "0s");
                 return buf;
         }
         size_t i = 0;
-        while (nanoseconds % units[i].ns != 0)
+        while (nanoseconds % duration_units[i].ns != 0) /* the last unit, 1 ns, always divides */
                 i++;
-        snprintf(buf, buf_size, "%llu%s", (unsigned long long)(nanoseconds / units[i].ns), units[i].suffix);
+        snprintf(buf, buf_size, "%llu%s", (unsigned long long)(nanoseconds / duration_units[i].ns),
+                 duration_units[i].suffix);
         return buf;
 }
 

@@ -22,7 +22,9 @@
 
 #define MAX_THREADS 1024
 #define MAX_OPS 1000000000000ULL
-#define DURATION_UNSET UINT64_MAX
+#define DURATION_UNSET UINT64_MAX /* outside both options' ranges */
+#define MS_NS 1000000LL
+#define HOUR_NS (3600 * 1000000000LL)
 
 struct alloc_bench_config {
         struct opt_list threads;
@@ -76,7 +78,8 @@ static const struct opt alloc_bench_options[] = {
           "interleaved runs; the median is shown (default 3)" },
         { "ops", 'n', "N", OPT_CALLBACK, offsetof(struct alloc_bench_config, ops), 0, 0, 0, 0, parse_ops,
           "operations per thread and run, e.g. 100k" },
-        { "duration", 'd', "TIME", OPT_DURATION, offsetof(struct alloc_bench_config, duration), 1000000, 3600000000000LL, 0, 0, NULL,
+        { "duration", 'd', "TIME", OPT_DURATION, offsetof(struct alloc_bench_config, duration), MS_NS, HOUR_NS, 0, 0,
+          NULL,
           "run each workload for TIME instead of --ops" },
         { "seed", 's', "S", OPT_INT, offsetof(struct alloc_bench_config, seed), 0, INT64_MAX, 0, 0, NULL,
           "seed of the random sizes (default 1)" },
@@ -86,7 +89,8 @@ static const struct opt alloc_bench_options[] = {
           "pin thread i to the i-th usable CPU, round robin" },
         { "placement", 0, "N,N,...", OPT_STRING, offsetof(struct alloc_bench_config, placement), 0, 0, 0, 0, NULL,
           "pin thread i to CPU N[i mod count], e.g. 0,0,1,1" },
-        { "timeout", 0, "TIME", OPT_DURATION, offsetof(struct alloc_bench_config, timeout), 1000000, 24 * 3600000000000LL, 0, 0, NULL,
+        { "timeout", 0, "TIME", OPT_DURATION, offsetof(struct alloc_bench_config, timeout), MS_NS, 24 * HOUR_NS, 0, 0,
+          NULL,
           "stop a worker running longer (default 120s)" },
         { "json", 0, NULL, OPT_FLAG, offsetof(struct alloc_bench_config, json), 0, 0, 0, 0, NULL,
           "print the results as JSON" },

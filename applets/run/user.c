@@ -137,7 +137,8 @@ static int lookup_error(struct err *e, int r, const char *what, const char *name
                                  what, name, file);
         if (r == USER_ENTRY_TOO_LONG)
                 return err_plain(e, E2BIG, "--user: the entry of %s '%s' in the container's %s is too long to "
-                                 "read (longer than %d bytes)", what, name, file, strcmp(what, "user") ? GROUP_LINE_MAX : PASSWD_LINE_MAX);
+                                 "read (longer than %d bytes)", what, name, file,
+                                 strcmp(what, "user") ? GROUP_LINE_MAX : PASSWD_LINE_MAX);
         return err_set(e, r, "--user: look up %s '%s' in the container's %s", what, name, file);
 }
 
