@@ -103,9 +103,15 @@ int nat_rule(bool add, const char *bridge, struct network_subnet s, struct err *
         inet_ntop(AF_INET, &s.network, net_text, sizeof(net_text));
         snprintf(subnet, sizeof(subnet), "%s/%u", net_text, s.prefix_length);
         if (find_program("nft", tool, sizeof(tool))) {
-                char script[512];
+                /* Whatever a run killed half-way left (a table without a record, a record without a
+                 * table): "add" then "delete" in one atomic batch removes the table whether or not it
+                 * exists, so adding always starts from nothing and removing never fails for its absence
+                 * (which left the bridge's record saying NAT for good, and ip_forward on). */
+                char script[768];
+                int n = snprintf(script, sizeof(script), "add table ip sysprim_%s\ndelete table ip sysprim_%s\n",
+                                 bridge, bridge);
                 if (add)
-                        snprintf(script, sizeof(script),
+                        snprintf(script + n, sizeof(script) - (size_t)n,
                                  "table ip sysprim_%s {\n"
                                  "  chain postrouting {\n"
                                  "    type nat hook postrouting priority srcnat; policy accept;\n"
@@ -113,17 +119,21 @@ int nat_rule(bool add, const char *bridge, struct network_subnet s, struct err *
                                  "  }\n"
                                  "}\n",
                                  bridge, subnet, subnet);
-                else
-                        snprintf(script, sizeof(script), "delete table ip sysprim_%s\n", bridge);
                 char *argv[] = {tool, "-f", "-", NULL};
                 return run_tool(argv, script, e);
         }
         if (find_program("iptables", tool, sizeof(tool))) {
-                char comment[48];
+                char comment[48], operation[3] = "-C";
                 snprintf(comment, sizeof(comment), "sysprim %s", bridge);
-                char *argv[] = {tool, "-w", "-t", "nat", add ? "-A" : "-D", "POSTROUTING", "-s", subnet,
+                char *argv[] = {tool, "-w", "-t", "nat", operation, "POSTROUTING", "-s", subnet,
                                 "!", "-d", subnet, "-m", "comment", "--comment", comment, "-j", "MASQUERADE",
                                 NULL};
+                /* As with nft: present once when adding, absent when removing, whatever was left. */
+                struct err absent = {0};
+                bool present = run_tool(argv, NULL, &absent) == 0;
+                if (present == add)
+                        return 0;
+                operation[1] = add ? 'A' : 'D';
                 return run_tool(argv, NULL, e);
         }
         return err_plain(e, ENOENT, "--nat needs nftables or iptables: install one (apt-get install nftables)");

@@ -52,6 +52,29 @@ kill -TERM $second
 wait $second
 net_clean_check "nothing left after the NAT containers" $BR 10.215.0
 
+# What a run killed half-way leaves: a record saying NAT with no table (here: the table deleted by
+# hand while a container runs), or a table with no record. Neither may stick to the bridge.
+start_bg k1 "${NET[@]}" -- busybox sh -c "$UP_AND_WAIT"
+check "a NAT container started" wait_for_line up "$E2E_TMP/k1.out"
+nft delete table ip sysprim_$BR
+kill -TERM $pid
+wait $pid
+testing "its end cleans up without the table" "grep -c 'remove NAT' '$E2E_TMP/k1.out'" "0" 1
+net_clean_check "nothing left when the table had gone first" $BR 10.215.0
+testing "ip_forward is put back all the same" "cat /proc/sys/net/ipv4/ip_forward" "$forward_before"
+testing "the bridge works without --nat after that" \
+        "'$SYSPRIM' run --net bridge --bridge $BR --subnet 10.215.0.0/24 -- busybox echo ok" "ok"
+nft add table ip sysprim_$BR
+nft add chain ip sysprim_$BR postrouting '{ type nat hook postrouting priority srcnat; policy accept; }'
+nft add rule ip sysprim_$BR postrouting ip saddr 10.215.0.0/24 ip daddr != 10.215.0.0/24 masquerade
+start_bg k2 "${NET[@]}" -- busybox sh -c "$UP_AND_WAIT"
+check "a NAT container started over a leftover table" wait_for_line up "$E2E_TMP/k2.out"
+testing "one masquerade rule, not the leftover's and a new one" \
+        "nft list table ip sysprim_$BR | grep -c masquerade" "1"
+kill -TERM $pid
+wait $pid
+net_clean_check "nothing left after the leftover table" $BR 10.215.0
+
 # Without nft (hidden in a private mount namespace): iptables.
 nft_path=$(command -v nft)
 if command -v iptables >/dev/null; then
