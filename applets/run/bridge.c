@@ -105,7 +105,9 @@ int bridge_ensure(struct bridge_record *st, struct netlink *nl, const char *brid
                                          "another with --bridge", bridge);
                 st->bridge_created = 1;
                 st->subnet = want;
-                int r = netlink_address_add_ipv4(nl, bridge, gateway, want.prefix_length, e);
+                int r = netlink_ipv6_disable(-1, bridge, e);
+                if (r == 0)
+                        r = netlink_address_add_ipv4(nl, bridge, gateway, want.prefix_length, e);
                 if (r == -EEXIST)
                         r = 0;
                 return r == 0 ? netlink_link_set_up(nl, bridge, true, e) : r;
@@ -118,7 +120,11 @@ int bridge_ensure(struct bridge_record *st, struct netlink *nl, const char *brid
                 return r;
         st->bridge_created = 1;
         st->subnet = want;
-        r = netlink_address_add_ipv4(nl, bridge, gateway, want.prefix_length, e);
+        /* IPv4 only: without IPv6 the bridge takes no router advertisement, so a container cannot
+         * give the host IPv6 routes (CVE-2020-13401's kind), nor another container through it. */
+        r = netlink_ipv6_disable(-1, bridge, e);
+        if (r == 0)
+                r = netlink_address_add_ipv4(nl, bridge, gateway, want.prefix_length, e);
         if (r == 0)
                 r = netlink_link_set_up(nl, bridge, true, e);
         return r;
@@ -148,6 +154,8 @@ int bridge_connect(const char *bridge, const char *host_veth, int netns, struct 
                 r = netlink_link_set_master(&host, host_veth, bridge, e);
         if (r == 0)
                 r = netlink_link_set_up(&host, host_veth, true, e);
+        if (r == 0)
+                r = netlink_ipv6_disable(netns, "eth0", e); /* before it is up: no RA, no link-local */
         if (r == 0)
                 r = netlink_open_in_netns(&inside, netns, e);
         if (r == 0)

@@ -120,23 +120,59 @@ int netlink_open(struct netlink *nl, struct err *e)
         return 0;
 }
 
-int netlink_open_in_netns(struct netlink *nl, int netns_fd, struct err *e)
+/* Run `fn` with this thread in the network namespace `netns_fd`, then come back. */
+static int in_netns(int netns_fd, int (*fn)(void *ctx, struct err *e), void *ctx, struct err *e)
 {
         _cleanup_close_ int own = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
         if (own < 0)
                 return err_set(e, errno, "open /proc/thread-self/ns/net");
         if (setns(netns_fd, CLONE_NEWNET) < 0)
                 return err_set(e, errno, "enter the container's network namespace");
-        int r = netlink_open(nl, e);
-        if (setns(own, CLONE_NEWNET) < 0) {
+        int r = fn(ctx, e);
+        if (setns(own, CLONE_NEWNET) < 0)
                 /* Cannot happen with the privileges that let us leave; if it does, every later step
                  * would act on the wrong namespace, so say so loudly. */
-                int saved = errno;
-                if (r == 0)
-                        netlink_close(nl);
-                return err_set(e, saved, "return to the host's network namespace");
-        }
+                return err_set(e, errno, "return to the host's network namespace");
         return r;
+}
+
+static int open_netlink(void *nl, struct err *e)
+{
+        return netlink_open(nl, e);
+}
+
+int netlink_open_in_netns(struct netlink *nl, int netns_fd, struct err *e)
+{
+        int r = in_netns(netns_fd, open_netlink, nl, e);
+        if (r < 0 && nl->fd >= 0)
+                netlink_close(nl);
+        return r;
+}
+
+struct open_request {
+        const char *path;
+        int fd;
+};
+
+static int open_there(void *ctx, struct err *e)
+{
+        struct open_request *rq = ctx;
+        rq->fd = open(rq->path, O_WRONLY | O_CLOEXEC);
+        return rq->fd < 0 ? err_set(e, errno, "open %s", rq->path) : 0;
+}
+
+int netlink_ipv6_disable(int netns_fd, const char *name, struct err *e)
+{
+        char path[80];
+        snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", name);
+        /* A sysctl under /proc/sys/net is that of the namespace of whoever opens it. */
+        struct open_request rq = { path, -1 };
+        int r = netns_fd >= 0 ? in_netns(netns_fd, open_there, &rq, e) : open_there(&rq, e);
+        if (r < 0)
+                return e->code == ENOENT ? 0 : r; /* a kernel without IPv6: nothing to turn off */
+        r = util_write_all(rq.fd, "1", 1);
+        close(rq.fd);
+        return r < 0 ? err_set(e, r, "write %s", path) : 0;
 }
 
 void netlink_close(struct netlink *nl)

@@ -64,6 +64,11 @@ int netlink_ipv4_networks(struct netlink *nl,
                           void (*each)(void *ctx, struct in_addr network, unsigned prefix_length, int ifindex),
                           void *ctx, struct err *e);
 
+/* IPv6 off on interface `name` (disable_ipv6): no link-local address, no router advertisements
+ * taken. In the network namespace `netns_fd`, or this one when it is -1. 0 also where the kernel has
+ * no IPv6. */
+int netlink_ipv6_disable(int netns_fd, const char *name, struct err *e);
+
 int netlink_route_add_default_ipv4(struct netlink *nl, const char *name, struct in_addr gateway,
                                    struct err *e);
 
