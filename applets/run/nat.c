@@ -110,6 +110,10 @@ int nat_rule(bool add, const char *bridge, struct network_subnet s, struct err *
                 char script[768];
                 int n = snprintf(script, sizeof(script), "add table ip sysprim_%s\ndelete table ip sysprim_%s\n",
                                  bridge, bridge);
+                /* The forward chain: with ip_forward on, the host would route anything sent to it for
+                 * the subnet into the bridge (a neighbour reaching every container port, published or
+                 * not, or another bridge's containers). Only answers to the containers' own
+                 * connections go in, as Docker's isolation does. */
                 if (add)
                         snprintf(script + n, sizeof(script) - (size_t)n,
                                  "table ip sysprim_%s {\n"
@@ -117,24 +121,39 @@ int nat_rule(bool add, const char *bridge, struct network_subnet s, struct err *
                                  "    type nat hook postrouting priority srcnat; policy accept;\n"
                                  "    ip saddr %s ip daddr != %s masquerade\n"
                                  "  }\n"
+                                 "  chain forward {\n"
+                                 "    type filter hook forward priority filter; policy accept;\n"
+                                 "    oifname \"%s\" ct state established,related accept\n"
+                                 "    oifname \"%s\" iifname != \"%s\" drop\n"
+                                 "  }\n"
                                  "}\n",
-                                 bridge, subnet, subnet);
+                                 bridge, subnet, subnet, bridge, bridge, bridge);
                 char *argv[] = {tool, "-f", "-", NULL};
                 return run_tool(argv, script, e);
         }
         if (find_program("iptables", tool, sizeof(tool))) {
+                /* The same two rules as the nft table's, each present once when adding and absent when
+                 * removing, whatever a killed run left (checked with -C first). */
                 char comment[48], operation[3] = "-C";
                 snprintf(comment, sizeof(comment), "sysprim %s", bridge);
-                char *argv[] = {tool, "-w", "-t", "nat", operation, "POSTROUTING", "-s", subnet,
-                                "!", "-d", subnet, "-m", "comment", "--comment", comment, "-j", "MASQUERADE",
-                                NULL};
-                /* As with nft: present once when adding, absent when removing, whatever was left. */
-                struct err absent = {0};
-                bool present = run_tool(argv, NULL, &absent) == 0;
-                if (present == add)
-                        return 0;
-                operation[1] = add ? 'A' : 'D';
-                return run_tool(argv, NULL, e);
+                char *masquerade[] = {tool, "-w", "-t", "nat", operation, "POSTROUTING", "-s", subnet, "!", "-d",
+                                      subnet, "-m", "comment", "--comment", comment, "-j", "MASQUERADE", NULL};
+                char *forward[] = {tool, "-w", "-t", "filter", operation, "FORWARD", "-o", (char *)bridge, "!",
+                                   "-i", (char *)bridge, "-m", "conntrack", "!", "--ctstate", "ESTABLISHED,RELATED",
+                                   "-m", "comment", "--comment", comment, "-j", "DROP", NULL};
+                char **rules[] = {masquerade, forward};
+                for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+                        operation[1] = 'C';
+                        struct err absent = {0};
+                        if ((run_tool(rules[i], NULL, &absent) == 0) == add)
+                                continue;
+                        /* The drop goes first in FORWARD, ahead of any rule that accepts everything. */
+                        operation[1] = !add ? 'D' : rules[i] == forward ? 'I' : 'A';
+                        int r = run_tool(rules[i], NULL, e);
+                        if (r < 0)
+                                return r;
+                }
+                return 0;
         }
         return err_plain(e, ENOENT, "--nat needs nftables or iptables: install one (apt-get install nftables)");
 }

@@ -33,6 +33,7 @@ net_clean_check() {
         fi
         if command -v iptables >/dev/null; then
                 iptables -w -t nat -S POSTROUTING 2>/dev/null | grep -q "sysprim $bridge" && left+=" iptables rule;"
+                iptables -w -S FORWARD 2>/dev/null | grep -q "sysprim $bridge" && left+=" iptables forward rule;"
         fi
         [ -e "$STATE_DIR/$bridge.state" ] && left+=" state $(cat "$STATE_DIR/$bridge.state");"
         [ -e "$STATE_DIR/$bridge.lock" ] && left+=" lock file;"

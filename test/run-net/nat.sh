@@ -52,6 +52,23 @@ kill -TERM $second
 wait $second
 net_clean_check "nothing left after the NAT containers" $BR 10.215.0
 
+# With NAT on, ip_forward is on: a neighbour routing the subnet through the host (the outside, here)
+# must not reach the containers; the containers still reach it.
+nsenter -t "$outside" -n ip route add 10.215.0.0/24 via 10.216.0.1
+start_bg f1 "${NET[@]}" --ip 10.215.0.77 -- busybox sh -c 'echo up; exec busybox nc -l -p 9100 </dev/null'
+check "a NAT container listening" wait_for_line up "$E2E_TMP/f1.out"
+testing "a neighbour cannot open a connection into the subnet" "nsenter -t $outside -n $TCP blocked 10.215.0.77 9100 2" ""
+port=$($TCP freeport)
+nsenter -t "$outside" -n $TCP serve 10.216.0.2 "$port" still-out >"$E2E_TMP/outside2.out" 2>&1 &
+pids+=($!)
+wait_for_line listening "$E2E_TMP/outside2.out"
+testing "...while the containers still reach it" \
+        "'$SYSPRIM' run ${NET[*]} -- busybox nc 10.216.0.2 $port </dev/null" "still-out"
+kill -TERM $pid
+wait $pid
+nsenter -t "$outside" -n ip route del 10.215.0.0/24 via 10.216.0.1
+net_clean_check "nothing left after the forward filter" $BR 10.215.0
+
 # What a run killed half-way leaves: a record saying NAT with no table (here: the table deleted by
 # hand while a container runs), or a table with no record. Neither may stick to the bridge.
 start_bg k1 "${NET[@]}" -- busybox sh -c "$UP_AND_WAIT"
@@ -89,6 +106,7 @@ if command -v iptables >/dev/null; then
         check "a container started with iptables NAT" wait_for_line up "$E2E_TMP/ipt.out"
         testing "the iptables rule is there while it runs" \
                 "iptables -w -t nat -S POSTROUTING | grep -c 'sysprim $BR'" "1"
+        testing "...and the forward filter's" "iptables -w -S FORWARD | grep -c 'sysprim $BR'" "1"
         kill -TERM $pid
         wait $pid
         net_clean_check "nothing left after iptables NAT" $BR 10.215.0

@@ -58,6 +58,19 @@ def refused(address, port):
     return 1
 
 
+def blocked(address, port, seconds=2):
+    """Exit 0 when a connection gets no answer at all within SECONDS (dropped on the way)."""
+    try:
+        socket.create_connection((address, int(port)), timeout=float(seconds)).close()
+    except socket.timeout:
+        return 0
+    except OSError as e:
+        print("tcp.py blocked: %s:%s: %s" % (address, port, e), file=sys.stderr)
+        return 1
+    print("tcp.py blocked: %s:%s: connected" % (address, port), file=sys.stderr)
+    return 1
+
+
 def lock(name, owner, wait=30):
     """Hold a mutex named NAME while process OWNER lives: an abstract unix socket, which the kernel
     frees when its holder dies, so no file is left. Prints "locked", or exits 1 after WAIT seconds."""
@@ -97,9 +110,11 @@ if __name__ == "__main__":
         sys.exit(get(*args))
     elif cmd == "refused":
         sys.exit(refused(*args))
+    elif cmd == "blocked":
+        sys.exit(blocked(*args))
     elif cmd == "lock":
         sys.exit(lock(*args))
     elif cmd == "freeport":
         freeport()
     else:
-        sys.exit("usage: tcp.py serve ADDR PORT MSG | get ADDR PORT | refused ADDR PORT | lock NAME PID | freeport")
+        sys.exit("usage: tcp.py serve ADDR PORT MSG | get ADDR PORT | refused ADDR PORT | blocked ADDR PORT [SECONDS] | lock NAME PID | freeport")
