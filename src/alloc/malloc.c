@@ -13,8 +13,10 @@
 #include "alloc_internal.h"
 #include "sysprim/alloc.h"
 
-/* Moving pages with mremap beats memcpy from this size on; each move may split a mapping, so the
- * number of moves is capped well below the kernel's map count limit. */
+/* Moving pages with mremap beats memcpy from this size on. A moved block keeps the mappings it was
+ * moved in until it is freed (the source side is mapped afresh, see os_move_pages): about one more
+ * mapping per move of a block still alive, so the number of moves is capped well below the kernel's
+ * map count limit (65530). */
 #define MOVE_PAGES_MIN ((size_t)1 << 20)
 #define MOVE_PAGES_MAX_COUNT 16384
 /* A small block that realloc grows to this size or more becomes a page-heap block with room behind
@@ -297,8 +299,16 @@ static void *realloc_large(void *ptr, size_t size, void *caller)
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (old_bytes >= MOVE_PAGES_MIN && __atomic_load_n(&page_moves, __ATOMIC_RELAXED) < MOVE_PAGES_MAX_COUNT &&
-	    os_move_pages(ptr, (void *)n->start, old_bytes)) {
+	enum os_move moved = OS_NOT_MOVED;
+	if (old_bytes >= MOVE_PAGES_MIN && __atomic_load_n(&page_moves, __ATOMIC_RELAXED) < MOVE_PAGES_MAX_COUNT)
+		moved = os_move_pages(ptr, (void *)n->start, old_bytes);
+	if (moved == OS_DESTINATION_LOST) {
+		/* The kernel unmapped part of n and would not map it again (out of mappings): n is never
+		 * handed out again, and the caller keeps its block, as on any failed realloc. */
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (moved == OS_MOVED) {
 		__atomic_fetch_add(&page_moves, 1, __ATOMIC_RELAXED);
 		page_heap_free_zeroed(s);
 	} else {

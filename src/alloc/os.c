@@ -132,17 +132,34 @@ void os_zero(void *p, size_t size)
 #define MREMAP_DONTUNMAP 4
 #endif
 
+/* Fresh zero pages over [at, at+size) of our own range, in one step (MAP_FIXED replaces what is
+ * there; no moment with a hole another thread's mmap could take). The new mapping's offset follows
+ * its address, so it merges with the untouched parts of the range around it. */
+static bool remap_fresh(void *at, size_t size)
+{
+	return mmap(at, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) !=
+	       MAP_FAILED;
+}
+
 /* Move the pages of [from, from+size) to [to, to+size) without copying. The source stays mapped
- * (MREMAP_DONTUNMAP, Linux 5.7+: it reads back as fresh zero pages), so the page heap's range never
- * has a hole. Unmapping it and mapping it again would leave a window in which another thread's
- * mmap (our metadata arena, or any library's) could land in the hole and then be overwritten by
- * the refill. Where the kernel cannot, returns false and the caller copies. */
-bool os_move_pages(void *from, void *to, size_t size)
+ * (MREMAP_DONTUNMAP, Linux 5.7+), so the page heap's range never has a hole: unmapping it and mapping
+ * it again would leave a window in which another thread's mmap (our metadata arena, or any
+ * library's) could land in the hole and then be overwritten by the refill. The source's emptied
+ * mappings are then replaced by one fresh mapping: left as they were, every move split the range
+ * for good, and the splits of a block moved again and again piled up to the kernel's map count
+ * limit (65530) within about a thousand moves.
+ * OS_MOVED: done. OS_NOT_MOVED: the caller copies; [to, to+size) is mapped (a failed mremap may
+ * have unmapped part of it; it is mapped afresh). OS_DESTINATION_LOST: it could not be. */
+enum os_move os_move_pages(void *from, void *to, size_t size)
 {
 	int saved = errno;
-	void *r = mremap(from, size, size, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, to);
+	enum os_move result = OS_MOVED;
+	if (mremap(from, size, size, MREMAP_MAYMOVE | MREMAP_FIXED | MREMAP_DONTUNMAP, to) == MAP_FAILED)
+		result = remap_fresh(to, size) ? OS_NOT_MOVED : OS_DESTINATION_LOST;
+	else
+		(void)remap_fresh(from, size); /* best effort: the source is mapped either way */
 	errno = saved;
-	return r != MAP_FAILED;
+	return result;
 }
 
 uint64_t os_now_ms(void)

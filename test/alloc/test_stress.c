@@ -1,6 +1,6 @@
 /* Multi-threaded stress tests of the allocator (suite alloc-stress): cross-thread frees with
  * content checks, thread creation/exit churn, fork from a busy multi-threaded process.
- * Usage: test-alloc-stress prodcons|churn|fork|larson|lines|moves|cpus|cpus-norseq|consumer|regrow|order|arenas|lock */
+ * Usage: test-alloc-stress prodcons|churn|fork|larson|lines|moves|cpus|cpus-norseq|consumer|regrow|order|arenas|lock|vmas */
 #include <errno.h>
 #include <pthread.h>
 #include <sched.h>
@@ -764,6 +764,54 @@ static void test_cpus_norseq(void)
 	test_cpus();
 }
 
+/* Many large buffers grown by realloc in turns, so that most growths cannot happen in place and the
+ * block moves: mremap moves leave the moved range's mappings split for good, and a process that made
+ * a thousand of them reached the kernel's map count limit (65530), after which mremap failed half-way
+ * and realloc copied into a destination the kernel had unmapped (SIGSEGV). Contents are checked at
+ * every MiB; the mappings must stay few. */
+#define VMA_BUFFERS 16
+#define VMA_ROUNDS 80
+
+static size_t mapping_count(void)
+{
+	FILE *f = fopen("/proc/self/maps", "r");
+	size_t lines = 0;
+	int c;
+	if (f == NULL)
+		return 0;
+	while ((c = getc(f)) != EOF)
+		lines += c == '\n';
+	fclose(f);
+	return lines;
+}
+
+static void test_vmas(void)
+{
+	char *b[VMA_BUFFERS] = { 0 };
+	size_t mib[VMA_BUFFERS] = { 0 };
+	size_t before = mapping_count(), wrong = 0;
+	for (int r = 0; r < VMA_ROUNDS; r++)
+		for (int i = 0; i < VMA_BUFFERS; i++) {
+			size_t grown = mib[i] + 1;
+			char *q = realloc(b[i], (grown << 20) + (size_t)(r % 4) * 65536);
+			CHECK(q != NULL);
+			if (q == NULL)
+				return;
+			for (size_t k = 0; k < mib[i]; k++)
+				wrong += q[k << 20] != (char)(i * 31 + k);
+			q[mib[i] << 20] = (char)(i * 31 + mib[i]);
+			b[i] = q;
+			mib[i] = grown;
+		}
+	size_t after = mapping_count();
+	fprintf(stderr, "vmas: %zu mappings before, %zu after %d growths\n", before, after,
+		VMA_BUFFERS * VMA_ROUNDS);
+	CHECK_EQ_INT(wrong, 0);
+	CHECK(after < before + 1000);
+	for (int i = 0; i < VMA_BUFFERS; i++)
+		free(b[i]);
+}
+
 static const struct {
 	const char *name;
 	void (*run)(void);
@@ -772,7 +820,7 @@ static const struct {
 	{ "fork", test_fork },         { "lines", test_lines },     { "moves", test_moves },
 	{ "cpus", test_cpus },         { "cpus-norseq", test_cpus_norseq },
 	{ "consumer", test_consumer }, { "regrow", test_regrow },   { "order", test_order },
-	{ "arenas", test_arenas },     { "lock", test_lock },
+	{ "arenas", test_arenas },     { "lock", test_lock },       { "vmas", test_vmas },
 };
 
 int main(int argc, char **argv)
