@@ -60,12 +60,10 @@ static void request_line(const struct http_request *req, const char **line, size
 }
 
 /* A small complete response (error, redirect) into the worker's head buffer after `prefix` bytes. */
-static void simple_response(struct worker *w, struct conn *c, const struct http_request *req, struct pending *p,
-                            size_t prefix, int status, const char *extra)
+/* The head (and short HTML page, unless head_only) of a status-only answer, into p. */
+static size_t format_simple(struct worker *w, struct conn *c, struct pending *p, size_t prefix, int status,
+                            const char *extra, int version_minor, bool head_only)
 {
-        bool head_only = req && req->method == HTTP_METHOD_HEAD;
-        /* Without a request (a parse error) the connection closes, which any version understands. */
-        int version_minor = req ? req->version_minor : 1;
         ssize_t n = http_format_simple_response(w->head + prefix, LOOP_HEAD_SIZE - prefix, status, w->date,
                                                 version_minor, !c->close_after, head_only, extra);
         if (n < 0) {
@@ -77,14 +75,20 @@ static void simple_response(struct worker *w, struct conn *c, const struct http_
         }
         p->text = w->head;
         p->text_length = prefix + (size_t)(n > 0 ? n : 0);
-        if (req) {
-                const char *line;
-                size_t length;
-                request_line(req, &line, &length);
-                /* The body of these is the short HTML page after the head's empty line. */
-                const char *end = memmem(w->head + prefix, (size_t)n, "\r\n\r\n", 4);
-                log_prepare(w, p, line, length, status, end ? (uint64_t)(end + 4 - w->head) : p->text_length);
-        }
+        return (size_t)(n > 0 ? n : 0);
+}
+
+static void simple_response(struct worker *w, struct conn *c, const struct http_request *req, struct pending *p,
+                            size_t prefix, int status, const char *extra)
+{
+        size_t n = format_simple(w, c, p, prefix, status, extra, req->version_minor,
+                                 req->method == HTTP_METHOD_HEAD);
+        const char *line;
+        size_t length;
+        request_line(req, &line, &length);
+        /* The body of these is the short HTML page after the head's empty line. */
+        const char *end = memmem(w->head + prefix, n, "\r\n\r\n", 4);
+        log_prepare(w, p, line, length, status, end ? (uint64_t)(end + 4 - w->head) : p->text_length);
 }
 
 void response_for_error(struct worker *w, struct conn *c, int status, const char *line, size_t line_length,
@@ -93,7 +97,10 @@ void response_for_error(struct worker *w, struct conn *c, int status, const char
         c->close_after = true;
         if (status < 400 || status > 599)
                 status = 400;
-        simple_response(w, c, NULL, p, 0, status, NULL);
+        /* No request to go by: the connection closes, which any version understands, and a HEAD (the
+         * line says so whatever else failed) gets no page (RFC 9110 9.3.2). */
+        bool head = line_length >= 5 && memcmp(line, "HEAD ", 5) == 0;
+        format_simple(w, c, p, 0, status, NULL, 1, head);
         const char *end = memmem(p->text, p->text_length, "\r\n\r\n", 4);
         log_prepare(w, p, line, line_length, status, end ? (uint64_t)(end + 4 - p->text) : p->text_length);
 }

@@ -405,6 +405,20 @@ def mime_types(root):
 
 
 @test
+def head_malformed_no_body(root):
+    # A HEAD that fails to parse still gets no content (RFC 9110 9.3.2): the head, then the close.
+    with Server(root) as s:
+        for request, status in ((b'HEAD * HTTP/1.1\r\nHost: x\r\n\r\n', b'400'),
+                                (b'HEAD / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n', b'400'),
+                                (b'HEAD / HTTP/2.0\r\nHost: x\r\n\r\n', b'505')):
+            out = raw(s, request)
+            check(out.startswith(b'HTTP/1.1 ' + status), f'{request!r}: {out[:40]!r}')
+            end = out.find(b'\r\n\r\n')
+            check(end > 0 and out[end + 4:] == b'', f'{request!r}: content after the head: {out[end + 4:][:40]!r}')
+            check(b'content-length:' in out[:end].lower(), f'{request!r}: the length GET would get')
+
+
+@test
 def head(root):
     with Server(root) as s:
         r, body = get(s, '/data.bin', method='HEAD')
