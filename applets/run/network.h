@@ -54,7 +54,8 @@ int network_option_bridge(const char *arg, void *field);
 int network_option_subnet(const char *arg, void *field);
 int network_option_ip(const char *arg, void *field);
 
-/* Parsers of single values into the parsed form: 0 or -EINVAL. */
+/* Parsers of single values into the parsed form: 0 or -EINVAL (network_parse_publish also
+ * -EPROTONOSUPPORT, -EADDRINUSE and -E2BIG: see network_options.c). */
 int network_parse_mode(const char *arg, enum network_mode *mode);
 int network_parse_subnet(const char *arg, struct network_subnet *subnet);
 int network_parse_ip(const char *arg, struct in_addr *address);

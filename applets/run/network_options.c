@@ -87,7 +87,8 @@ static int parse_port(const char *text, size_t len, uint16_t *port)
         return 0;
 }
 
-/* [IP:]HOSTPORT:CONTAINERPORT[/tcp] */
+/* [IP:]HOSTPORT:CONTAINERPORT[/tcp]. 0, -EINVAL, -EPROTONOSUPPORT (another protocol), -EADDRINUSE (a
+ * host port already in the list) or -E2BIG (the list is full). */
 int network_parse_publish(const char *arg, struct network_publish_list *list)
 {
         if (list->count >= NETWORK_MAX_PUBLISH)
@@ -100,7 +101,7 @@ int network_parse_publish(const char *arg, struct network_publish_list *list)
         char *proto = strchr(spec, '/');
         if (proto != NULL) {
                 if (strcmp(proto, "/tcp") != 0)
-                        return -EINVAL; /* only TCP is forwarded */
+                        return -EPROTONOSUPPORT; /* only TCP is forwarded */
                 *proto = '\0';
         }
         char *last = strrchr(spec, ':');
@@ -121,7 +122,7 @@ int network_parse_publish(const char *arg, struct network_publish_list *list)
                 return -EINVAL;
         for (size_t i = 0; i < list->count; i++)
                 if (list->items[i].host_port == p.host_port)
-                        return -EINVAL; /* the same host port twice */
+                        return -EADDRINUSE; /* the same host port twice */
         list->items[list->count++] = p;
         return 0;
 }
@@ -200,6 +201,11 @@ int network_options_parse(const struct container_network *in, struct network_opt
                 int r = network_parse_publish(in->publish.items[i], &out->publish);
                 if (r == -E2BIG)
                         return err_plain(e, EINVAL, "--publish: at most %d ports", NETWORK_MAX_PUBLISH);
+                if (r == -EPROTONOSUPPORT)
+                        return err_plain(e, EINVAL, "--publish: '%s': only TCP is forwarded", in->publish.items[i]);
+                if (r == -EADDRINUSE)
+                        return err_plain(e, EINVAL, "--publish: '%s': that host port is published twice",
+                                         in->publish.items[i]);
                 if (r < 0)
                         return err_plain(e, EINVAL, "--publish: invalid value '%s' (expected "
                                        "[IP:]HOSTPORT:CONTAINERPORT[/tcp], each host port once)",

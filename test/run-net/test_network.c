@@ -67,8 +67,8 @@ static void test_parsing(void)
         CHECK_EQ_INT(p.items[0].container_port, 80);
         CHECK_EQ_INT(p.items[0].host_address.s_addr, htonl(INADDR_ANY));
         CHECK_EQ_INT(p.items[1].host_address.s_addr, htonl(INADDR_LOOPBACK));
-        CHECK_EQ_INT(network_parse_publish("8080:90", &p), -EINVAL); /* host port twice */
-        CHECK_EQ_INT(network_parse_publish("8082:80/udp", &p), -EINVAL);
+        CHECK_EQ_INT(network_parse_publish("8080:90", &p), -EADDRINUSE); /* host port twice */
+        CHECK_EQ_INT(network_parse_publish("8082:80/udp", &p), -EPROTONOSUPPORT);
         CHECK_EQ_INT(network_parse_publish("0:80", &p), -EINVAL);
         CHECK_EQ_INT(network_parse_publish("8082:65536", &p), -EINVAL);
         CHECK_EQ_INT(network_parse_publish("8082", &p), -EINVAL);
