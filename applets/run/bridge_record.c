@@ -20,8 +20,8 @@
 
 static void record_paths(struct bridge_record *st, const char *bridge)
 {
-        snprintf(st->lock_path, sizeof(st->lock_path), NETWORK_STATE_DIR "/%s.lock", bridge);
-        snprintf(st->state_path, sizeof(st->state_path), NETWORK_STATE_DIR "/%s.state", bridge);
+        snprintf(st->lock_path, sizeof(st->lock_path), "%s/%s.lock", network_state_dir(), bridge);
+        snprintf(st->state_path, sizeof(st->state_path), "%s/%s.state", network_state_dir(), bridge);
 }
 
 int bridge_record_lock(struct bridge_record *st, const char *bridge, struct err *e)
@@ -98,8 +98,9 @@ int bridge_record_write(struct bridge_record *st, struct err *e)
                 if (unlink(st->state_path) < 0 && errno != ENOENT)
                         return err_set(e, errno, "remove %s", st->state_path);
                 (void)unlink(st->lock_path);
-                (void)rmdir(NETWORK_STATE_DIR);
-                (void)rmdir("/run/sysprim"); /* only when empty: other parts of run may use it */
+                (void)rmdir(network_state_dir());
+                (void)rmdir(NETWORK_STATE_ROOT); /* these only when empty: others may use them */
+                (void)rmdir("/run/sysprim");
                 return 0;
         }
         char tmp[PATH_MAX + 8];

@@ -1,5 +1,5 @@
-/* The record of the containers on one bridge (/run/sysprim/net/BRIDGE.state), read and changed only
- * under the exclusive lock of BRIDGE.lock: address allocation, and whether the bridge and its NAT are
+/* The record of the containers on one bridge (/run/sysprim/net/ns-INODE/BRIDGE.state), read and
+ * changed only under the exclusive lock of BRIDGE.lock: address allocation, and whether the bridge and its NAT are
  * ours. Part of the `run` applet. */
 #ifndef SYSPRIM_RUN_BRIDGE_RECORD_H
 #define SYSPRIM_RUN_BRIDGE_RECORD_H

@@ -172,9 +172,14 @@ static int ip_forward_get(void)
  * for all bridges, under its own lock, always taken after a bridge's lock (never the other way
  * round), so two bridges' containers cannot deadlock. */
 /* With a '-', which bridge names never have: "forward.state" was also bridge forward's record. */
-#define IP_FORWARD_LOCK NETWORK_STATE_DIR "/ip-forward.lock"
-#define IP_FORWARD_STATE NETWORK_STATE_DIR "/ip-forward.state"
 #define IP_FORWARD_MAX_BRIDGES 64
+
+/* network_state_dir()/ip-forward<suffix>: ".lock", ".state", ".state.new". */
+static const char *ip_forward_path(char buf[PATH_MAX], const char *suffix)
+{
+        snprintf(buf, PATH_MAX, "%s/ip-forward%s", network_state_dir(), suffix);
+        return buf;
+}
 
 struct ip_forward_state {
         int restore; /* ip_forward was 0 before: write 0 when the last bridge is gone */
@@ -185,7 +190,8 @@ struct ip_forward_state {
 static void ip_forward_read(struct ip_forward_state *fs)
 {
         memset(fs, 0, sizeof(*fs));
-        _cleanup_fclose_ FILE *f = fopen(IP_FORWARD_STATE, "re");
+        char path[PATH_MAX];
+        _cleanup_fclose_ FILE *f = fopen(ip_forward_path(path, ".state"), "re");
         char line[64], name[16];
         while (f && fgets(line, sizeof(line), f)) {
                 if (sscanf(line, "restore %d", &fs->restore) == 1)
@@ -197,27 +203,30 @@ static void ip_forward_read(struct ip_forward_state *fs)
 
 static void ip_forward_write(const struct ip_forward_state *fs)
 {
+        char path[PATH_MAX], new_path[PATH_MAX];
+        ip_forward_path(path, ".state");
         if (fs->count == 0) {
-                (void)unlink(IP_FORWARD_STATE);
-                (void)unlink(IP_FORWARD_LOCK);
+                (void)unlink(path);
+                (void)unlink(ip_forward_path(new_path, ".lock"));
                 return;
         }
-        _cleanup_fclose_ FILE *f = fopen(IP_FORWARD_STATE ".new", "we");
+        _cleanup_fclose_ FILE *f = fopen(ip_forward_path(new_path, ".state.new"), "we");
         if (f == NULL) {
-                log_warn("create %s: %s", IP_FORWARD_STATE ".new", strerror(errno));
+                log_warn("create %s: %s", new_path, strerror(errno));
                 return;
         }
         fprintf(f, "restore %d\n", fs->restore);
         for (size_t i = 0; i < fs->count; i++)
                 fprintf(f, "bridge %s\n", fs->bridges[i]);
         FILE *closing = steal_pointer(&f);
-        if (fclose(closing) != 0 || rename(IP_FORWARD_STATE ".new", IP_FORWARD_STATE) < 0)
-                log_warn("write %s: %s", IP_FORWARD_STATE, strerror(errno));
+        if (fclose(closing) != 0 || rename(new_path, path) < 0)
+                log_warn("write %s: %s", path, strerror(errno));
 }
 
 int nat_ip_forward_update(const char *bridge, bool needed, struct err *e)
 {
-        int fd = state_lock_take(IP_FORWARD_LOCK, e);
+        char lock_path[PATH_MAX];
+        int fd = state_lock_take(ip_forward_path(lock_path, ".lock"), e);
         if (fd < 0)
                 return fd;
         struct ip_forward_state fs;

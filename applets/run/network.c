@@ -220,7 +220,7 @@ void network_release_stale(void)
 {
         if (geteuid() != 0)
                 return; /* only root has bridges */
-        _cleanup_closedir_ DIR *dir = opendir(NETWORK_STATE_DIR);
+        _cleanup_closedir_ DIR *dir = opendir(network_state_dir());
         if (dir == NULL)
                 return;
         struct bridge_record *st = NULL;

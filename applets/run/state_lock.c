@@ -6,10 +6,26 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+const char *network_state_dir(void)
+{
+        static char dir[64];
+        if (dir[0] == '\0') {
+                /* By the namespace's inode (PID 1's namespace, to tell the host's, may be out of sight:
+                 * it was in the sandbox this was written in). */
+                struct stat own;
+                if (stat("/proc/self/ns/net", &own) == 0)
+                        snprintf(dir, sizeof(dir), NETWORK_STATE_ROOT "/ns-%llu", (unsigned long long)own.st_ino);
+                else
+                        snprintf(dir, sizeof(dir), NETWORK_STATE_ROOT);
+        }
+        return dir;
+}
 
 static int make_dirs(const char *path)
 {
@@ -37,11 +53,11 @@ static int make_dirs(const char *path)
 int state_lock_take(const char *lock_path, struct err *e)
 {
         for (int attempt = 0;; attempt++) {
-                int r = make_dirs(NETWORK_STATE_DIR);
+                int r = make_dirs(network_state_dir());
                 if (r == -ENOENT && attempt < 100)
                         continue; /* a parent was removed as we went (it is removed when empty) */
                 if (r < 0)
-                        return err_set(e, r, "create %s", NETWORK_STATE_DIR);
+                        return err_set(e, r, "create %s", network_state_dir());
                 int fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
                 if (fd < 0) {
                         if (errno == ENOENT && attempt < 100)

@@ -1,7 +1,7 @@
 # Helpers for the run-net end-to-end tests (sourced after test/e2e/lib.sh). Each test uses a bridge
 # and subnet of its own, so the tests can run in parallel, and checks that nothing of it is left.
 TCP="python3 $SYSPRIM_SOURCE_ROOT/test/run-net/tcp.py"
-STATE_DIR=/run/sysprim/net
+STATE_DIR=/run/sysprim/net/ns-$(stat -L -c %i /proc/self/ns/net)  # this network namespace's records
 
 # net_need NAME: root, tools, bridges; then wait until no other run of test NAME (another build
 # directory's suite, say) is using the same bridge and subnet.

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # --nat: the container reaches an "outside" network (a namespace this test makes, with no route back
 # to the container's subnet) through masquerading; the rule exists once while containers use it and is
-# gone after, ip_forward is put back; iptables is used where nft is missing; with neither, a clear error.
+# gone after, ip_forward is put back; iptables is used where nft is missing; with neither, a clear error
+# (once at least: a stale NAT record that a test running beside this one left may be released by
+# the same run, and say so too).
 . "$SYSPRIM_SOURCE_ROOT/test/e2e/lib.sh"
 . "$SYSPRIM_SOURCE_ROOT/test/run-net/lib.sh"
 net_need nat
@@ -99,6 +101,8 @@ if command -v iptables >/dev/null; then
         # iptables leaves its built-in nat chain after the last rule is deleted; the test removes the
         # table it caused, if it was not there before and holds no rule.
         nft list table ip nat >/dev/null 2>&1 || on_exit 'nft list table ip nat 2>/dev/null | grep -q -e masquerade -e jump -e dnat -e snat || nft delete table ip nat 2>/dev/null'
+        # ...and its filter table, where the FORWARD rule goes.
+        nft list table ip filter >/dev/null 2>&1 || on_exit 'nft list table ip filter 2>/dev/null | grep -v policy | grep -q -e drop -e accept -e jump -e reject || nft delete table ip filter 2>/dev/null'
         unshare -m --propagation private sh -c "mount --bind /dev/null '$nft_path' &&
                 exec '$SYSPRIM' run ${NET[*]} -- busybox sh -c '$UP_AND_WAIT'" >"$E2E_TMP/ipt.out" 2>&1 &
         pid=$!
@@ -111,8 +115,8 @@ if command -v iptables >/dev/null; then
         wait $pid
         net_clean_check "nothing left after iptables NAT" $BR 10.215.0
         testing "with neither nft nor iptables: a clear error, 125" \
-                "unshare -m --propagation private sh -c \"mount --bind /dev/null '$nft_path' && mount --bind /dev/null '$ipt_path' && '$SYSPRIM' run ${NET[*]} -- true\" 2>&1 | grep -c 'install one (apt-get install nftables)'; exit \${PIPESTATUS[0]}" \
-                "1" 125
+                "unshare -m --propagation private sh -c \"mount --bind /dev/null '$nft_path' && mount --bind /dev/null '$ipt_path' && '$SYSPRIM' run ${NET[*]} -- true\" 2>&1 | grep -m1 -o 'install one (apt-get install nftables)'; exit \${PIPESTATUS[0]}" \
+                "install one (apt-get install nftables)" 125
 fi
 net_clean_check "nothing left behind" $BR 10.215.0
 # A bridge named "forward": its record once shared the files of the ip_forward bookkeeping, and NAT

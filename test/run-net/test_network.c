@@ -5,6 +5,7 @@
 #include "../../applets/run/container.h"
 #include "../../applets/run/netlink.h"
 #include "../../applets/run/network.h"
+#include "../../applets/run/state_lock.h"
 #include "test.h"
 
 #include "sysprim/err.h"
@@ -21,6 +22,14 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+/* A file of this network namespace's record directory (the test runs in a namespace of its own). */
+static const char *state_file(const char *name)
+{
+        static char path[256];
+        snprintf(path, sizeof(path), "%s/%s", network_state_dir(), name);
+        return path;
+}
 
 static struct network_options bridge_options(void)
 {
@@ -231,7 +240,7 @@ static void test_bridge(void)
         CHECK_EQ_INT(network_prepare(&net, &o, "hostname-unused", &e), 0);
         CHECK_EQ_INT(ntohl(net.address.s_addr), 0x0ad20002);
         CHECK(link_exists("tsp0"));
-        CHECK(file_contains("/run/sysprim/net/tsp0.state", "container 10.210.0.2 "));
+        CHECK(file_contains(state_file("tsp0.state"), "container 10.210.0.2 "));
         CHECK(net.hosts && strstr(net.hosts, "10.210.0.2\tweb\n"));
         CHECK(net.hosts && strstr(net.hosts, "127.0.0.1\tlocalhost\n"));
         CHECK(net.hosts && strstr(net.hosts, "10.210.0.1\thost.sysprim.internal\n"));
@@ -289,7 +298,7 @@ static void test_bridge(void)
         network_release(&net); /* idempotent */
         CHECK(!link_exists(veth));
         CHECK(!link_exists("tsp0"));
-        CHECK(access("/run/sysprim/net/tsp0.state", F_OK) < 0);
+        CHECK(access(state_file("tsp0.state"), F_OK) < 0);
         container_stop(&c);
 }
 
@@ -342,8 +351,8 @@ static void test_parallel_allocation(void)
         for (int i = 0; i < N; i++)
                 waitpid(pids[i], NULL, 0);
         CHECK(!link_exists("tsp0"));
-        CHECK(access("/run/sysprim/net/tsp0.state", F_OK) < 0);
-        CHECK(access("/run/sysprim/net/tsp0.lock", F_OK) < 0);
+        CHECK(access(state_file("tsp0.state"), F_OK) < 0);
+        CHECK(access(state_file("tsp0.lock"), F_OK) < 0);
 }
 
 /* A `sysprim run` that dies without releasing: the next one reclaims its address and veth. */
@@ -435,7 +444,7 @@ static void test_nat(void)
         network_release(&b);
         CHECK(file_contains("/proc/sys/net/ipv4/ip_forward", "0"));
         CHECK(system("nft list table ip sysprim_tsp1 >/dev/null 2>&1") != 0);
-        CHECK(access("/run/sysprim/net/ip-forward.state", F_OK) < 0);
+        CHECK(access(state_file("ip-forward.state"), F_OK) < 0);
 
         /* Forwarding that was on before is left on. */
         util_write_file("/proc/sys/net/ipv4/ip_forward", "1");
