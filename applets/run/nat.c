@@ -206,8 +206,9 @@ static void ip_forward_write(const struct ip_forward_state *fs)
         char path[PATH_MAX], new_path[PATH_MAX];
         ip_forward_path(path, ".state");
         if (fs->count == 0) {
+                char lock_path[PATH_MAX];
                 (void)unlink(path);
-                (void)unlink(ip_forward_path(new_path, ".lock"));
+                (void)unlink(ip_forward_path(lock_path, ".lock"));
                 return;
         }
         _cleanup_fclose_ FILE *f = fopen(ip_forward_path(new_path, ".state.new"), "we");

@@ -1,6 +1,7 @@
-/* Outbound NAT for a bridge's subnet through the host's firewall tool (an nft table of our own, or one
- * tagged iptables rule where nft is missing), and net.ipv4.ip_forward, which masquerading needs, on
- * while any bridge has NAT. Part of the `run` applet. */
+/* Outbound NAT for a bridge's subnet through the host's firewall tool (an nft table of our own with
+ * the masquerade rule and a forward filter, or two tagged iptables rules where nft is missing), and
+ * net.ipv4.ip_forward, which masquerading needs, on while any bridge has NAT. Part of the `run`
+ * applet. */
 #ifndef SYSPRIM_RUN_NAT_H
 #define SYSPRIM_RUN_NAT_H
 
@@ -10,8 +11,9 @@
 
 struct err;
 
-/* Add (`add`) or delete the masquerading rule of `bridge` for `subnet`. 0 or -errno; without nft and
- * iptables -ENOENT with a message saying what to install. */
+/* Add (`add`) or delete the masquerading rule and forward filter of `bridge` for `subnet`, whatever a
+ * killed run left of them. 0 or -errno; without nft and iptables -ENOENT with a message saying what
+ * to install. */
 int nat_rule(bool add, const char *bridge, struct network_subnet subnet, struct err *e);
 
 /* Record whether `bridge` needs forwarding: ip_forward is turned on with the first bridge that needs
