@@ -26,15 +26,20 @@ nsenter -t "$outside" -n ip addr add 10.216.0.2/24 dev spt-out1
 nsenter -t "$outside" -n ip link set spt-out1 up
 nsenter -t "$outside" -n ip link set lo up
 
-port=$($TCP freeport)
-nsenter -t "$outside" -n $TCP serve 10.216.0.2 "$port" from-outside >"$E2E_TMP/outside.out" 2>&1 &
-pids+=($!)
-wait_for_line listening "$E2E_TMP/outside.out"
-testing "the container reaches the outside network through NAT" \
-        "'$SYSPRIM' run ${NET[*]} -- busybox nc 10.216.0.2 $port </dev/null" "from-outside"
+# reach_outside NAME MESSAGE: a one-shot server in the outside on a free port says MESSAGE; a NAT
+# container connects to it (its log: $E2E_TMP/outside-MESSAGE.out).
+reach_outside() {
+        local port
+        port=$($TCP freeport)
+        nsenter -t "$outside" -n $TCP serve 10.216.0.2 "$port" "$2" >"$E2E_TMP/outside-$2.out" 2>&1 &
+        pids+=($!)
+        wait_for_line listening "$E2E_TMP/outside-$2.out"
+        testing "$1" "'$SYSPRIM' run ${NET[*]} -- busybox nc 10.216.0.2 $port </dev/null" "$2"
+}
+reach_outside "the container reaches the outside network through NAT" from-outside
 wait "${pids[1]}"
 testing "the outside saw the host's address, not the container's" \
-        "grep peer= '$E2E_TMP/outside.out'" "peer=10.216.0.1"
+        "grep peer= '$E2E_TMP/outside-from-outside.out'" "peer=10.216.0.1"
 testing "the NAT table is gone with the last container" "nft list table ip sysprim_$BR >/dev/null 2>&1" "" 1
 testing "ip_forward is as it was" "cat /proc/sys/net/ipv4/ip_forward" "$forward_before"
 
@@ -60,12 +65,7 @@ nsenter -t "$outside" -n ip route add 10.215.0.0/24 via 10.216.0.1
 start_bg f1 "${NET[@]}" --ip 10.215.0.77 -- busybox sh -c 'echo up; exec busybox nc -l -p 9100 </dev/null'
 check "a NAT container listening" wait_for_line up "$E2E_TMP/f1.out"
 testing "a neighbour cannot open a connection into the subnet" "nsenter -t $outside -n $TCP blocked 10.215.0.77 9100 2" ""
-port=$($TCP freeport)
-nsenter -t "$outside" -n $TCP serve 10.216.0.2 "$port" still-out >"$E2E_TMP/outside2.out" 2>&1 &
-pids+=($!)
-wait_for_line listening "$E2E_TMP/outside2.out"
-testing "...while the containers still reach it" \
-        "'$SYSPRIM' run ${NET[*]} -- busybox nc 10.216.0.2 $port </dev/null" "still-out"
+reach_outside "...while the containers still reach it" still-out
 kill -TERM $pid
 wait $pid
 nsenter -t "$outside" -n ip route del 10.215.0.0/24 via 10.216.0.1
