@@ -164,6 +164,16 @@ static int clone_device_nodes(int *fds, struct err *e)
         return 0;
 }
 
+/* Attach the detached mount `clone_fd` (open_tree) at `path`, a file created for it. 0 or -errno. */
+static int bind_on_new_file(int clone_fd, const char *path, mode_t mode)
+{
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+        if (fd < 0)
+                return -errno;
+        close(fd);
+        return move_mount(clone_fd, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) < 0 ? -errno : 0;
+}
+
 static int populate_dev(const struct container *c, const int *node_fds, int console_fd, struct err *e)
 {
         static const struct {
@@ -181,25 +191,17 @@ static int populate_dev(const struct container *c, const int *node_fds, int cons
         for (size_t i = 0; i < DEVICE_NODES; i++) {
                 const char *name = device_nodes[i].name;
                 if (node_fds) {
-                        int fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-                        if (fd >= 0)
-                                close(fd);
-                        if (fd < 0 || move_mount(node_fds[i], "", AT_FDCWD, name, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
+                        if ((r = bind_on_new_file(node_fds[i], name, 0666)) < 0) {
                                 umask(saved_umask);
-                                return err_set(e, errno, "bind the host's %s", name);
+                                return err_set(e, r, "bind the host's %s", name);
                         }
                 } else if (mknod(name, S_IFCHR | 0666, makedev(device_nodes[i].major, device_nodes[i].minor)) < 0) {
                         umask(saved_umask);
                         return err_set(e, errno, "create %s", name);
                 }
         }
-        if (console_fd >= 0) {
-                int fd = open("/dev/console", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-                if (fd >= 0)
-                        close(fd);
-                if (fd < 0 || move_mount(console_fd, "", AT_FDCWD, "/dev/console", MOVE_MOUNT_F_EMPTY_PATH) < 0)
-                        log_debug("bind the terminal on /dev/console: %s", strerror(errno));
-        }
+        if (console_fd >= 0 && (r = bind_on_new_file(console_fd, "/dev/console", 0600)) < 0)
+                log_debug("bind the terminal on /dev/console: %s", strerror(-r));
         umask(saved_umask);
         for (size_t i = 0; i < ARRAY_SIZE(links); i++)
                 if (symlink(links[i].target, links[i].name) < 0)
