@@ -107,8 +107,10 @@ static ssize_t fail(struct http_request *req, int status, const char *reason)
         return HTTP_PARSE_ERROR;
 }
 
-/* uri-host [":" port] with the characters RFC 3986 allows in a reg-name or IP literal. No userinfo. */
-static bool host_valid(const char *s, size_t len)
+/* uri-host [":" port] (RFC 3986 3.2.2, 3.2.3) with the characters it allows in a reg-name or IP
+ * literal, no userinfo; the port is digits (perhaps none). The host is an IP literal in brackets, else
+ * everything before the first ':'. */
+static bool authority_valid(const char *s, size_t len)
 {
         for (size_t i = 0; i < len; i++) {
                 unsigned char c = (unsigned char)s[i];
@@ -118,13 +120,6 @@ static bool host_valid(const char *s, size_t len)
                         continue;
                 return false;
         }
-        return true;
-}
-
-/* What follows the host in an authority (RFC 3986 3.2.2, 3.2.3): nothing, or ':' and a port of digits
- * (perhaps none). The host is an IP literal in brackets, else everything before the first ':'. */
-static bool authority_port_valid(const char *s, size_t len)
-{
         const char *end = s + len, *p;
         if (len > 0 && s[0] == '[') {
                 p = memchr(s, ']', len);
@@ -233,7 +228,7 @@ static ssize_t derive(struct http_request *req)
                         if (http_token_equal(n, nl, "host")) {
                                 if (++host_count > 1)
                                         return fail(req, 400, "two Host headers");
-                                if (!host_valid(h->value, h->value_len))
+                                if (!authority_valid(h->value, h->value_len))
                                         return fail(req, 400, "invalid Host");
                                 if (!req->absolute_form) {
                                         req->host.ptr = h->value;
@@ -385,8 +380,7 @@ static ssize_t classify_target(struct http_request *req)
         while (p < end && *p != '/' && *p != '?' && *p != '#')
                 p++;
         if (p == authority || memchr(authority, '@', (size_t)(p - authority)) ||
-            !host_valid(authority, (size_t)(p - authority)) ||
-            !authority_port_valid(authority, (size_t)(p - authority)))
+            !authority_valid(authority, (size_t)(p - authority)))
                 return fail(req, 400, "invalid authority in absolute-form target");
         req->absolute_form = true;
         req->host.ptr = authority;

@@ -572,6 +572,19 @@ def missing_host(root):
 
 
 @test
+def host_bad_port(root):
+    # Host = uri-host [":" port], port = *DIGIT (RFC 9112 3.2, RFC 3986 3.2.3): an invalid value is 400.
+    with Server(root) as s:
+        for host in (b'x:abc', b'x:80a', b'x:80:80', b'[::1]:x', b'[::1]x', b'[::1'):
+            out, closed = raw_closed(s, b'GET /hello.txt HTTP/1.1\r\nHost: ' + host + b'\r\n\r\n')
+            check_eq(status_of(out), 400, f'Host {host!r}: status')
+            check(closed, f'Host {host!r}: the connection must close after the 400')
+        for host in (b'x:8080', b'x:', b'[::1]:80', b'[::1]', b'127.0.0.1:8080'):
+            out = raw(s, b'GET /hello.txt HTTP/1.1\r\nHost: ' + host + b'\r\nConnection: close\r\n\r\n')
+            check_eq(status_of(out), 200, f'Host {host!r}: status')
+
+
+@test
 def header_too_large(root):
     with Server(root) as s:
         big = b'X-Big: ' + b'a' * 9000 + b'\r\n'
