@@ -91,10 +91,8 @@ static int open_walk(const char *path, int flags)
         }
 }
 
-int open_beneath(const char *path, int flags)
+static int openat2_beneath(const char *path, int flags)
 {
-        if (!server.openat2_works)
-                return strcmp(path, ".") == 0 ? openat(server.root_fd, ".", flags) : open_walk(path, flags);
         struct open_how how = { .flags = (uint64_t)flags, .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS };
         for (int attempt = 0; attempt < 4; attempt++) {
                 int fd = (int)syscall(SYS_openat2, server.root_fd, path, &how, sizeof(how));
@@ -104,6 +102,100 @@ int open_beneath(const char *path, int flags)
                         return -errno;
         }
         return -EAGAIN;
+}
+
+/* Where PATH stops opening: the end of its first prefix (at a component's end) that fails, with that
+ * failure in *error, or strlen(PATH) with *error 0 if the whole opens. Prefixes open up to some
+ * component and fail from there on, so a binary search finds it in a few calls however deep. */
+static size_t first_failing_prefix(char *path, int *error)
+{
+        uint16_t ends[PATH_MAX / 2 + 1];
+        size_t length = strlen(path), count = 0;
+        for (size_t i = 0; i <= length && count < sizeof(ends) / sizeof(ends[0]); i++)
+                if (i == length || path[i] == '/')
+                        ends[count++] = (uint16_t)i;
+        size_t low = 0, high = count; /* the prefixes before low open, the one at high fails */
+        *error = 0;
+        while (low < high) {
+                size_t middle = low + (high - low) / 2;
+                char kept = path[ends[middle]];
+                path[ends[middle]] = '\0';
+                int fd = openat2_beneath(path, O_PATH | O_CLOEXEC);
+                path[ends[middle]] = kept;
+                if (fd >= 0) {
+                        close(fd);
+                        low = middle + 1;
+                } else {
+                        high = middle;
+                        *error = fd;
+                }
+        }
+        return low < count ? ends[low] : length;
+}
+
+/* RESOLVE_BENEATH refuses every absolute symlink, also one naming a place inside the root (nginx
+ * follows those). After its EXDEV: find the first component of PATH that cannot be followed; if it is
+ * a symlink whose target is the root's real path or beneath it (or a relative one, which may lead to
+ * such a link), put the target, made relative to the root, in its place and let openat2 try again.
+ * The kernel still has the last word on what is beneath the root: every path tried is opened with
+ * RESOLVE_BENEATH. At most 40 links replaced, as the kernel's own limit. */
+static int open_beneath_through_links(const char *path, int flags)
+{
+        char current[PATH_MAX], next[PATH_MAX], target[PATH_MAX];
+        size_t root_length = strlen(server.root_path);
+        if (strlen(path) >= sizeof(current))
+                return -ENAMETOOLONG;
+        strcpy(current, path);
+        for (int links = 0; links < 40; links++) {
+                int error;
+                size_t length = strlen(current), end = first_failing_prefix(current, &error);
+                if (error == 0) /* it opens now (a change between the calls): once more, whole */
+                        return openat2_beneath(current, flags);
+                if (error != -EXDEV)
+                        return error;
+                current[end] = '\0';
+                int link = openat2_beneath(current, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+                if (link < 0)
+                        return -EXDEV;
+                ssize_t n = readlinkat(link, "", target, sizeof(target));
+                close(link);
+                if (n <= 0 || (size_t)n >= sizeof(target))
+                        return -EXDEV; /* not a link ('..' out of the root), or too long */
+                target[n] = '\0';
+                const char *rest = end < length ? current + end + 1 : "";
+                int written;
+                if (target[0] == '/') {
+                        if (strncmp(target, server.root_path, root_length) != 0 ||
+                            (root_length > 1 && target[root_length] != '/' && target[root_length] != '\0'))
+                                return -EXDEV;
+                        const char *beneath = target + root_length;
+                        while (*beneath == '/')
+                                beneath++;
+                        written = snprintf(next, sizeof(next), "%s%s%s", *beneath ? beneath : ".",
+                                           *rest ? "/" : "", rest);
+                } else {
+                        /* Relative to the link's directory. */
+                        char *slash = strrchr(current, '/');
+                        int directory = slash ? (int)(slash - current) + 1 : 0;
+                        written = snprintf(next, sizeof(next), "%.*s%s%s%s", directory, current, target,
+                                           *rest ? "/" : "", rest);
+                }
+                if (written < 0 || (size_t)written >= sizeof(next))
+                        return -ENAMETOOLONG;
+                memcpy(current, next, (size_t)written + 1);
+                int fd = openat2_beneath(current, flags);
+                if (fd != -EXDEV)
+                        return fd;
+        }
+        return -ELOOP;
+}
+
+int open_beneath(const char *path, int flags)
+{
+        if (!server.openat2_works)
+                return strcmp(path, ".") == 0 ? openat(server.root_fd, ".", flags) : open_walk(path, flags);
+        int fd = openat2_beneath(path, flags);
+        return fd == -EXDEV ? open_beneath_through_links(path, flags) : fd;
 }
 
 int file_cache_init(struct file_cache *cache)

@@ -650,6 +650,33 @@ def symlinks(root):
 
 
 @test
+def absolute_symlinks_inside_root(root):
+    # An absolute symlink naming a place inside the root is followed, as nginx does; one that leaves
+    # the root (also by '..' or by a sibling whose name starts with the root's) is refused.
+    real = os.path.realpath(root)
+    links = {'abs-hello.txt': real + '/hello.txt', 'abs-sub': real + '/sub', 'abs-root': real,
+             'rel-to-abs.txt': 'abs-hello.txt', 'abs-escape.txt': real + '/../outside.txt',
+             'abs-sibling.txt': real + '2/secret.txt', 'loop1': real + '/loop2', 'loop2': real + '/loop1'}
+    for name, target in links.items():
+        os.symlink(target, os.path.join(root, name))
+    os.makedirs(real + '2', exist_ok=True)
+    with open(real + '2/secret.txt', 'wb') as f:
+        f.write(b'outside the root\n')
+    with Server(root) as s:
+        for path, want in (('/abs-hello.txt', HELLO), ('/abs-sub/', b'<p>sub index</p>\n'),
+                           ('/abs-root/hello.txt', HELLO), ('/abs-root/abs-sub/index.html', b'<p>sub index</p>\n'),
+                           ('/rel-to-abs.txt', HELLO)):
+            r, body = get(s, path)
+            check_eq((r.status, body), (200, want), path)
+        check_eq(get(s, '/abs-sub')[0].status, 301, '/abs-sub without its slash')
+        for path in ('/abs-escape.txt', '/abs-sibling.txt', '/loop1', '/passwd-link', '/etc-link/passwd'):
+            r, body = get(s, path)
+            check(r.status in (403, 404), f'{path}: status {r.status}')
+            check(b'root:' not in body and b'outside' not in body, f'{path} leaked')
+        check_eq(get(s, '/hello.txt')[1], HELLO, 'still serving after the loop')
+
+
+@test
 def without_openat2(root):
     # The fallback for kernels without openat2: a component walk that follows no symlink at all.
     with Server(root, env={'SYSPRIM_SERVE_NO_OPENAT2': '1'}) as s:
