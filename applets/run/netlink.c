@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fib_rules.h>
 #include <linux/if.h>
 #include <linux/if_link.h>
 #include <linux/netlink.h>
@@ -548,6 +549,32 @@ int netlink_route_add_default_ipv4(struct netlink *nl, const char *name, struct 
         rtm->rtm_type = RTN_UNICAST;
         request_put(&rq, RTA_GATEWAY, &gateway, sizeof(gateway));
         request_put_u32(&rq, RTA_OIF, (uint32_t)index);
+        return transact(nl, &rq, NULL, 0, e, what);
+}
+
+int netlink_rule_ipv4(struct netlink *nl, bool add, uint32_t priority, struct in_addr network,
+                      unsigned prefix_length, const char *iif, bool blackhole, struct err *e)
+{
+        char what[128], text[INET_ADDRSTRLEN];
+        inet_ntop(AF_INET, &network, text, sizeof(text));
+        snprintf(what, sizeof(what), "%s rule %u: to %s/%u%s%s %s", add ? "add" : "delete", priority, text,
+                 prefix_length, iif ? " iif " : "", iif ? iif : "", blackhole ? "blackhole" : "lookup main");
+        if (prefix_length > 32)
+                return err_set(e, EINVAL, "%s: prefix length above 32", what);
+        if (iif != NULL && check_name(iif, e) < 0)
+                return err_wrap(e, "%s", what);
+        struct request rq;
+        struct fib_rule_hdr *frh = request_start(&rq, add ? RTM_NEWRULE : RTM_DELRULE,
+                                                 add ? NLM_F_CREATE | NLM_F_EXCL : 0, sizeof(*frh));
+        frh->family = AF_INET;
+        frh->dst_len = (unsigned char)prefix_length;
+        frh->action = blackhole ? FR_ACT_BLACKHOLE : FR_ACT_TO_TBL;
+        frh->table = blackhole ? RT_TABLE_UNSPEC : RT_TABLE_MAIN;
+        request_put_u32(&rq, FRA_PRIORITY, priority);
+        if (prefix_length > 0)
+                request_put(&rq, FRA_DST, &network, sizeof(network));
+        if (iif != NULL)
+                request_put_string(&rq, FRA_IIFNAME, iif);
         return transact(nl, &rq, NULL, 0, e, what);
 }
 

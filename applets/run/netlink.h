@@ -1,5 +1,5 @@
 /* A small rtnetlink client: links (bridge, veth), masters, namespaces, names, flags, IPv4 addresses
- * and routes. Part of the `run` applet's networking layer; no helper programs, only netlink sockets. */
+ * routes and policy-routing rules. Part of the `run` applet's networking layer; no helper programs, only netlink sockets. */
 #ifndef SYSPRIM_RUN_NETLINK_H
 #define SYSPRIM_RUN_NETLINK_H
 
@@ -68,6 +68,12 @@ int netlink_ipv4_networks(struct netlink *nl,
  * taken. In the network namespace `netns_fd`, or this one when it is -1. 0 also where the kernel has
  * no IPv6. */
 int netlink_ipv6_disable(int netns_fd, const char *name, struct err *e);
+
+/* Add or delete an IPv4 policy-routing rule at `priority`: packets to `network`/`prefix_length`
+ * (coming in on `iif`, when given; "lo" is the host's own traffic) look up the main table, or are
+ * dropped (`blackhole`). Adding a rule that exists is -EEXIST, deleting one that does not -ENOENT. */
+int netlink_rule_ipv4(struct netlink *nl, bool add, uint32_t priority, struct in_addr network,
+                      unsigned prefix_length, const char *iif, bool blackhole, struct err *e);
 
 int netlink_route_add_default_ipv4(struct netlink *nl, const char *name, struct in_addr gateway,
                                    struct err *e);

@@ -68,6 +68,30 @@ static int sync_nat(struct bridge_record *st, const char *bridge, struct err *e)
         return 0;
 }
 
+/* A bridge without NAT takes no routed traffic. With the host forwarding (ip_forward on, for another
+ * bridge's --nat or by its admin), a neighbour routing the subnet through the host, or a container of
+ * another bridge, would reach every port of its containers. Two policy-routing rules keep that out:
+ * the host's own traffic to the subnet (iif lo) looks up the main table as before, anything else to
+ * it is dropped. A NAT bridge has its nft forward chain instead, which lets the answers to its
+ * containers' own connections in. The rules exist while the bridge has containers and no NAT. */
+#define ISOLATION_PRIORITY 31000
+
+static int sync_isolation(const struct bridge_record *st, struct netlink *nl, struct err *e)
+{
+        if (st->subnet.prefix_length == 0)
+                return 0;
+        bool add = st->count > 0 && !st->nat_active;
+        /* Added host rule first, removed drop rule first: the host's traffic never meets the drop alone. */
+        for (int i = 0; i < 2; i++) {
+                bool drop = add ? i == 1 : i == 0;
+                int r = netlink_rule_ipv4(nl, add, ISOLATION_PRIORITY + drop, st->subnet.network,
+                                          st->subnet.prefix_length, drop ? NULL : "lo", drop, e);
+                if (r < 0 && r != (add ? -EEXIST : -ENOENT))
+                        return r;
+        }
+        return 0;
+}
+
 static const char *bridge_name(const struct network_options *o)
 {
         return o->bridge ? o->bridge : NETWORK_DEFAULT_BRIDGE;
@@ -116,11 +140,14 @@ int network_prepare(struct network *net, const struct network_options *options, 
                 if (r == 0) {
                         bridge_record_add(st, net->address, options->nat);
                         r = sync_nat(st, net->bridge, e);
+                        if (r == 0)
+                                r = sync_isolation(st, &nl, e);
                         if (r < 0) {
-                                /* Take back a NAT rule that was added before the failure. */
+                                /* Take back a NAT rule or isolation added before the failure. */
                                 struct err ignored = {0};
                                 st->count--;
                                 (void)sync_nat(st, net->bridge, &ignored);
+                                (void)sync_isolation(st, &nl, &ignored);
                         }
                 }
                 if (r == 0) {
@@ -205,6 +232,8 @@ static void record_release(struct netlink *nl, const char *bridge, struct in_add
                         bridge_record_remove_own(st, own);
                 bridge_record_prune(st, nl);
                 if (sync_nat(st, bridge, &e) < 0)
+                        log_warn("release network: %s", e.msg);
+                if (sync_isolation(st, nl, &e) < 0)
                         log_warn("release network: %s", e.msg);
                 bridge_delete_unused(st, nl, bridge);
                 if (bridge_record_write(st, &e) < 0)

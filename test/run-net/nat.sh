@@ -77,6 +77,31 @@ wait $pid
 nsenter -t "$outside" -n ip route del 10.215.0.0/24 via 10.216.0.1
 net_clean_check "nothing left after the forward filter" $BR 10.215.0
 
+# A bridge without NAT while NAT has the host forwarding: neither a neighbour routing its subnet through
+# the host nor a NAT container reaches its containers; the host still does.
+start_bg i1 "${NET[@]}" -- busybox sh -c "$UP_AND_WAIT"
+forwarding=$pid
+check "a NAT container keeps the host forwarding" wait_for_line up "$E2E_TMP/i1.out"
+start_bg i2 --net bridge --bridge spiso --subnet 10.233.0.0/24 --ip 10.233.0.77 -- \
+        busybox sh -c 'echo up; while :; do busybox nc -l -p 9100 </dev/null; done'
+isolated=$pid
+check "a container without NAT listening" wait_for_line up "$E2E_TMP/i2.out"
+nsenter -t "$outside" -n ip route add 10.233.0.0/24 via 10.216.0.1
+testing "the host forwards" "cat /proc/sys/net/ipv4/ip_forward" "1"
+testing "a neighbour cannot open a connection into a bridge without NAT" \
+        "nsenter -t $outside -n $TCP blocked 10.233.0.77 9100 2" ""
+testing "nor can a container of a NAT bridge" \
+        "'$SYSPRIM' run ${NET[*]} -- busybox sh -c 'busybox nc -w 2 10.233.0.77 9100 </dev/null && echo connected || echo blocked'" \
+        "blocked"
+testing "the host reaches it" "busybox nc -w 5 10.233.0.77 9100 </dev/null && echo connected" "connected"
+kill -TERM $isolated
+wait $isolated
+kill -TERM $forwarding
+wait $forwarding
+nsenter -t "$outside" -n ip route del 10.233.0.0/24 via 10.216.0.1
+net_clean_check "nothing left of the bridge without NAT" spiso 10.233.0
+net_clean_check "nothing left of the NAT bridge beside it" $BR 10.215.0
+
 # What a run killed half-way leaves: a record saying NAT with no table (here: the table deleted by
 # hand while a container runs), or a table with no record. Neither may stick to the bridge.
 start_bg k1 "${NET[@]}" -- busybox sh -c "$UP_AND_WAIT"

@@ -178,6 +178,23 @@ int main(void)
         CHECK_EQ_INT(connect_from_netns(inner, "10.201.0.1", 7002, host_listener, peer, sizeof(peer)), 0);
         CHECK_STREQ(peer, "10.200.0.2");
 
+        /* Policy-routing rules: the host's own traffic to the subnet looks up the main table, anything
+         * else to it is dropped; each exists once, and deleting an absent one says so. */
+        CHECK_EQ_INT(netlink_rule_ipv4(&nl, true, 31000, ip4("10.200.0.0"), 24, "lo", false, &e), 0);
+        CHECK_EQ_INT(netlink_rule_ipv4(&nl, true, 31001, ip4("10.200.0.0"), 24, NULL, true, &e), 0);
+        CHECK_EQ_INT(netlink_rule_ipv4(&nl, true, 31001, ip4("10.200.0.0"), 24, NULL, true, &e), -EEXIST);
+        CHECK_EQ_INT(netlink_rule_ipv4(&nl, true, 31001, ip4("10.200.0.0"), 33, NULL, true, &e), -EINVAL);
+        CHECK_EQ_INT(connect_from_netns(-1, "10.200.0.2", 7001, inside_listener, peer, sizeof(peer)), 0);
+        if (system("command -v ip >/dev/null 2>&1") == 0) {
+                CHECK_EQ_INT(system("ip rule show | grep -q '^31000:.*from all to 10.200.0.0/24 iif lo lookup main'"), 0);
+                CHECK_EQ_INT(system("ip rule show | grep -q '^31001:.*from all to 10.200.0.0/24 blackhole'"), 0);
+        }
+        CHECK_EQ_INT(netlink_rule_ipv4(&nl, false, 31001, ip4("10.200.0.0"), 24, NULL, true, &e), 0);
+        CHECK_EQ_INT(netlink_rule_ipv4(&nl, false, 31001, ip4("10.200.0.0"), 24, NULL, true, &e), -ENOENT);
+        CHECK_EQ_INT(netlink_rule_ipv4(&nl, false, 31000, ip4("10.200.0.0"), 24, "lo", false, &e), 0);
+        if (system("command -v ip >/dev/null 2>&1") == 0)
+                CHECK(system("ip rule show | grep -q 10.200.0.0") != 0);
+
         /* A veth whose peer is born inside a process's namespace (by pid), already called eth0. */
         int ready[2], hold[2];
         CHECK_EQ_INT(pipe(ready), 0);
