@@ -32,7 +32,9 @@ testing "--ip without --net bridge" "'$SYSPRIM' run --ip 10.88.0.5 -- true" "" 2
 testing "--nat without --net bridge" "'$SYSPRIM' run --net host --nat -- true" "" 2
 testing "--bridge with a dash" "'$SYSPRIM' run --net bridge --bridge sp-x -- true" "" 2
 testing "usage errors say which option" "'$SYSPRIM' run --net bridge --subnet 10.1.0.0 -- true 2>&1 | head -1" \
-        "sysprim run: --subnet: invalid value '10.1.0.0'"
+        "sysprim run: --subnet: invalid value '10.1.0.0' (expected a unicast range such as 10.89.0.0/24, prefix length 8 to 30)"
+testing "--subnet /31 says why" "'$SYSPRIM' run --net bridge --subnet 10.9.9.0/31 -- true 2>&1 | sed -n 1p; exit \${PIPESTATUS[0]}" \
+        "sysprim run: --subnet: '10.9.9.0/31' is too small: a /31 leaves no address for a container besides the bridge's (prefix length 8 to 30; a /30 holds one container)" 2
 
 # Run-time refusals (125) while a container holds 10.218.0.9.
 start_bg holder "${NET[@]}" --ip 10.218.0.9 -- busybox sh -c "$UP_AND_WAIT"
