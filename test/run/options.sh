@@ -73,6 +73,10 @@ files to run (--rootfs takes a directory holding a root filesystem, such as an u
 rootfs_refused /proc/1 125 "root filesystem /proc/1 is on the kernel's proc filesystem" /proc/1
 rootfs_refused /sys 125 "root filesystem /sys is on the kernel's sysfs filesystem" /sys
 rootfs_refused "a file" 125 "root filesystem /etc/passwd (--rootfs takes a directory): Not a directory" /etc/passwd
+mkdir "$E2E_TMP/empty"
+rootfs_refused "without the command" 127 "sysprim run: true: command not found in the root filesystem $E2E_TMP/empty" \
+        "$E2E_TMP/empty"
+rootfs_refused /dev 127 "true: command not found in the root filesystem /dev" /dev
 # A read-only root filesystem without /proc: copy-on-write it runs (the overlay makes /proc); written
 # through (--rootfs-rw) nothing can be made in it. Its mount is the test's: the leak check is told.
 readonly_root=$E2E_TMP/readonly-root
