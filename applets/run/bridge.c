@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <net/if.h>
+#include <net/if_arp.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -71,9 +72,57 @@ static int check_subnet_free(struct netlink *nl, struct network_subnet want, boo
                          o.prefix_length, name, subnet_given ? "another" : "a free one with");
 }
 
+/* The index of the bridge `bridge` (> 0), -ENODEV when there is no link of that name, -EEXIST with a
+ * message saying what it is when the name is taken by a link of another kind (lo, a veth, eth0):
+ * nothing could be attached to it, and it is not sysprim's to delete. */
+static int find_bridge(struct netlink *nl, const char *bridge, struct err *e)
+{
+        struct netlink_link_kind link;
+        int index = netlink_link_get_kind(nl, bridge, &link, e);
+        if (index < 0 || strcmp(link.kind, "bridge") == 0)
+                return index;
+        char what[NETLINK_KIND_SIZE + 16];
+        if (link.kind[0] != '\0')
+                snprintf(what, sizeof(what), "%s %s link", strchr("aeiou", link.kind[0]) ? "an" : "a", link.kind);
+        else if (link.hardware_type == ARPHRD_LOOPBACK)
+                snprintf(what, sizeof(what), "a loopback device");
+        else if (link.hardware_type == ARPHRD_ETHER)
+                snprintf(what, sizeof(what), "an Ethernet device");
+        else
+                snprintf(what, sizeof(what), "a network device");
+        return err_plain(e, EEXIST, "%s is %s, not a bridge; pick another name with --bridge", bridge, what);
+}
+
+/* Take over the bridge `bridge`, which no record names, when it carries the MAC sysprim gives this
+ * subnet's bridge: ours, from a run killed between making it and recording it (or whose state was
+ * removed). Anything else of that name is not ours to take. */
+static int adopt_bridge(struct bridge_record *st, struct netlink *nl, const char *bridge, struct network_subnet want,
+                        struct err *e)
+{
+        struct in_addr gateway = subnet_gateway(want);
+        uint8_t mac[6], have[6];
+        bridge_mac(gateway, mac);
+        int r = netlink_link_mac(nl, bridge, have, e);
+        if (r < 0)
+                return r;
+        if (memcmp(have, mac, sizeof(mac)) != 0)
+                return err_plain(e, EEXIST,
+                                 "bridge %s exists but was not made by sysprim; delete it or pick "
+                                 "another with --bridge", bridge);
+        st->bridge_created = 1;
+        st->subnet = want;
+        r = netlink_ipv6_disable(-1, bridge, e);
+        if (r == 0)
+                r = netlink_address_add_ipv4(nl, bridge, gateway, want.prefix_length, e);
+        if (r == -EEXIST)
+                r = 0;
+        return r == 0 ? netlink_link_set_up(nl, bridge, true, e) : r;
+}
+
 int bridge_ensure(struct bridge_record *st, struct netlink *nl, const char *bridge, struct network_subnet want,
                   bool subnet_given, struct err *e)
 {
+        int r;
         char want_text[INET_ADDRSTRLEN], have_text[INET_ADDRSTRLEN];
         inet_ntop(AF_INET, &want.network, want_text, sizeof(want_text));
         if (st->count > 0 || st->bridge_created) {
@@ -86,33 +135,29 @@ int bridge_ensure(struct bridge_record *st, struct netlink *nl, const char *brid
                                        "--bridge", bridge, have_text, st->subnet.prefix_length, want_text,
                                        want.prefix_length);
                 }
-                if (netlink_link_index(nl, bridge, e) > 0)
+                r = find_bridge(nl, bridge, e);
+                if (r > 0)
                         return 0;
+                if (r == -EEXIST) {
+                        /* The recorded bridge is gone and the name is another link's now: not ours to
+                         * delete when this run is undone. */
+                        st->bridge_created = 0;
+                        return r;
+                }
                 /* Recorded but gone (deleted by hand): make it again below with the recorded subnet. */
                 if (st->subnet.prefix_length)
                         want = st->subnet;
+        } else {
+                r = find_bridge(nl, bridge, e);
+                if (r > 0)
+                        return adopt_bridge(st, nl, bridge, want, e);
+                if (r == -EEXIST)
+                        return r;
         }
         struct in_addr gateway = subnet_gateway(want);
-        uint8_t mac[6], have[6];
+        uint8_t mac[6];
         bridge_mac(gateway, mac);
-        if (st->count == 0 && !st->bridge_created && netlink_link_mac(nl, bridge, have, e) > 0) {
-                /* Unrecorded, yet carrying the MAC we give this subnet's bridge: ours, from a run
-                 * killed between making it and recording it (or whose state was removed). Adopt it;
-                 * anything else of that name is not ours to take. */
-                if (memcmp(have, mac, sizeof(mac)) != 0)
-                        return err_plain(e, EEXIST,
-                                         "bridge %s exists but was not made by sysprim; delete it or pick "
-                                         "another with --bridge", bridge);
-                st->bridge_created = 1;
-                st->subnet = want;
-                int r = netlink_ipv6_disable(-1, bridge, e);
-                if (r == 0)
-                        r = netlink_address_add_ipv4(nl, bridge, gateway, want.prefix_length, e);
-                if (r == -EEXIST)
-                        r = 0;
-                return r == 0 ? netlink_link_set_up(nl, bridge, true, e) : r;
-        }
-        int r = check_subnet_free(nl, want, subnet_given, e);
+        r = check_subnet_free(nl, want, subnet_given, e);
         if (r < 0)
                 return r;
         r = netlink_bridge_create(nl, bridge, mac, e);

@@ -270,6 +270,11 @@ static int validate(const struct container *c, struct err *e)
                                        c->rootfs);
                 if (!S_ISDIR(st.st_mode))
                         return err_set(e, ENOTDIR, "root filesystem %s (--rootfs takes a directory)", c->rootfs);
+                const char *kernel_filesystem = rootfs_kernel_filesystem(c->rootfs);
+                if (kernel_filesystem)
+                        return err_plain(e, EINVAL, "root filesystem %s is on the kernel's %s filesystem, not a "
+                                         "directory of files to run (--rootfs takes a directory holding a root "
+                                         "filesystem, such as an unpacked image)", c->rootfs, kernel_filesystem);
         }
         for (size_t i = 0; i < c->mount_count; i++)
                 if (c->mounts[i].kind == MOUNT_BIND && stat(c->mounts[i].source, &st) < 0)

@@ -101,6 +101,8 @@ noreturn void init_exec_command(const struct container *c)
                 if (command_file_exists(c->argv[0]))
                         log_error("%s: cannot execute: required file not found (its #! interpreter or its "
                                   "ELF loader is missing in the container)", c->argv[0]);
+                else if (c->rootfs)
+                        log_error("%s: command not found in the root filesystem %s", c->argv[0], c->rootfs);
                 else
                         log_error("%s: command not found", c->argv[0]);
                 _exit(EXIT_NOT_FOUND);

@@ -318,8 +318,22 @@ static int link_query(struct netlink *nl, const char *name, struct link_reply *r
         return transact(nl, &rq, reply->buf, sizeof(reply->buf), e, what);
 }
 
+/* IFLA_INFO_KIND inside the IFLA_LINKINFO nest `info`, copied into `kind` ("" when there is none). */
+static void copy_link_kind(const struct rtattr *info, char kind[NETLINK_KIND_SIZE])
+{
+        size_t len = RTA_PAYLOAD(info);
+        for (const struct rtattr *a = RTA_DATA(info); RTA_OK(a, len); a = RTA_NEXT(a, len))
+                if (a->rta_type == IFLA_INFO_KIND) {
+                        size_t n = strnlen(RTA_DATA(a), RTA_PAYLOAD(a));
+                        if (n >= NETLINK_KIND_SIZE)
+                                n = NETLINK_KIND_SIZE - 1;
+                        memcpy(kind, RTA_DATA(a), n);
+                        kind[n] = '\0';
+                }
+}
+
 static int link_info(struct netlink *nl, const char *name, unsigned *flags, int *master_index,
-                     uint8_t *mac, struct err *e)
+                     uint8_t *mac, struct netlink_link_kind *kind, struct err *e)
 {
         struct link_reply reply;
         int r = link_query(nl, name, &reply, e);
@@ -335,6 +349,10 @@ static int link_info(struct netlink *nl, const char *name, unsigned *flags, int 
                 *master_index = 0;
         if (mac)
                 memset(mac, 0, 6);
+        if (kind) {
+                kind->kind[0] = '\0';
+                kind->hardware_type = ifi->ifi_type;
+        }
         size_t len = h->nlmsg_len > sizeof(reply.buf) ? sizeof(reply.buf) : h->nlmsg_len;
         len -= NLMSG_LENGTH(sizeof(*ifi));
         for (const struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
@@ -342,6 +360,8 @@ static int link_info(struct netlink *nl, const char *name, unsigned *flags, int 
                         memcpy(master_index, RTA_DATA(a), sizeof(*master_index));
                 if (mac && a->rta_type == IFLA_ADDRESS && RTA_PAYLOAD(a) == 6)
                         memcpy(mac, RTA_DATA(a), 6);
+                if (kind && a->rta_type == IFLA_LINKINFO)
+                        copy_link_kind(a, kind->kind);
         }
         return ifi->ifi_index;
 }
@@ -349,12 +369,17 @@ static int link_info(struct netlink *nl, const char *name, unsigned *flags, int 
 int netlink_link_get(struct netlink *nl, const char *name, unsigned *flags, int *master_index,
                      struct err *e)
 {
-        return link_info(nl, name, flags, master_index, NULL, e);
+        return link_info(nl, name, flags, master_index, NULL, NULL, e);
 }
 
 int netlink_link_mac(struct netlink *nl, const char *name, uint8_t mac[6], struct err *e)
 {
-        return link_info(nl, name, NULL, NULL, mac, e);
+        return link_info(nl, name, NULL, NULL, mac, NULL, e);
+}
+
+int netlink_link_get_kind(struct netlink *nl, const char *name, struct netlink_link_kind *kind, struct err *e)
+{
+        return link_info(nl, name, NULL, NULL, NULL, kind, e);
 }
 
 int netlink_link_index(struct netlink *nl, const char *name, struct err *e)

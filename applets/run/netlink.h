@@ -52,6 +52,15 @@ int netlink_link_set_up(struct netlink *nl, const char *name, bool up, struct er
 /* Flags (IFF_*) and master index (0: none) of `name`, for checks and tests. */
 int netlink_link_get(struct netlink *nl, const char *name, unsigned *flags, int *master_index,
                      struct err *e);
+/* What kind of link a name stands for: the kernel's link kind ("bridge", "veth", "dummy"; "" for a
+ * link that has none, such as lo or a physical device) and its ARPHRD_* hardware type. */
+#define NETLINK_KIND_SIZE 16
+struct netlink_link_kind {
+        char kind[NETLINK_KIND_SIZE];
+        unsigned short hardware_type;
+};
+/* The kind of the link `name`; returns its index (> 0), or -ENODEV when there is none. */
+int netlink_link_get_kind(struct netlink *nl, const char *name, struct netlink_link_kind *kind, struct err *e);
 /* The hardware address of `name` (zeros when it has none of 6 bytes); returns its index. */
 int netlink_link_mac(struct netlink *nl, const char *name, uint8_t mac[6], struct err *e);
 /* Add `address`/`prefix_length` to `name`, with the subnet's broadcast address. */

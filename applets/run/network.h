@@ -51,11 +51,17 @@ struct network_options {
  * when valid, so a bad value is a usage error that names the option. 0 or -EINVAL. */
 int network_option_mode(const char *arg, void *field);
 int network_option_bridge(const char *arg, void *field);
-int network_option_subnet(const char *arg, void *field);
 int network_option_ip(const char *arg, void *field);
 
-/* Parsers of single values into the parsed form: 0 or -EINVAL (network_parse_publish also
- * -EPROTONOSUPPORT, -EADDRINUSE and -E2BIG: see network_options.c). */
+/* The prefix lengths --subnet takes: a /30 holds the bridge's address and one container's (besides
+ * the network and broadcast addresses); a /8 is the largest range the allocation table scans. */
+#define NETWORK_SUBNET_PREFIX_MIN 8
+#define NETWORK_SUBNET_PREFIX_MAX 30
+
+/* Parsers of single values into the parsed form: 0 or -EINVAL (network_parse_subnet also -ERANGE
+ * for a prefix length outside NETWORK_SUBNET_PREFIX_MIN..MAX and -EADDRNOTAVAIL for a range that is
+ * not unicast; network_parse_publish also -EPROTONOSUPPORT, -EADDRINUSE and -E2BIG: see
+ * network_options.c). */
 int network_parse_mode(const char *arg, enum network_mode *mode);
 int network_parse_subnet(const char *arg, struct network_subnet *subnet);
 int network_parse_ip(const char *arg, struct in_addr *address);

@@ -11,6 +11,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <linux/if.h>
+#include <stdlib.h>
 #include <string.h>
 
 int network_parse_mode(const char *arg, enum network_mode *mode)
@@ -52,13 +53,13 @@ int network_parse_subnet(const char *arg, struct network_subnet *subnet)
                 return -EINVAL;
         /* At least a gateway and one container; at most /8 so that the allocation table stays small
          * enough to scan. */
-        if (prefix < 8 || prefix > 30)
-                return -EINVAL;
+        if (prefix < NETWORK_SUBNET_PREFIX_MIN || prefix > NETWORK_SUBNET_PREFIX_MAX)
+                return -ERANGE;
         /* A bridge takes unicast addresses only: not 0/8 ("this network"), 127/8 (the host's loopback,
          * which would be put on the bridge), 224/4 multicast or 240/4 reserved and broadcast. */
         uint32_t first_octet = ntohl(network.s_addr) >> 24;
         if (first_octet == 0 || first_octet == 127 || first_octet >= 224)
-                return -EINVAL;
+                return -EADDRNOTAVAIL;
         subnet->prefix_length = (unsigned)prefix;
         subnet->network.s_addr = htonl(ntohl(network.s_addr) & subnet_mask((unsigned)prefix));
         return 0;
@@ -148,12 +149,6 @@ int network_option_bridge(const char *arg, void *field)
         return store_checked(check_bridge_name(arg), arg, field);
 }
 
-int network_option_subnet(const char *arg, void *field)
-{
-        struct network_subnet subnet;
-        return store_checked(network_parse_subnet(arg, &subnet), arg, field);
-}
-
 int network_option_ip(const char *arg, void *field)
 {
         struct in_addr address;
@@ -191,9 +186,28 @@ int network_options_parse(const struct container_network *in, struct network_opt
                                        "or _; at most 15)", in->bridge);
                 out->bridge = in->bridge;
         }
-        if (in->subnet && network_parse_subnet(in->subnet, &out->subnet) < 0)
-                return err_plain(e, EINVAL, "--subnet: invalid value '%s' (expected a unicast range such as "
-                               "10.89.0.0/24, prefix 8 to 30)", in->subnet);
+        if (in->subnet) {
+                int r = network_parse_subnet(in->subnet, &out->subnet);
+                /* -ERANGE: the prefix length parsed, so there is a '/' and a number after it. */
+                unsigned long length = r == -ERANGE ? strtoul(strchr(in->subnet, '/') + 1, NULL, 10) : 0;
+                if (r == -ERANGE && length > NETWORK_SUBNET_PREFIX_MAX)
+                        return err_plain(e, EINVAL, "--subnet: '%s' is too small: a /%lu leaves no address for a "
+                                         "container besides the bridge's (prefix length %d to %d; a /%d holds "
+                                         "one container)", in->subnet, length, NETWORK_SUBNET_PREFIX_MIN,
+                                         NETWORK_SUBNET_PREFIX_MAX, NETWORK_SUBNET_PREFIX_MAX);
+                if (r == -ERANGE)
+                        return err_plain(e, EINVAL, "--subnet: '%s' is too large: sysprim allocates addresses from "
+                                         "at most a /%d (prefix length %d to %d)", in->subnet,
+                                         NETWORK_SUBNET_PREFIX_MIN, NETWORK_SUBNET_PREFIX_MIN,
+                                         NETWORK_SUBNET_PREFIX_MAX);
+                if (r == -EADDRNOTAVAIL)
+                        return err_plain(e, EINVAL, "--subnet: '%s' is not a unicast range (0.0.0.0/8, 127.0.0.0/8 "
+                                         "and 224.0.0.0 upwards cannot be put on a bridge)", in->subnet);
+                if (r < 0)
+                        return err_plain(e, EINVAL, "--subnet: invalid value '%s' (expected a unicast range such "
+                                         "as 10.89.0.0/24, prefix length %d to %d)", in->subnet,
+                                         NETWORK_SUBNET_PREFIX_MIN, NETWORK_SUBNET_PREFIX_MAX);
+        }
         if (in->address && network_parse_ip(in->address, &out->ip) < 0)
                 return err_plain(e, EINVAL, "--ip: invalid value '%s' (expected an IPv4 address)", in->address);
         out->nat = in->nat;

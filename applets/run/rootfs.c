@@ -11,11 +11,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -60,6 +62,28 @@ static int make_directories(const char *path, mode_t mode, struct err *e)
         return 0;
 }
 
+/* The directory `path` of the new root that the container's `what` is mounted on, made when the root
+ * filesystem has none. A failure names the root filesystem as the user gave it (not the path it is
+ * reached by here) and the directory as the container sees it, `shown`: a --rootfs-rw or a read-only
+ * root lacking it is the user's to fix. */
+static int make_mount_point(const struct container *c, const char *path, mode_t mode, const char *shown,
+                            const char *what, struct err *e)
+{
+        const char *rootfs = c->rootfs ? c->rootfs : "/";
+        struct stat st;
+        if (mkdir(path, mode) == 0)
+                return 0;
+        int saved = errno;
+        if (stat(path, &st) == 0) {
+                if (S_ISDIR(st.st_mode))
+                        return 0;
+                return err_plain(e, ENOTDIR, "root filesystem %s: %s is not a directory (the container's %s is "
+                                 "mounted there)", rootfs, shown, what);
+        }
+        return err_set(e, saved, "root filesystem %s has no %s directory (the container's %s is mounted there) "
+                       "and none can be made in it", rootfs, shown, what);
+}
+
 /* A file to bind a file onto: an empty one when there is none, its directory first. */
 static int make_file(const char *path, struct err *e)
 {
@@ -95,21 +119,22 @@ static int build_root(const struct container *c, int lower_fd, const char *scrat
         proc_fd_path(lower, lower_fd);
         snprintf(root, sizeof(root), "%s/root", scratch);
         if (mkdir(root, 0755) < 0)
-                return err_set(e, errno, "create %s", root);
+                return err_set(e, errno, "create the new root's mount point on the scratch tmpfs");
         /* No device node of the root (one an image ships, or one made with --cap-add MKNOD) opens: the
          * container's devices are the few bound or made under /dev. --privileged keeps them all. */
         struct mount_attr no_devices = { .attr_set = c->privileged ? 0 : MOUNT_ATTR_NODEV };
         if (c->rootfs_mode == ROOTFS_WRITE_THROUGH) {
-                int r = mount_or_fail(lower, root, NULL, MS_BIND, NULL, e);
-                if (r == 0 && mount_setattr(AT_FDCWD, root, 0, &no_devices, sizeof(no_devices)) < 0)
-                        return err_set(e, errno, "make %s nodev", root);
-                return r;
+                if (mount(lower, root, NULL, MS_BIND, NULL) < 0)
+                        return err_set(e, errno, "bind the root filesystem %s", c->rootfs);
+                if (mount_setattr(AT_FDCWD, root, 0, &no_devices, sizeof(no_devices)) < 0)
+                        return err_set(e, errno, "make the root filesystem %s nodev", c->rootfs);
+                return 0;
         }
 
         snprintf(upper, sizeof(upper), "%s/upper", scratch);
         snprintf(work, sizeof(work), "%s/work", scratch);
         if (mkdir(upper, 0755) < 0 || mkdir(work, 0755) < 0)
-                return err_set(e, errno, "create the overlay's directories in %s", scratch);
+                return err_set(e, errno, "create the overlay's directories on the scratch tmpfs");
         char options[3 * PATH_MAX];
         /* In a user namespace overlayfs keeps its metadata in user.* xattrs (trusted.* needs host root). */
         snprintf(options, sizeof(options), "lowerdir=%s,upperdir=%s,workdir=%s%s", lower, upper, work,
@@ -129,13 +154,12 @@ static int build_root(const struct container *c, int lower_fd, const char *scrat
         return 1;
 }
 
-static int pivot_into(const char *root, struct err *e)
+/* Make the new root, the current directory, the root. */
+static int pivot_into(const struct container *c, struct err *e)
 {
-        if (chdir(root) < 0)
-                return err_set(e, errno, "enter %s", root);
         /* pivot_root(".", ".") stacks the old root on the new one; detaching it leaves no path back. */
         if (syscall(SYS_pivot_root, ".", ".") < 0)
-                return err_set(e, errno, "pivot_root into %s", root);
+                return err_set(e, errno, "pivot_root into the root filesystem %s", c->rootfs ? c->rootfs : "/");
         if (umount2(".", MNT_DETACH) < 0)
                 return err_set(e, errno, "detach the old root");
         if (chdir("/") < 0)
@@ -184,7 +208,7 @@ static int populate_dev(const struct container *c, const int *node_fds, int cons
                 { "/dev/stderr", "/proc/self/fd/2" },
         };
         int r;
-        if ((r = make_directories("/dev", 0755, e)) < 0 ||
+        if ((r = make_mount_point(c, "/dev", 0755, "/dev", "/dev tmpfs", e)) < 0 ||
             (r = mount_or_fail("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_STRICTATIME, "mode=755,size=65536k", e)) < 0)
                 return r;
         mode_t saved_umask = umask(0);
@@ -306,34 +330,56 @@ static int clone_volume(const struct container *c, const struct container_mount 
         return fd;
 }
 
-/* /proc and /sys of the new root, mounted while the host's are still in this namespace: in a user
- * namespace the kernel only allows them when an unobstructed instance is visible to the mounter. */
-static int mount_kernel_filesystems(const struct container *c, const struct cgroup *cgroup, const char *root,
-                                    struct err *e)
+/* /proc and /sys of the new root, the current directory, mounted while the host's are still in this
+ * namespace: in a user namespace the kernel only allows them when an unobstructed instance is visible
+ * to the mounter. The paths are relative: the new root has no path that would mean anything to the
+ * user (it is reached through /proc/self/fd). */
+static int mount_kernel_filesystems(const struct container *c, const struct cgroup *cgroup, struct err *e)
 {
-        char proc[PATH_MAX + 8], sys[PATH_MAX + 8];
         int r;
-        snprintf(proc, sizeof(proc), "%s/proc", root);
-        snprintf(sys, sizeof(sys), "%s/sys", root);
         unsigned long sys_flags = MS_NOSUID | MS_NODEV | MS_NOEXEC | (c->privileged ? 0 : MS_RDONLY);
-        if ((r = make_directories(proc, 0555, e)) < 0 ||
-            (r = mount_or_fail("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, e)) < 0 ||
-            (r = make_directories(sys, 0555, e)) < 0)
+        if ((r = make_mount_point(c, "proc", 0555, "/proc", "proc", e)) < 0)
                 return r;
-        if (mount("sysfs", sys, "sysfs", sys_flags, NULL) < 0) {
+        if (mount("proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+                return err_set(e, errno, "mount proc on the container's /proc");
+        if ((r = make_mount_point(c, "sys", 0555, "/sys", "sysfs", e)) < 0)
+                return r;
+        if (mount("sysfs", "sys", "sysfs", sys_flags, NULL) < 0) {
                 /* A user namespace sharing the host's network namespace may not mount sysfs: bind the
                  * host's. */
                 if (!(errno == EPERM && c->user_namespace))
-                        return err_set(e, errno, "mount sysfs on %s", sys);
-                if ((r = mount_or_fail("/sys", sys, NULL, MS_BIND | MS_REC, NULL, e)) < 0)
-                        return r;
+                        return err_set(e, errno, "mount sysfs on the container's /sys");
+                if (mount("/sys", "sys", NULL, MS_BIND | MS_REC, NULL) < 0)
+                        return err_set(e, errno, "bind the host's /sys on the container's /sys");
                 struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
-                if (!c->privileged && mount_setattr(AT_FDCWD, sys, AT_RECURSIVE, &attr, sizeof(attr)) < 0)
-                        return err_set(e, errno, "make %s read-only", sys);
+                if (!c->privileged && mount_setattr(AT_FDCWD, "sys", AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+                        return err_set(e, errno, "make the container's /sys read-only");
         }
-        char cgroup_dir[PATH_MAX + 24];
-        snprintf(cgroup_dir, sizeof(cgroup_dir), "%s/fs/cgroup", sys);
-        return cgroup_mount_view(cgroup, cgroup_dir, !c->privileged, e);
+        r = cgroup_mount_view(cgroup, "sys/fs/cgroup", !c->privileged, e);
+        return r < 0 ? err_wrap(e, "the container's /sys/fs/cgroup") : r;
+}
+
+const char *rootfs_kernel_filesystem(const char *path)
+{
+        static const struct {
+                unsigned long magic;
+                const char *name;
+        } kernel_filesystems[] = {
+                { PROC_SUPER_MAGIC, "proc" },       { SYSFS_MAGIC, "sysfs" },
+                { CGROUP_SUPER_MAGIC, "cgroup" },   { CGROUP2_SUPER_MAGIC, "cgroup2" },
+                { DEVPTS_SUPER_MAGIC, "devpts" },   { DEBUGFS_MAGIC, "debugfs" },
+                { TRACEFS_MAGIC, "tracefs" },       { SECURITYFS_MAGIC, "securityfs" },
+                { BPF_FS_MAGIC, "bpf" },            { PSTOREFS_MAGIC, "pstore" },
+                { EFIVARFS_MAGIC, "efivarfs" },     { SELINUX_MAGIC, "selinuxfs" },
+                { BINFMTFS_MAGIC, "binfmt_misc" },
+        };
+        struct statfs st;
+        if (statfs(path, &st) < 0)
+                return NULL;
+        for (size_t i = 0; i < ARRAY_SIZE(kernel_filesystems); i++)
+                if ((unsigned long)st.f_type == kernel_filesystems[i].magic)
+                        return kernel_filesystems[i].name;
+        return NULL;
 }
 
 bool rootfs_is_host_root(const struct stat *st)
@@ -444,15 +490,18 @@ int rootfs_enter(const struct container *c, const struct rootfs_sources *sources
                 char root[PATH_MAX];
                 snprintf(root, sizeof(root), "%s/root", scratch);
                 r = build_root(c, sources->lower_fd, scratch, e);
+                /* Into the new root (the mount on it, now that there is one). */
+                if (r >= 0 && chdir(root) < 0)
+                        r = err_set(e, errno, "enter the new root");
                 if (r >= 0)
-                        r = mount_kernel_filesystems(c, cgroup, root, e);
+                        r = mount_kernel_filesystems(c, cgroup, e);
                 if (r >= 0)
-                        r = pivot_into(root, e);
+                        r = pivot_into(c, e);
         }
         if (r >= 0) {
                 int rc = 0;
                 if ((rc = populate_dev(c, c->user_namespace ? sources->node_fds : NULL, sources->console_fd, e)) < 0 ||
-                    (rc = make_directories("/tmp", 01777, e)) < 0 ||
+                    (rc = make_mount_point(c, "/tmp", 01777, "/tmp", "/tmp tmpfs", e)) < 0 ||
                     (rc = mount_or_fail("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", e)) < 0 ||
                     (!c->privileged && (rc = mask_paths(e)) < 0) || (rc = mount_volumes(c, sources->volume_fds, e)) < 0)
                         r = rc;

@@ -25,6 +25,11 @@ struct rootfs_sources {
  * "/tmp/.."): compared by device and inode with "/". */
 bool rootfs_is_host_root(const struct stat *st);
 
+/* The name of the kernel filesystem `path` is on ("proc", "sysfs", "cgroup2" ...), or NULL for any
+ * other: a kernel interface is no root filesystem (and the scratch tmpfs over /proc would hide
+ * /proc/self, through which the new root is reached). */
+const char *rootfs_kernel_filesystem(const char *path);
+
 /* Make every mount private to this namespace, then open the sources. 0 or -errno; on failure what was
  * opened is closed. */
 int rootfs_open_sources(const struct container *c, struct rootfs_sources *sources, struct err *e);

@@ -93,7 +93,9 @@ static const struct opt run_option_table[] = {
           "none (only lo; default), host, or bridge" },
         { "bridge", 0, "NAME", OPT_CALLBACK, OFF(network.bridge), 0, 0, 0, 0, network_option_bridge,
           "bridge for --net bridge (default sysprim0)" },
-        { "subnet", 0, "CIDR", OPT_CALLBACK, OFF(network.subnet), 0, 0, 0, 0, network_option_subnet,
+        /* Checked with the other network options (network_options_parse), which says why a range is
+         * refused. */
+        { "subnet", 0, "CIDR", OPT_STRING, OFF(network.subnet), 0, 0, 0, 0, NULL,
           "subnet of a new bridge (default 10.88.0.0/16)" },
         { "ip", 0, "ADDR", OPT_CALLBACK, OFF(network.address), 0, 0, 0, 0, network_option_ip,
           "fixed address on the bridge (default: next free)" },

@@ -7,7 +7,7 @@ net_need modes
 BR=spmode
 NET=(--net bridge --bridge $BR --subnet 10.218.0.0/24)
 pids=()
-on_exit 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait; ip link del spforeign 2>/dev/null'
+on_exit 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait; ip link del spforeign 2>/dev/null; ip link del spmodeveth 2>/dev/null'
 host_netns=$(readlink /proc/self/ns/net)
 
 testing "--net none (default): only lo" "'$SYSPRIM' run -- busybox ls /sys/class/net" "lo"
@@ -32,7 +32,9 @@ testing "--ip without --net bridge" "'$SYSPRIM' run --ip 10.88.0.5 -- true" "" 2
 testing "--nat without --net bridge" "'$SYSPRIM' run --net host --nat -- true" "" 2
 testing "--bridge with a dash" "'$SYSPRIM' run --net bridge --bridge sp-x -- true" "" 2
 testing "usage errors say which option" "'$SYSPRIM' run --net bridge --subnet 10.1.0.0 -- true 2>&1 | head -1" \
-        "sysprim run: --subnet: invalid value '10.1.0.0'"
+        "sysprim run: --subnet: invalid value '10.1.0.0' (expected a unicast range such as 10.89.0.0/24, prefix length 8 to 30)"
+testing "--subnet /31 says why" "'$SYSPRIM' run --net bridge --subnet 10.9.9.0/31 -- true 2>&1 | sed -n 1p; exit \${PIPESTATUS[0]}" \
+        "sysprim run: --subnet: '10.9.9.0/31' is too small: a /31 leaves no address for a container besides the bridge's (prefix length 8 to 30; a /30 holds one container)" 2
 
 # Run-time refusals (125) while a container holds 10.218.0.9.
 start_bg holder "${NET[@]}" --ip 10.218.0.9 -- busybox sh -c "$UP_AND_WAIT"
@@ -54,6 +56,21 @@ testing "a bridge sysprim did not make is not taken over" \
         "1" 125
 testing "and is left alone" "ip -o link show spforeign | grep -c spforeign" "1"
 ip link del spforeign
+# A link of another kind is named for what it is, not called a foreign bridge.
+testing "--bridge lo: not a bridge" "'$SYSPRIM' run --net bridge --bridge lo -- true 2>&1; echo rc=\$?" \
+        "sysprim run: --net bridge: lo is a loopback device, not a bridge; pick another name with --bridge
+rc=125"
+testing "and lo is left alone" "ip -o link show lo | grep -c 'LOOPBACK,UP'; ip -o -4 addr show dev lo" \
+        "1
+$(ip -o -4 addr show dev lo)"
+testing "and no record of it" "ls '$STATE_DIR' 2>/dev/null | grep -c '^lo\.'; true" "0"
+ip link add spmodeveth type veth peer name spmodeveth1
+testing "a veth: says its kind" \
+        "'$SYSPRIM' run --net bridge --bridge spmodeveth --subnet 10.218.0.0/24 -- true 2>&1; echo rc=\$?" \
+        "sysprim run: --net bridge: spmodeveth is a veth link, not a bridge; pick another name with --bridge
+rc=125"
+testing "and is left alone" "ip -o link show spmodeveth | grep -c spmodeveth" "1"
+ip link del spmodeveth
 
 testing "the command's exit status passes through" "'$SYSPRIM' run ${NET[*]} -- sh -c 'exit 7'" "" 7
 testing "command not found: 127" "'$SYSPRIM' run ${NET[*]} -- /nonexistent 2>/dev/null" "" 127

@@ -52,15 +52,19 @@ static void test_parsing(void)
         CHECK_EQ_INT(ntohl(s.network.s_addr), 0x0a590700); /* host bits cleared */
         CHECK_EQ_INT(s.prefix_length, 24);
         CHECK_EQ_INT(network_parse_subnet("10.89.0.0", &s), -EINVAL);
-        CHECK_EQ_INT(network_parse_subnet("10.89.0.0/31", &s), -EINVAL);
-        CHECK_EQ_INT(network_parse_subnet("10.89.0.0/7", &s), -EINVAL);
+        CHECK_EQ_INT(network_parse_subnet("10.89.0.0/30", &s), 0);
+        CHECK_EQ_INT(network_parse_subnet("10.89.0.0/31", &s), -ERANGE);
+        CHECK_EQ_INT(network_parse_subnet("10.89.0.0/32", &s), -ERANGE);
+        CHECK_EQ_INT(network_parse_subnet("10.89.0.0/33", &s), -EINVAL);
+        CHECK_EQ_INT(network_parse_subnet("10.0.0.0/8", &s), 0);
+        CHECK_EQ_INT(network_parse_subnet("10.89.0.0/7", &s), -ERANGE);
         CHECK_EQ_INT(network_parse_subnet("10.89.0/24", &s), -EINVAL);
         CHECK_EQ_INT(network_parse_subnet("10.89.0.0/24x", &s), -EINVAL);
         /* Unicast only: not "this network", loopback, multicast or reserved. */
-        CHECK_EQ_INT(network_parse_subnet("0.0.0.0/8", &s), -EINVAL);
-        CHECK_EQ_INT(network_parse_subnet("127.0.0.0/8", &s), -EINVAL);
-        CHECK_EQ_INT(network_parse_subnet("224.0.0.0/8", &s), -EINVAL);
-        CHECK_EQ_INT(network_parse_subnet("255.255.255.0/24", &s), -EINVAL);
+        CHECK_EQ_INT(network_parse_subnet("0.0.0.0/8", &s), -EADDRNOTAVAIL);
+        CHECK_EQ_INT(network_parse_subnet("127.0.0.0/8", &s), -EADDRNOTAVAIL);
+        CHECK_EQ_INT(network_parse_subnet("224.0.0.0/8", &s), -EADDRNOTAVAIL);
+        CHECK_EQ_INT(network_parse_subnet("255.255.255.0/24", &s), -EADDRNOTAVAIL);
         CHECK_EQ_INT(network_parse_subnet("223.255.255.0/24", &s), 0);
 
         struct in_addr a;
@@ -91,7 +95,6 @@ static void test_parsing(void)
         CHECK_EQ_INT(network_option_bridge("br-0", &field), -EINVAL);
         CHECK_EQ_INT(network_option_bridge("0br", &field), -EINVAL);
         CHECK_EQ_INT(network_option_bridge("sysprim_test1", &field), 0);
-        CHECK_EQ_INT(network_option_subnet("300.1.1.1/16", &field), -EINVAL);
         CHECK_EQ_INT(network_option_ip("10.88.0.2", &field), 0);
 
         /* Options together. */
@@ -110,6 +113,24 @@ static void test_parsing(void)
         CHECK_EQ_INT(network_options_parse(&c, &o, &e), 0);
         c = (struct container_network){.mode = "bridge", .subnet = "10.89.0.0/24", .address = "10.89.0.9"};
         CHECK_EQ_INT(network_options_parse(&c, &o, &e), 0);
+        /* A refused --subnet says why. */
+        c = (struct container_network){.mode = "bridge", .subnet = "10.9.9.0/31"};
+        CHECK_EQ_INT(network_options_parse(&c, &o, &e), -EINVAL);
+        CHECK_STREQ(e.msg, "--subnet: '10.9.9.0/31' is too small: a /31 leaves no address for a container "
+                           "besides the bridge's (prefix length 8 to 30; a /30 holds one container)");
+        c.subnet = "10.9.9.0/32";
+        CHECK_EQ_INT(network_options_parse(&c, &o, &e), -EINVAL);
+        CHECK(strstr(e.msg, "a /32 leaves no address for a container") != NULL);
+        c.subnet = "10.0.0.0/7";
+        CHECK_EQ_INT(network_options_parse(&c, &o, &e), -EINVAL);
+        CHECK_STREQ(e.msg, "--subnet: '10.0.0.0/7' is too large: sysprim allocates addresses from at most a /8 "
+                           "(prefix length 8 to 30)");
+        c.subnet = "127.0.0.0/8";
+        CHECK_EQ_INT(network_options_parse(&c, &o, &e), -EINVAL);
+        CHECK(strstr(e.msg, "'127.0.0.0/8' is not a unicast range") != NULL);
+        c.subnet = "300.1.1.1/16";
+        CHECK_EQ_INT(network_options_parse(&c, &o, &e), -EINVAL);
+        CHECK(strstr(e.msg, "--subnet: invalid value '300.1.1.1/16' (expected") != NULL);
         c = (struct container_network){.mode = "bridged"};
         CHECK_EQ_INT(network_options_parse(&c, &o, &e), -EINVAL);
         CHECK(strstr(e.msg, "--net: invalid value 'bridged'") != NULL);

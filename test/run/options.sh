@@ -59,4 +59,38 @@ expect "an empty --rootfs is a usage error" 2 "" sp --rootfs "" true
 expect "--rootfs-rw with --read-only is a usage error" 2 "" spr --rootfs-rw --read-only true
 expect "--rootfs-rw on the host's root is a usage error" 2 "" sp --rootfs / --rootfs-rw true
 expect "--rootfs-rw on the host's root spelt /tmp/.. is a usage error" 2 "" sp --rootfs /tmp/.. --rootfs-rw true
+# Odd --rootfs values: each says what is wrong with the path as the user gave it, never by the
+# /proc/self/fd path the new root is reached by inside.
+rootfs_refused() { # NAME STATUS STDERR-TEXT ROOTFS [OPTIONS...]
+        local name=$1 status=$2 text=$3 root=$4
+        shift 4
+        expect "--rootfs $name: $status" "$status" "" sp --rootfs "$root" "$@" true
+        expect_stderr "...says why" "$text"
+        check "...and names no internal path" [ "$(grep -c /proc/self/fd "$E2E_TMP/err")" = 0 ]
+}
+rootfs_refused /proc 125 "sysprim run: root filesystem /proc is on the kernel's proc filesystem, not a directory of \
+files to run (--rootfs takes a directory holding a root filesystem, such as an unpacked image)" /proc
+rootfs_refused /proc/1 125 "root filesystem /proc/1 is on the kernel's proc filesystem" /proc/1
+rootfs_refused /sys 125 "root filesystem /sys is on the kernel's sysfs filesystem" /sys
+rootfs_refused "a file" 125 "root filesystem /etc/passwd (--rootfs takes a directory): Not a directory" /etc/passwd
+mkdir "$E2E_TMP/empty"
+rootfs_refused "without the command" 127 "sysprim run: true: command not found in the root filesystem $E2E_TMP/empty" \
+        "$E2E_TMP/empty"
+rootfs_refused /dev 127 "true: command not found in the root filesystem /dev" /dev
+# A read-only root filesystem without /proc: copy-on-write it runs (the overlay makes /proc); written
+# through (--rootfs-rw) nothing can be made in it. Its mount is the test's: the leak check is told.
+readonly_root=$E2E_TMP/readonly-root
+mkdir "$readonly_root"
+mount -t tmpfs -o size=8m tmpfs "$readonly_root"
+on_exit "umount '$readonly_root' 2>/dev/null"
+mkdir "$readonly_root/bin"
+cp "$BUSYBOX" "$readonly_root/bin/busybox"
+ln -s busybox "$readonly_root/bin/true"
+mount -o remount,ro "$readonly_root"
+HOST_MOUNTS=$(host_mounts)
+expect "--rootfs read-only: copy-on-write runs" 0 "" sp --rootfs "$readonly_root" true
+rootfs_refused "read-only with --rootfs-rw" 125 "sysprim run: root filesystem $readonly_root has no /proc directory \
+(the container's proc is mounted there) and none can be made in it: Read-only file system" "$readonly_root" --rootfs-rw
+umount "$readonly_root"
+HOST_MOUNTS=$(host_mounts)
 run_done
