@@ -188,9 +188,9 @@ int bridge_record_allocate(struct bridge_record *st, struct in_addr wanted, stru
         if (wanted.s_addr) {
                 char text[INET_ADDRSTRLEN];
                 inet_ntop(AF_INET, &wanted, text, sizeof(text));
-                uint32_t w = ntohl(wanted.s_addr);
-                if (!subnet_contains(s, wanted) || w <= base + 1 || w >= last)
-                        return err_plain(e, EINVAL, "--ip %s: not a container address of bridge subnet", text);
+                int r = network_check_container_address(s, wanted, e);
+                if (r < 0)
+                        return r;
                 for (size_t i = 0; i < st->count; i++)
                         if (st->entries[i].address.s_addr == wanted.s_addr)
                                 return err_plain(e, EADDRINUSE, "--ip %s: in use by another container (run by "

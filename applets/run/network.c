@@ -264,8 +264,7 @@ void network_release_stale(void)
                         continue;
                 memcpy(bridge, entry->d_name, length);
                 bridge[length] = '\0';
-                const char *checked = NULL;
-                if (network_option_bridge(bridge, &checked) < 0)
+                if (network_check_bridge_name(bridge, NULL) < 0)
                         continue;
                 struct err ignored = {0};
                 if (st == NULL && (st = malloc(sizeof(*st))) == NULL)

@@ -47,11 +47,14 @@ struct network_options {
         const char *name;                   /* for /etc/hosts; NULL: the hostname */
 };
 
-/* Value checks for run's option table (OPT_CALLBACK on a `const char *` field): the string is stored
- * when valid, so a bad value is a usage error that names the option. 0 or -EINVAL. */
-int network_option_mode(const char *arg, void *field);
-int network_option_bridge(const char *arg, void *field);
-int network_option_ip(const char *arg, void *field);
+/* A --bridge name: a letter, then letters, digits or _, at most 15 characters. 0, or -EINVAL with
+ * the reason in `e` (which may be NULL), fit for a usage error. */
+int network_check_bridge_name(const char *name, struct err *e);
+
+/* Whether `address` can be a container's on `subnet` (not the network, bridge or broadcast address,
+ * nor outside it): 0, or -EINVAL with the reason in `e`. For --ip, both when --subnet is given and
+ * when the subnet comes from the bridge's record. */
+int network_check_container_address(struct network_subnet subnet, struct in_addr address, struct err *e);
 
 /* The prefix lengths --subnet takes: a /30 holds the bridge's address and one container's (besides
  * the network and broadcast addresses); a /8 is the largest range the allocation table scans. */
@@ -59,9 +62,9 @@ int network_option_ip(const char *arg, void *field);
 #define NETWORK_SUBNET_PREFIX_MAX 30
 
 /* Parsers of single values into the parsed form: 0 or -EINVAL (network_parse_subnet also -ERANGE
- * for a prefix length outside NETWORK_SUBNET_PREFIX_MIN..MAX and -EADDRNOTAVAIL for a range that is
- * not unicast; network_parse_publish also -EPROTONOSUPPORT, -EADDRINUSE and -E2BIG: see
- * network_options.c). */
+ * for a prefix length outside NETWORK_SUBNET_PREFIX_MIN..MAX; network_parse_subnet and
+ * network_parse_ip also -EADDRNOTAVAIL for a range or address that is not unicast;
+ * network_parse_publish also -EPROTONOSUPPORT, -EADDRINUSE and -E2BIG: see network_options.c). */
 int network_parse_mode(const char *arg, enum network_mode *mode);
 int network_parse_subnet(const char *arg, struct network_subnet *subnet);
 int network_parse_ip(const char *arg, struct in_addr *address);

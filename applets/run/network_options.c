@@ -11,6 +11,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <linux/if.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,15 +28,39 @@ int network_parse_mode(const char *arg, enum network_mode *mode)
         return 0;
 }
 
-/* Bridge names also name the NAT table, so they keep to characters nft takes unquoted. */
-static int check_bridge_name(const char *arg)
+/* The rule a bridge name keeps, said after each refusal of one. */
+#define BRIDGE_NAME_RULE "(a letter, then letters, digits or _: it also names the bridge's NAT table)"
+
+/* A character of a refused value as a message shows it: 'x', a space, or a byte 0x0a. */
+static const char *describe_character(unsigned char ch, char *buf, size_t size)
 {
-        size_t len = strlen(arg);
-        if (len == 0 || len >= IFNAMSIZ || !isalpha((unsigned char)arg[0]))
-                return -EINVAL;
-        for (size_t i = 0; i < len; i++)
-                if (!isalnum((unsigned char)arg[i]) && arg[i] != '_')
-                        return -EINVAL;
+        if (ch == ' ')
+                snprintf(buf, size, "a space");
+        else if (isgraph(ch))
+                snprintf(buf, size, "'%c'", ch);
+        else
+                snprintf(buf, size, "a byte 0x%02x", ch);
+        return buf;
+}
+
+/* Bridge names also name the NAT table, so they keep to characters nft takes unquoted. */
+int network_check_bridge_name(const char *name, struct err *e)
+{
+        size_t length = strlen(name);
+        char ch[16];
+        if (length == 0)
+                return err_plain(e, EINVAL, "--bridge: an empty name " BRIDGE_NAME_RULE);
+        if (length >= IFNAMSIZ)
+                return err_plain(e, EINVAL, "--bridge: '%s' has %zu characters; a network interface name has at "
+                                 "most %d", name, length, IFNAMSIZ - 1);
+        if (!isalpha((unsigned char)name[0]))
+                return err_plain(e, EINVAL, "--bridge: '%s' starts with %s, not a letter " BRIDGE_NAME_RULE, name,
+                                 describe_character((unsigned char)name[0], ch, sizeof(ch)));
+        for (size_t i = 1; i < length; i++)
+                if (!isalnum((unsigned char)name[i]) && name[i] != '_')
+                        return err_plain(e, EINVAL, "--bridge: '%s' has %s, which a bridge name cannot have "
+                                         BRIDGE_NAME_RULE, name,
+                                         describe_character((unsigned char)name[i], ch, sizeof(ch)));
         return 0;
 }
 
@@ -57,8 +82,7 @@ int network_parse_subnet(const char *arg, struct network_subnet *subnet)
                 return -ERANGE;
         /* A bridge takes unicast addresses only: not 0/8 ("this network"), 127/8 (the host's loopback,
          * which would be put on the bridge), 224/4 multicast or 240/4 reserved and broadcast. */
-        uint32_t first_octet = ntohl(network.s_addr) >> 24;
-        if (first_octet == 0 || first_octet == 127 || first_octet >= 224)
+        if (!subnet_is_unicast(network))
                 return -EADDRNOTAVAIL;
         subnet->prefix_length = (unsigned)prefix;
         subnet->network.s_addr = htonl(ntohl(network.s_addr) & subnet_mask((unsigned)prefix));
@@ -68,8 +92,10 @@ int network_parse_subnet(const char *arg, struct network_subnet *subnet)
 int network_parse_ip(const char *arg, struct in_addr *address)
 {
         struct in_addr parsed;
-        if (subnet_parse_address(arg, &parsed) < 0 || parsed.s_addr == 0)
+        if (subnet_parse_address(arg, &parsed) < 0)
                 return -EINVAL;
+        if (!subnet_is_unicast(parsed))
+                return -EADDRNOTAVAIL;
         *address = parsed;
         return 0;
 }
@@ -128,31 +154,28 @@ int network_parse_publish(const char *arg, struct network_publish_list *list)
         return 0;
 }
 
-/* run's option table stores a value's string (OPT_CALLBACK on a `const char *` field) once it checks
- * out, so that a bad value is a usage error naming the option. */
-static int store_checked(int check, const char *arg, void *field)
+int network_check_container_address(struct network_subnet subnet, struct in_addr address, struct err *e)
 {
-        if (check < 0)
-                return -EINVAL;
-        *(const char **)field = arg;
-        return 0;
-}
-
-int network_option_mode(const char *arg, void *field)
-{
-        enum network_mode mode;
-        return store_checked(network_parse_mode(arg, &mode), arg, field);
-}
-
-int network_option_bridge(const char *arg, void *field)
-{
-        return store_checked(check_bridge_name(arg), arg, field);
-}
-
-int network_option_ip(const char *arg, void *field)
-{
-        struct in_addr address;
-        return store_checked(network_parse_ip(arg, &address), arg, field);
+        uint32_t mask = subnet_mask(subnet.prefix_length);
+        uint32_t network = ntohl(subnet.network.s_addr), host = ntohl(address.s_addr) & ~mask;
+        const char *why = !subnet_contains(subnet, address) ? "is outside the bridge's subnet"
+                          : host == 0                      ? "is the network address of"
+                          : host == 1                      ? "is the bridge's own address in"
+                          : host == ~mask                  ? "is the broadcast address of"
+                                                           : NULL;
+        if (why == NULL)
+                return 0;
+        char text[INET_ADDRSTRLEN], net[INET_ADDRSTRLEN], first[INET_ADDRSTRLEN], last[INET_ADDRSTRLEN];
+        struct in_addr first_container = {.s_addr = htonl(network + 2)};
+        struct in_addr last_container = {.s_addr = htonl((network | ~mask) - 1)};
+        inet_ntop(AF_INET, &address, text, sizeof(text));
+        inet_ntop(AF_INET, &subnet.network, net, sizeof(net));
+        inet_ntop(AF_INET, &first_container, first, sizeof(first));
+        inet_ntop(AF_INET, &last_container, last, sizeof(last));
+        /* A /30 holds one container. */
+        bool one = first_container.s_addr == last_container.s_addr;
+        return err_plain(e, EINVAL, "--ip: '%s' %s %s/%u (a container takes %s%s%s%s)", text, why, net,
+                         subnet.prefix_length, one ? "only " : "", first, one ? "" : " to ", one ? "" : last);
 }
 
 int network_options_check(const struct network_options *o, struct err *e)
@@ -162,16 +185,8 @@ int network_options_check(const struct network_options *o, struct err *e)
                 return err_plain(e, EINVAL, "--ip, --subnet, --bridge, --nat and --publish need --net bridge");
         /* Without --subnet the bridge's subnet is known only once its record is read (an existing
          * bridge may have been made with another --subnet): bridge_record_allocate checks then. */
-        if (o->ip.s_addr && o->subnet.prefix_length) {
-                struct network_subnet s = o->subnet;
-                uint32_t host = ntohl(o->ip.s_addr) & ~subnet_mask(s.prefix_length);
-                char text[INET_ADDRSTRLEN];
-                inet_ntop(AF_INET, &o->ip, text, sizeof(text));
-                if (!subnet_contains(s, o->ip) || host <= 1 || host == ~subnet_mask(s.prefix_length))
-                        return err_plain(e, EINVAL,
-                                       "--ip %s: not a container address of the subnet (the first is the "
-                                       "bridge's, the last is broadcast)", text);
-        }
+        if (o->ip.s_addr && o->subnet.prefix_length)
+                return network_check_container_address(o->subnet, o->ip, e);
         return 0;
 }
 
@@ -179,11 +194,11 @@ int network_options_parse(const struct container_network *in, struct network_opt
 {
         memset(out, 0, sizeof(*out));
         if (in->mode && network_parse_mode(in->mode, &out->mode) < 0)
-                return err_plain(e, EINVAL, "--net: invalid value '%s' (expected none, host or bridge)", in->mode);
+                return err_plain(e, EINVAL, "--net: unknown mode '%s' (expected none, host or bridge)", in->mode);
         if (in->bridge) {
-                if (check_bridge_name(in->bridge) < 0)
-                        return err_plain(e, EINVAL, "--bridge: invalid value '%s' (a letter, then letters, digits "
-                                       "or _; at most 15)", in->bridge);
+                int r = network_check_bridge_name(in->bridge, e);
+                if (r < 0)
+                        return r;
                 out->bridge = in->bridge;
         }
         if (in->subnet) {
@@ -208,11 +223,16 @@ int network_options_parse(const struct container_network *in, struct network_opt
                                          "as 10.89.0.0/24, prefix length %d to %d)", in->subnet,
                                          NETWORK_SUBNET_PREFIX_MIN, NETWORK_SUBNET_PREFIX_MAX);
         }
-        if (in->address && network_parse_ip(in->address, &out->ip) < 0)
-                return err_plain(e, EINVAL, "--ip: invalid value '%s' (expected an IPv4 address)", in->address);
+        int r = in->address ? network_parse_ip(in->address, &out->ip) : 0;
+        if (r == -EADDRNOTAVAIL)
+                return err_plain(e, EINVAL, "--ip: '%s' is not a unicast address (0.0.0.0/8, 127.0.0.0/8 and "
+                                 "224.0.0.0 upwards cannot be a container's)", in->address);
+        if (r < 0)
+                return err_plain(e, EINVAL, "--ip: '%s' is not an IPv4 address (expected four numbers from 0 to 255 "
+                                 "joined by dots, such as 10.88.0.5)", in->address);
         out->nat = in->nat;
         for (size_t i = 0; i < in->publish.count; i++) {
-                int r = network_parse_publish(in->publish.items[i], &out->publish);
+                r = network_parse_publish(in->publish.items[i], &out->publish);
                 if (r == -E2BIG)
                         return err_plain(e, EINVAL, "--publish: at most %d ports", NETWORK_MAX_PUBLISH);
                 if (r == -EPROTONOSUPPORT)

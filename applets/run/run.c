@@ -89,15 +89,15 @@ static const struct opt run_option_table[] = {
         { "userns", 0, NULL, OPT_FLAG, OFF(userns), 0, 0, 0, 0, NULL,
           "root inside is an unprivileged uid outside" },
         /* ---- networking options (issue 6) go here, writing into OFF(network.<field>) ---- */
-        { "net", 0, "MODE", OPT_CALLBACK, OFF(network.mode), 0, 0, 0, 0, network_option_mode,
+        /* Plain strings, checked together in network_options_parse, which says why a value is refused
+         * (the option parser can only say 'invalid value'). */
+        { "net", 0, "MODE", OPT_STRING, OFF(network.mode), 0, 0, 0, 0, NULL,
           "none (only lo; default), host, or bridge" },
-        { "bridge", 0, "NAME", OPT_CALLBACK, OFF(network.bridge), 0, 0, 0, 0, network_option_bridge,
+        { "bridge", 0, "NAME", OPT_STRING, OFF(network.bridge), 0, 0, 0, 0, NULL,
           "bridge for --net bridge (default sysprim0)" },
-        /* Checked with the other network options (network_options_parse), which says why a range is
-         * refused. */
         { "subnet", 0, "CIDR", OPT_STRING, OFF(network.subnet), 0, 0, 0, 0, NULL,
           "subnet of a new bridge (default 10.88.0.0/16)" },
-        { "ip", 0, "ADDR", OPT_CALLBACK, OFF(network.address), 0, 0, 0, 0, network_option_ip,
+        { "ip", 0, "ADDR", OPT_STRING, OFF(network.address), 0, 0, 0, 0, NULL,
           "fixed address on the bridge (default: next free)" },
         { "nat", 0, NULL, OPT_FLAG, OFF(network.nat), 0, 0, 0, 0, NULL,
           "outbound NAT for the bridge (nft or iptables)" },

@@ -9,6 +9,12 @@ int subnet_parse_address(const char *text, struct in_addr *address)
         return inet_pton(AF_INET, text, address) == 1 ? 0 : -EINVAL;
 }
 
+bool subnet_is_unicast(struct in_addr address)
+{
+        uint32_t first_octet = ntohl(address.s_addr) >> 24;
+        return first_octet != 0 && first_octet != 127 && first_octet < 224;
+}
+
 uint32_t subnet_mask(unsigned prefix_length)
 {
         return prefix_length ? ~0u << (32 - prefix_length) : 0;

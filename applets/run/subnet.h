@@ -11,6 +11,9 @@
 
 /* A dotted quad (inet_pton: no "10.1", no octal surprises): 0 or -EINVAL. */
 int subnet_parse_address(const char *text, struct in_addr *address);
+/* Not in 0.0.0.0/8 ("this network"), 127.0.0.0/8 (the host's loopback), 224.0.0.0/4 (multicast) or
+ * 240.0.0.0/4 (reserved, and broadcast): what a bridge and its containers may have. */
+bool subnet_is_unicast(struct in_addr address);
 /* The netmask of a prefix length, in host byte order. */
 uint32_t subnet_mask(unsigned prefix_length);
 bool subnet_contains(struct network_subnet subnet, struct in_addr address);

@@ -35,6 +35,33 @@ testing "usage errors say which option" "'$SYSPRIM' run --net bridge --subnet 10
         "sysprim run: --subnet: invalid value '10.1.0.0' (expected a unicast range such as 10.89.0.0/24, prefix length 8 to 30)"
 testing "--subnet /31 says why" "'$SYSPRIM' run --net bridge --subnet 10.9.9.0/31 -- true 2>&1 | sed -n 1p; exit \${PIPESTATUS[0]}" \
         "sysprim run: --subnet: '10.9.9.0/31' is too small: a /31 leaves no address for a container besides the bridge's (prefix length 8 to 30; a /30 holds one container)" 2
+# Each refused value says why and what is taken (the first line; the second is the --help hint).
+says_why() { # NAME EXPECTED-FIRST-LINE OPTIONS...
+        local name=$1 line=$2
+        shift 2
+        testing "$name says why" "'$SYSPRIM' run $* -- true 2>&1 | sed -n 1p; exit \${PIPESTATUS[0]}" "$line" 2
+}
+says_why "--net foo" "sysprim run: --net: unknown mode 'foo' (expected none, host or bridge)" --net foo
+says_why "--bridge 'a b'" "sysprim run: --bridge: 'a b' has a space, which a bridge name cannot have (a letter, \
+then letters, digits or _: it also names the bridge's NAT table)" --net bridge --bridge "'a b'"
+says_why "--bridge sp-x" "sysprim run: --bridge: 'sp-x' has '-', which a bridge name cannot have (a letter, then \
+letters, digits or _: it also names the bridge's NAT table)" --net bridge --bridge sp-x
+says_why "--bridge 0br" "sysprim run: --bridge: '0br' starts with '0', not a letter (a letter, then letters, digits \
+or _: it also names the bridge's NAT table)" --net bridge --bridge 0br
+says_why "a 16-character --bridge" "sysprim run: --bridge: 'abcdefghijklmnop' has 16 characters; a network \
+interface name has at most 15" --net bridge --bridge abcdefghijklmnop
+says_why "--ip 10.0.0" "sysprim run: --ip: '10.0.0' is not an IPv4 address (expected four numbers from 0 to 255 \
+joined by dots, such as 10.88.0.5)" --net bridge --ip 10.0.0
+says_why "--ip 127.0.0.5" "sysprim run: --ip: '127.0.0.5' is not a unicast address (0.0.0.0/8, 127.0.0.0/8 and \
+224.0.0.0 upwards cannot be a container's)" --net bridge --ip 127.0.0.5
+says_why "--ip of the bridge" "sysprim run: --ip: '10.218.0.1' is the bridge's own address in 10.218.0.0/24 (a \
+container takes 10.218.0.2 to 10.218.0.254)" "${NET[@]}" --ip 10.218.0.1
+says_why "--ip of the network" "sysprim run: --ip: '10.218.0.0' is the network address of 10.218.0.0/24 (a container \
+takes 10.218.0.2 to 10.218.0.254)" "${NET[@]}" --ip 10.218.0.0
+says_why "--ip of the broadcast" "sysprim run: --ip: '10.218.0.255' is the broadcast address of 10.218.0.0/24 (a \
+container takes 10.218.0.2 to 10.218.0.254)" "${NET[@]}" --ip 10.218.0.255
+says_why "--ip outside" "sysprim run: --ip: '10.219.0.5' is outside the bridge's subnet 10.218.0.0/24 (a container \
+takes 10.218.0.2 to 10.218.0.254)" "${NET[@]}" --ip 10.219.0.5
 
 # Run-time refusals (125) while a container holds 10.218.0.9.
 start_bg holder "${NET[@]}" --ip 10.218.0.9 -- busybox sh -c "$UP_AND_WAIT"
@@ -42,6 +69,11 @@ check "a container holds 10.218.0.9" wait_for_line up "$E2E_TMP/holder.out"
 testing "an address in use is refused" \
         "'$SYSPRIM' run ${NET[*]} --ip 10.218.0.9 -- true 2>&1; echo rc=\$?" \
         "sysprim run: --net bridge: --ip 10.218.0.9: in use by another container (run by process $pid)
+rc=125"
+# Without --subnet the bridge's record says its subnet, so the address is checked then (125).
+testing "--ip of a bridge in use, without --subnet, says why" \
+        "'$SYSPRIM' run --net bridge --bridge $BR --ip 10.218.0.1 -- true 2>&1; echo rc=\$?" \
+        "sysprim run: --net bridge: --ip: '10.218.0.1' is the bridge's own address in 10.218.0.0/24 (a container takes 10.218.0.2 to 10.218.0.254)
 rc=125"
 testing "another subnet for a bridge in use is refused" \
         "'$SYSPRIM' run --net bridge --bridge $BR --subnet 10.219.0.0/24 -- true 2>&1 | grep -c 'in use with subnet 10.218.0.0/24'; exit \${PIPESTATUS[0]}" \

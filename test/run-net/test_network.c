@@ -69,7 +69,10 @@ static void test_parsing(void)
 
         struct in_addr a;
         CHECK_EQ_INT(network_parse_ip("10.88.0.5", &a), 0);
-        CHECK_EQ_INT(network_parse_ip("0.0.0.0", &a), -EINVAL);
+        CHECK_EQ_INT(network_parse_ip("0.0.0.0", &a), -EADDRNOTAVAIL);
+        CHECK_EQ_INT(network_parse_ip("127.0.0.5", &a), -EADDRNOTAVAIL);
+        CHECK_EQ_INT(network_parse_ip("239.1.1.1", &a), -EADDRNOTAVAIL);
+        CHECK_EQ_INT(network_parse_ip("223.1.1.1", &a), 0);
         CHECK_EQ_INT(network_parse_ip("10.88.5", &a), -EINVAL);
 
         struct network_publish_list p = {0};
@@ -88,17 +91,51 @@ static void test_parsing(void)
         CHECK_EQ_INT(network_parse_publish("x:8082:80", &p), -EINVAL);
         CHECK_EQ_INT(p.count, 2);
 
-        /* The string validators of run's option table keep the string. */
-        const char *field = NULL;
-        CHECK_EQ_INT(network_option_mode("none", &field), 0);
-        CHECK_STREQ(field, "none");
-        CHECK_EQ_INT(network_option_bridge("br-0", &field), -EINVAL);
-        CHECK_EQ_INT(network_option_bridge("0br", &field), -EINVAL);
-        CHECK_EQ_INT(network_option_bridge("sysprim_test1", &field), 0);
-        CHECK_EQ_INT(network_option_ip("10.88.0.2", &field), 0);
+        /* Bridge names: the check says why a name is refused. */
+        struct err e = {0};
+        CHECK_EQ_INT(network_check_bridge_name("sysprim_test1", &e), 0);
+        CHECK_EQ_INT(network_check_bridge_name("abcdefghijklmno", &e), 0); /* 15: the most */
+        CHECK_EQ_INT(network_check_bridge_name("br-0", &e), -EINVAL);
+        CHECK_STREQ(e.msg, "--bridge: 'br-0' has '-', which a bridge name cannot have (a letter, then letters, "
+                           "digits or _: it also names the bridge's NAT table)");
+        CHECK_EQ_INT(network_check_bridge_name("0br", &e), -EINVAL);
+        CHECK(strstr(e.msg, "'0br' starts with '0', not a letter") != NULL);
+        CHECK_EQ_INT(network_check_bridge_name("a\nb", &e), -EINVAL);
+        CHECK(strstr(e.msg, "has a byte 0x0a, which a bridge name cannot have") != NULL);
+        CHECK_EQ_INT(network_check_bridge_name("", &e), -EINVAL);
+        CHECK(strstr(e.msg, "--bridge: an empty name") != NULL);
+        CHECK_EQ_INT(network_check_bridge_name("abcdefghijklmnop", &e), -EINVAL);
+        CHECK_STREQ(e.msg, "--bridge: 'abcdefghijklmnop' has 16 characters; a network interface name has at most 15");
+        CHECK_EQ_INT(network_check_bridge_name("x", NULL), 0);
+        CHECK_EQ_INT(network_check_bridge_name("x-", NULL), -EINVAL);
+
+        /* Addresses a container cannot have on a subnet, each with its reason. */
+        struct network_subnet s24 = {.network = {.s_addr = htonl(0x0a590000)}, .prefix_length = 24};
+        struct in_addr at;
+        inet_pton(AF_INET, "10.89.0.2", &at);
+        CHECK_EQ_INT(network_check_container_address(s24, at, &e), 0);
+        inet_pton(AF_INET, "10.89.0.254", &at);
+        CHECK_EQ_INT(network_check_container_address(s24, at, &e), 0);
+        inet_pton(AF_INET, "10.89.0.1", &at);
+        CHECK_EQ_INT(network_check_container_address(s24, at, &e), -EINVAL);
+        CHECK_STREQ(e.msg, "--ip: '10.89.0.1' is the bridge's own address in 10.89.0.0/24 (a container takes "
+                           "10.89.0.2 to 10.89.0.254)");
+        inet_pton(AF_INET, "10.89.0.0", &at);
+        CHECK_EQ_INT(network_check_container_address(s24, at, &e), -EINVAL);
+        CHECK(strstr(e.msg, "'10.89.0.0' is the network address of 10.89.0.0/24") != NULL);
+        inet_pton(AF_INET, "10.89.0.255", &at);
+        CHECK_EQ_INT(network_check_container_address(s24, at, &e), -EINVAL);
+        CHECK(strstr(e.msg, "'10.89.0.255' is the broadcast address of 10.89.0.0/24") != NULL);
+        struct network_subnet s30 = {.network = {.s_addr = htonl(0x0a590000)}, .prefix_length = 30};
+        inet_pton(AF_INET, "10.89.0.3", &at);
+        CHECK_EQ_INT(network_check_container_address(s30, at, &e), -EINVAL);
+        CHECK_STREQ(e.msg, "--ip: '10.89.0.3' is the broadcast address of 10.89.0.0/30 (a container takes only "
+                           "10.89.0.2)");
+        inet_pton(AF_INET, "10.89.1.2", &at);
+        CHECK_EQ_INT(network_check_container_address(s24, at, &e), -EINVAL);
+        CHECK(strstr(e.msg, "'10.89.1.2' is outside the bridge's subnet 10.89.0.0/24") != NULL);
 
         /* Options together. */
-        struct err e = {0};
         struct container_network c = {.mode = "none", .address = "10.88.0.5"};
         struct network_options o;
         CHECK_EQ_INT(network_options_parse(&c, &o, &e), -EINVAL);
@@ -133,7 +170,20 @@ static void test_parsing(void)
         CHECK(strstr(e.msg, "--subnet: invalid value '300.1.1.1/16' (expected") != NULL);
         c = (struct container_network){.mode = "bridged"};
         CHECK_EQ_INT(network_options_parse(&c, &o, &e), -EINVAL);
-        CHECK(strstr(e.msg, "--net: invalid value 'bridged'") != NULL);
+        CHECK_STREQ(e.msg, "--net: unknown mode 'bridged' (expected none, host or bridge)");
+        c = (struct container_network){.mode = "bridge", .bridge = "a b"};
+        CHECK_EQ_INT(network_options_parse(&c, &o, &e), -EINVAL);
+        CHECK(strstr(e.msg, "--bridge: 'a b' has a space, which a bridge name cannot have") != NULL);
+        c = (struct container_network){.mode = "bridge", .address = "10.0.0"};
+        CHECK_EQ_INT(network_options_parse(&c, &o, &e), -EINVAL);
+        CHECK_STREQ(e.msg, "--ip: '10.0.0' is not an IPv4 address (expected four numbers from 0 to 255 joined by "
+                           "dots, such as 10.88.0.5)");
+        c.address = "224.0.0.1";
+        CHECK_EQ_INT(network_options_parse(&c, &o, &e), -EINVAL);
+        CHECK(strstr(e.msg, "--ip: '224.0.0.1' is not a unicast address") != NULL);
+        c = (struct container_network){.mode = "bridge", .subnet = "10.89.0.0/24", .address = "10.89.0.255"};
+        CHECK_EQ_INT(network_options_parse(&c, &o, &e), -EINVAL);
+        CHECK(strstr(e.msg, "--ip: '10.89.0.255' is the broadcast address of 10.89.0.0/24") != NULL);
         c = (struct container_network){.mode = NULL};
         CHECK_EQ_INT(network_options_parse(&c, &o, &e), 0);
         CHECK_EQ_INT(o.mode, NETWORK_MODE_NONE);
