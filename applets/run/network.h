@@ -64,7 +64,8 @@ int network_check_container_address(struct network_subnet subnet, struct in_addr
 /* Parsers of single values into the parsed form: 0 or -EINVAL (network_parse_subnet also -ERANGE
  * for a prefix length outside NETWORK_SUBNET_PREFIX_MIN..MAX; network_parse_subnet and
  * network_parse_ip also -EADDRNOTAVAIL for a range or address that is not unicast;
- * network_parse_publish also -EPROTONOSUPPORT, -EADDRINUSE and -E2BIG: see network_options.c). */
+ * network_parse_publish also -ERANGE, -EPROTONOSUPPORT, -EADDRINUSE and -E2BIG: see
+ * network_options.c). */
 int network_parse_mode(const char *arg, enum network_mode *mode);
 int network_parse_subnet(const char *arg, struct network_subnet *subnet);
 int network_parse_ip(const char *arg, struct in_addr *address);

@@ -100,22 +100,25 @@ int network_parse_ip(const char *arg, struct in_addr *address)
         return 0;
 }
 
+/* A port: 0, -EINVAL (not a number) or -ERANGE (a number outside 1..65535). */
 static int parse_port(const char *text, size_t len, uint16_t *port)
 {
         char buf[8];
         uint64_t value;
-        if (len == 0 || len >= sizeof(buf))
+        if (len == 0 || strspn(text, "0123456789") < len)
                 return -EINVAL;
+        if (len >= sizeof(buf))
+                return -ERANGE;
         memcpy(buf, text, len);
         buf[len] = '\0';
         if (uint_parse(buf, 65535, &value) < 0 || value == 0)
-                return -EINVAL;
+                return -ERANGE;
         *port = (uint16_t)value;
         return 0;
 }
 
-/* [IP:]HOSTPORT:CONTAINERPORT[/tcp]. 0, -EINVAL, -EPROTONOSUPPORT (another protocol), -EADDRINUSE (a
- * host port already in the list) or -E2BIG (the list is full). */
+/* [IP:]HOSTPORT:CONTAINERPORT[/tcp]. 0, -EINVAL, -ERANGE (a port outside 1..65535), -EPROTONOSUPPORT
+ * (another protocol), -EADDRINUSE (a host port already in the list) or -E2BIG (the list is full). */
 int network_parse_publish(const char *arg, struct network_publish_list *list)
 {
         if (list->count >= NETWORK_MAX_PUBLISH)
@@ -134,8 +137,9 @@ int network_parse_publish(const char *arg, struct network_publish_list *list)
         char *last = strrchr(spec, ':');
         if (last == NULL)
                 return -EINVAL;
-        if (parse_port(last + 1, strlen(last + 1), &p.container_port) < 0)
-                return -EINVAL;
+        int r = parse_port(last + 1, strlen(last + 1), &p.container_port);
+        if (r < 0)
+                return r;
         *last = '\0';
         char *host_port = strrchr(spec, ':');
         if (host_port != NULL) {
@@ -145,8 +149,9 @@ int network_parse_publish(const char *arg, struct network_publish_list *list)
         } else {
                 host_port = spec;
         }
-        if (parse_port(host_port, strlen(host_port), &p.host_port) < 0)
-                return -EINVAL;
+        r = parse_port(host_port, strlen(host_port), &p.host_port);
+        if (r < 0)
+                return r;
         for (size_t i = 0; i < list->count; i++)
                 if (list->items[i].host_port == p.host_port)
                         return -EADDRINUSE; /* the same host port twice */
@@ -237,6 +242,9 @@ int network_options_parse(const struct container_network *in, struct network_opt
                         return err_plain(e, EINVAL, "--publish: at most %d ports", NETWORK_MAX_PUBLISH);
                 if (r == -EPROTONOSUPPORT)
                         return err_plain(e, EINVAL, "--publish: '%s': only TCP is forwarded", in->publish.items[i]);
+                if (r == -ERANGE)
+                        return err_plain(e, EINVAL, "--publish: '%s': a port is a number from 1 to 65535",
+                                         in->publish.items[i]);
                 if (r == -EADDRINUSE)
                         return err_plain(e, EINVAL, "--publish: '%s': that host port is published twice",
                                          in->publish.items[i]);

@@ -70,6 +70,8 @@ testing "an address in use is refused" \
         "'$SYSPRIM' run ${NET[*]} --ip 10.218.0.9 -- true 2>&1; echo rc=\$?" \
         "sysprim run: --net bridge: --ip 10.218.0.9: in use by another container (run by process $pid)
 rc=125"
+says_why "-p 0:80" "sysprim run: --publish: '0:80': a port is a number from 1 to 65535" --net bridge -p 0:80
+
 # Without --subnet the bridge's record says its subnet, so the address is checked then (125).
 testing "--ip of a bridge in use, without --subnet, says why" \
         "'$SYSPRIM' run --net bridge --bridge $BR --ip 10.218.0.1 -- true 2>&1; echo rc=\$?" \

@@ -85,8 +85,10 @@ static void test_parsing(void)
         CHECK_EQ_INT(p.items[1].host_address.s_addr, htonl(INADDR_LOOPBACK));
         CHECK_EQ_INT(network_parse_publish("8080:90", &p), -EADDRINUSE); /* host port twice */
         CHECK_EQ_INT(network_parse_publish("8082:80/udp", &p), -EPROTONOSUPPORT);
-        CHECK_EQ_INT(network_parse_publish("0:80", &p), -EINVAL);
-        CHECK_EQ_INT(network_parse_publish("8082:65536", &p), -EINVAL);
+        CHECK_EQ_INT(network_parse_publish("0:80", &p), -ERANGE);
+        CHECK_EQ_INT(network_parse_publish("8082:65536", &p), -ERANGE);
+        CHECK_EQ_INT(network_parse_publish("8082:99999999999999999999999", &p), -ERANGE);
+        CHECK_EQ_INT(network_parse_publish("8082:8x", &p), -EINVAL);
         CHECK_EQ_INT(network_parse_publish("8082", &p), -EINVAL);
         CHECK_EQ_INT(network_parse_publish("x:8082:80", &p), -EINVAL);
         CHECK_EQ_INT(p.count, 2);
@@ -168,6 +170,9 @@ static void test_parsing(void)
         c.subnet = "300.1.1.1/16";
         CHECK_EQ_INT(network_options_parse(&c, &o, &e), -EINVAL);
         CHECK(strstr(e.msg, "--subnet: invalid value '300.1.1.1/16' (expected") != NULL);
+        c = (struct container_network){.mode = "bridge", .publish = {.items = (const char *[]){"70000:80"}, .count = 1}};
+        CHECK_EQ_INT(network_options_parse(&c, &o, &e), -EINVAL);
+        CHECK_STREQ(e.msg, "--publish: '70000:80': a port is a number from 1 to 65535");
         c = (struct container_network){.mode = "bridged"};
         CHECK_EQ_INT(network_options_parse(&c, &o, &e), -EINVAL);
         CHECK_STREQ(e.msg, "--net: unknown mode 'bridged' (expected none, host or bridge)");
