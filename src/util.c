@@ -1,6 +1,7 @@
 /* Cleanup helpers and whole-buffer I/O used by every applet. Shared module. */
 #include "sysprim/util.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -145,4 +146,15 @@ void util_buf_printf(struct util_buf *buf, const char *fmt, ...)
         vsnprintf(buf->data + buf->length, (size_t)n + 1, fmt, ap);
         va_end(ap);
         buf->length += (size_t)n;
+}
+
+const char *util_describe_character(unsigned char ch, char *buf, size_t size)
+{
+        if (ch == ' ')
+                snprintf(buf, size, "a space");
+        else if (isgraph(ch))
+                snprintf(buf, size, "'%c'", ch);
+        else
+                snprintf(buf, size, "a byte 0x%02x", ch);
+        return buf;
 }

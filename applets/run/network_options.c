@@ -6,12 +6,12 @@
 
 #include "sysprim/err.h"
 #include "sysprim/size.h"
+#include "sysprim/util.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <linux/if.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,18 +31,6 @@ int network_parse_mode(const char *arg, enum network_mode *mode)
 /* The rule a bridge name keeps, said after each refusal of one. */
 #define BRIDGE_NAME_RULE "(a letter, then letters, digits or _: it also names the bridge's NAT table)"
 
-/* A character of a refused value as a message shows it: 'x', a space, or a byte 0x0a. */
-static const char *describe_character(unsigned char ch, char *buf, size_t size)
-{
-        if (ch == ' ')
-                snprintf(buf, size, "a space");
-        else if (isgraph(ch))
-                snprintf(buf, size, "'%c'", ch);
-        else
-                snprintf(buf, size, "a byte 0x%02x", ch);
-        return buf;
-}
-
 /* Bridge names also name the NAT table, so they keep to characters nft takes unquoted. */
 int network_check_bridge_name(const char *name, struct err *e)
 {
@@ -55,12 +43,12 @@ int network_check_bridge_name(const char *name, struct err *e)
                                  "most %d", name, length, IFNAMSIZ - 1);
         if (!isalpha((unsigned char)name[0]))
                 return err_plain(e, EINVAL, "--bridge: '%s' starts with %s, not a letter " BRIDGE_NAME_RULE, name,
-                                 describe_character((unsigned char)name[0], ch, sizeof(ch)));
+                                 util_describe_character((unsigned char)name[0], ch, sizeof(ch)));
         for (size_t i = 1; i < length; i++)
                 if (!isalnum((unsigned char)name[i]) && name[i] != '_')
                         return err_plain(e, EINVAL, "--bridge: '%s' has %s, which a bridge name cannot have "
                                          BRIDGE_NAME_RULE, name,
-                                         describe_character((unsigned char)name[i], ch, sizeof(ch)));
+                                         util_describe_character((unsigned char)name[i], ch, sizeof(ch)));
         return 0;
 }
 

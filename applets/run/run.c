@@ -10,6 +10,7 @@
 #include "sysprim/log.h"
 #include "sysprim/opt.h"
 #include "sysprim/size.h"
+#include "sysprim/util.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -218,8 +219,12 @@ static bool names_root(const char *path)
 static enum opt_result parse_volume(const struct applet *applet, char *spec, struct container_mount *m)
 {
         char *first = strchr(spec, ':');
-        if (first == NULL || first == spec || first[1] == '\0')
-                return opt_usage_error(applet, "--volume: invalid value '%s' (expected HOST:DIR[:ro])", spec);
+        if (first == NULL || first[1] == '\0')
+                return opt_usage_error(applet, "--volume: '%s' names no directory in the container (expected "
+                                       "HOST:DIR[:ro])", spec);
+        if (first == spec)
+                return opt_usage_error(applet, "--volume: '%s' names no host path before the ':' (expected "
+                                       "HOST:DIR[:ro])", spec);
         *first = '\0';
         char *target = first + 1;
         char *second = strchr(target, ':');
@@ -267,20 +272,54 @@ static enum opt_result parse_tmpfs(const struct applet *applet, char *spec, stru
         return OPT_OK;
 }
 
-/* A user or group name as useradd allows: letters, digits, '.', '_', '-' (not first), perhaps '$' last;
- * not all digits (that is an ID, and one out of range is an error, not a name). */
-static bool is_account_name(const char *name)
+#define USER_FORMS "(expected UID[:GID] or NAME[:GROUP]; a name has letters, digits, '.', '_' or '-', not first, " \
+                   "at most 32)"
+
+/* Why `name` is not a user or group name (`kind`) as useradd allows: letters, digits, '.', '_', '-'
+ * (not first), perhaps '$' last; at most 32. NULL when it is one. (All digits is an ID, checked
+ * before.) */
+static const char *account_name_problem(const char *name, const char *kind, char *buf, size_t size)
 {
         size_t length = strlen(name);
-        if (length == 0 || length > 32 || name[0] == '-' || strspn(name, "0123456789") == length)
-                return false;
-        for (size_t i = 0; i < length; i++) {
-                unsigned char ch = (unsigned char)name[i];
-                bool last_dollar = ch == '$' && i == length - 1 && i > 0;
-                if (!isalnum(ch) && ch != '.' && ch != '_' && ch != '-' && !last_dollar)
-                        return false;
+        char ch[16];
+        if (length == 0) {
+                snprintf(buf, size, "an empty %s name", kind);
+                return buf;
         }
-        return true;
+        if (length > 32) {
+                snprintf(buf, size, "'%s' has %zu characters, more than a %s name can", name, length, kind);
+                return buf;
+        }
+        if (name[0] == '-') {
+                snprintf(buf, size, "'%s' starts with '-', which a %s name cannot", name, kind);
+                return buf;
+        }
+        for (size_t i = 0; i < length; i++) {
+                unsigned char c = (unsigned char)name[i];
+                bool last_dollar = c == '$' && i == length - 1 && i > 0;
+                if (!isalnum(c) && c != '.' && c != '_' && c != '-' && !last_dollar) {
+                        snprintf(buf, size, "'%s' has %s, which a %s name cannot have", name,
+                                 util_describe_character(c, ch, sizeof(ch)), kind);
+                        return buf;
+                }
+        }
+        return NULL;
+}
+
+/* One half of --user: an ID (at most UINT32_MAX - 1: (uid_t)-1 means "unchanged") or a name. OPT_OK
+ * with *is_number set, or a usage error that says why. */
+static enum opt_result parse_user_part(const struct applet *applet, const char *text, const char *kind,
+                                       const char *id, uint64_t *number, bool *is_number)
+{
+        char problem[160];
+        int r = uint_parse(text, UINT32_MAX - 1, number);
+        *is_number = r == 0;
+        if (r == -ERANGE)
+                return opt_usage_error(applet, "--user: %s %s is out of range (at most %u)", id, text,
+                                       UINT32_MAX - 1);
+        if (r < 0 && account_name_problem(text, kind, problem, sizeof(problem)))
+                return opt_usage_error(applet, "--user: %s " USER_FORMS, problem);
+        return OPT_OK;
 }
 
 /* UID[:GID] or NAME[:GROUP] (or a mix). Numbers are taken as they are; names are looked up in the
@@ -292,14 +331,12 @@ static enum opt_result parse_user(const struct applet *applet, char *spec, struc
         if (group)
                 *group++ = '\0';
         uint64_t uid = 0, gid = 0;
-        bool user_number = uint_parse(spec, UINT32_MAX - 1, &uid) == 0;
-        bool group_number = group && uint_parse(group, UINT32_MAX - 1, &gid) == 0;
-        if ((!user_number && !is_account_name(spec)) || (group && !group_number && !is_account_name(group))) {
-                if (group)
-                        group[-1] = ':';
-                return opt_usage_error(applet, "--user: invalid value '%s' (expected UID[:GID] or NAME[:GROUP])",
-                                       spec);
-        }
+        bool user_number = false, group_number = false;
+        enum opt_result r = parse_user_part(applet, spec, "user", "UID", &uid, &user_number);
+        if (r == OPT_OK && group)
+                r = parse_user_part(applet, group, "group", "GID", &gid, &group_number);
+        if (r != OPT_OK)
+                return r;
         c->set_user = true;
         c->user_name = user_number ? NULL : spec;
         c->group_name = group && !group_number ? group : NULL;
@@ -486,8 +523,12 @@ static enum opt_result run_describe(const struct applet *applet, struct run_opti
         for (size_t i = 0; i < o->env.count; i++) {
                 const char *item = o->env.items[i];
                 char *entry;
-                if (item[0] == '=' || item[0] == '\0')
-                        return opt_usage_error(applet, "--env: invalid value '%s' (expected KEY=VALUE)", item);
+                if (item[0] == '\0')
+                        return opt_usage_error(applet, "--env: an empty value (expected KEY=VALUE, or KEY for the "
+                                               "caller's value)");
+                if (item[0] == '=')
+                        return opt_usage_error(applet, "--env: '%s' has no name before the '=' (expected KEY=VALUE, "
+                                               "or KEY for the caller's value)", item);
                 if (strchr(item, '=')) {
                         entry = strdup(item);
                 } else {

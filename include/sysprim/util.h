@@ -37,6 +37,10 @@ int util_read_file(const char *path, char **contents, size_t *length);
 /* Write a string to a file (O_WRONLY|O_CLOEXEC, no create, no truncate): for /proc and /sys. */
 int util_write_file(const char *path, const char *text);
 
+/* A character of a refused value as a message shows it: 'x', "a space", or "a byte 0x0a" (control
+ * characters and bytes of other encodings, which would not show as themselves). Returns buf. */
+const char *util_describe_character(unsigned char ch, char *buf, size_t size);
+
 /* A growing, always NUL-terminated byte buffer (start it as {0}). After an allocation failure it
  * stops growing and `failed` says so, so a caller appends freely and checks once at the end;
  * `data` stays NULL until something is appended. The caller frees `data`. */

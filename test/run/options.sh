@@ -48,6 +48,25 @@ expect "-u UID:GID" 0 "1000 1001" spr -u 1000:1001 sh -c 'echo $(id -u) $(id -g)
 expect "-u UID (group = UID)" 0 "1000 1000" spr -u 1000 sh -c 'echo $(id -u) $(id -g)'
 expect "-u 1000 has no supplementary groups" 0 "1000" spr -u 1000 id -G
 expect "-u with a malformed name is a usage error" 2 "" spr -u "al ice" true
+# A refused value says why (the first line of stderr; the second is the --help hint).
+says_why() { # NAME FIRST-LINE OPTIONS...
+        local name=$1 line=$2
+        shift 2
+        expect "$name: usage error" 2 "" spr "$@" true
+        check "...says why" [ "$(sed -n 1p "$E2E_TMP/err")" == "$line" ]
+}
+says_why "-u 99999999999" "sysprim run: --user: UID 99999999999 is out of range (at most 4294967294)" -u 99999999999
+says_why "-u 0:4294967295" "sysprim run: --user: GID 4294967295 is out of range (at most 4294967294)" -u 0:4294967295
+says_why "-u 'al ice'" "sysprim run: --user: 'al ice' has a space, which a user name cannot have (expected UID[:GID] \
+or NAME[:GROUP]; a name has letters, digits, '.', '_' or '-', not first, at most 32)" -u "al ice"
+says_why "-u 0:-g" "sysprim run: --user: '-g' starts with '-', which a group name cannot (expected UID[:GID] or \
+NAME[:GROUP]; a name has letters, digits, '.', '_' or '-', not first, at most 32)" -u 0:-g
+says_why "-e =x" "sysprim run: --env: '=x' has no name before the '=' (expected KEY=VALUE, or KEY for the caller's \
+value)" -e =x
+says_why "-e ''" "sysprim run: --env: an empty value (expected KEY=VALUE, or KEY for the caller's value)" -e ""
+says_why "-v /tmp" "sysprim run: --volume: '/tmp' names no directory in the container (expected HOST:DIR[:ro])" -v /tmp
+says_why "-v :/x" "sysprim run: --volume: ':/x' names no host path before the ':' (expected HOST:DIR[:ro])" -v :/x
+says_why "-v /tmp:" "sysprim run: --volume: '/tmp:' names no directory in the container (expected HOST:DIR[:ro])" -v /tmp:
 expect "--help exits 0" 0 "" sh -c '"$SYSPRIM" run --help >/dev/null'
 "$SYSPRIM" run --help >"$E2E_TMP/help"
 for option in rootfs rootfs-rw read-only volume tmpfs workdir env hostname user mem cpus pids stats seccomp \

@@ -129,5 +129,12 @@ int main(void)
         CHECK_EQ_INT(buf.length, 7 + 300 * 7 + sizeof(long_text) - 1);
         CHECK(!buf.failed);
         free(buf.data);
+
+        /* util_describe_character: a refused character as a message shows it. */
+        char ch[16];
+        CHECK_STREQ(util_describe_character('-', ch, sizeof(ch)), "'-'");
+        CHECK_STREQ(util_describe_character(' ', ch, sizeof(ch)), "a space");
+        CHECK_STREQ(util_describe_character('\n', ch, sizeof(ch)), "a byte 0x0a");
+        CHECK_STREQ(util_describe_character(0xc3, ch, sizeof(ch)), "a byte 0xc3");
         TEST_DONE();
 }
