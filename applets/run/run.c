@@ -347,6 +347,22 @@ static enum opt_result parse_user(const struct applet *applet, char *spec, struc
         return OPT_OK;
 }
 
+/* The hostname also goes into /etc/hosts, where a space or a newline would add names or lines of
+ * its own: letters, digits, '-', '.' and '_' only. */
+static enum opt_result check_hostname(const struct applet *applet, const char *name)
+{
+        size_t length = strlen(name);
+        char ch[16];
+        if (length == 0 || length > 64)
+                return opt_usage_error(applet, "--hostname: '%s' must have 1 to 64 characters", name);
+        for (size_t i = 0; i < length; i++)
+                if (!isalnum((unsigned char)name[i]) && !strchr("-._", name[i]))
+                        return opt_usage_error(applet, "--hostname: a hostname cannot have %s (letters, digits, "
+                                               "'-', '.' and '_')",
+                                               util_describe_character((unsigned char)name[i], ch, sizeof(ch)));
+        return OPT_OK;
+}
+
 /* The first range of `id` (a user name or number) in /etc/subuid or /etc/subgid. */
 static bool subordinate_range(const char *file, const char *name, unsigned id, uint32_t *start, uint32_t *count)
 {
@@ -458,8 +474,8 @@ static enum opt_result run_describe(const struct applet *applet, struct run_opti
         c->rootfs_mode = o->read_only ? ROOTFS_READ_ONLY : o->rootfs_rw ? ROOTFS_WRITE_THROUGH : ROOTFS_COPY_ON_WRITE;
         if (o->workdir && o->workdir[0] != '/')
                 return opt_usage_error(applet, "--workdir: '%s' must be an absolute path", o->workdir);
-        if (o->hostname && (strlen(o->hostname) == 0 || strlen(o->hostname) > 64))
-                return opt_usage_error(applet, "--hostname: '%s' must have 1 to 64 characters", o->hostname);
+        if (o->hostname && (r = check_hostname(applet, o->hostname)) != OPT_OK)
+                return r;
         if (o->user && (r = parse_user(applet, (char *)o->user, c)) != OPT_OK)
                 return r;
 

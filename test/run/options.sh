@@ -67,6 +67,12 @@ says_why "-e ''" "sysprim run: --env: an empty value (expected KEY=VALUE, or KEY
 says_why "-v /tmp" "sysprim run: --volume: '/tmp' names no directory in the container (expected HOST:DIR[:ro])" -v /tmp
 says_why "-v :/x" "sysprim run: --volume: ':/x' names no host path before the ':' (expected HOST:DIR[:ro])" -v :/x
 says_why "-v /tmp:" "sysprim run: --volume: '/tmp:' names no directory in the container (expected HOST:DIR[:ro])" -v /tmp:
+# A hostname goes into /etc/hosts: a newline there would add a line of the caller's choosing.
+says_why "--hostname with a newline" "sysprim run: --hostname: a hostname cannot have a byte 0x0a (letters, \
+digits, '-', '.' and '_')" --hostname "$(printf 'a\n1.2.3.4 evil')"
+says_why "--hostname 'a b'" "sysprim run: --hostname: a hostname cannot have a space (letters, digits, '-', '.' and \
+'_')" --hostname "a b"
+expect "--hostname with '-', '.' and '_'" 0 "web-1.example_x" spr --hostname web-1.example_x hostname
 expect "--help exits 0" 0 "" sh -c '"$SYSPRIM" run --help >/dev/null'
 "$SYSPRIM" run --help >"$E2E_TMP/help"
 for option in rootfs rootfs-rw read-only volume tmpfs workdir env hostname user mem cpus pids stats seccomp \
