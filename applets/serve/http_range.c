@@ -42,6 +42,7 @@ enum http_range_result http_range_parse(const char *value, size_t len, uint64_t 
         const char *end = value + len, *cursor;
         struct http_slice member;
         size_t n = 0, members = 0;
+        bool empty_suffix = false; /* a suffix range of an empty representation */
 
         *count = 0;
         /* "bytes" is the only unit we know; the unit is case-insensitive, no whitespace around '='. */
@@ -58,8 +59,10 @@ enum http_range_result http_range_parse(const char *value, size_t len, uint64_t 
                         p++;
                         if (!parse_digits(&p, stop, &last) || p != stop)
                                 return HTTP_RANGE_IGNORE;
+                        if (last > 0 && size == 0)
+                                empty_suffix = true;
                         if (last == 0 || size == 0)
-                                continue; /* unsatisfiable member */
+                                continue; /* no byte to send for this member */
                         first = last >= size ? 0 : size - last;
                         last = size - 1;
                 } else {
@@ -82,8 +85,10 @@ enum http_range_result http_range_parse(const char *value, size_t len, uint64_t 
         }
         if (members == 0)
                 return HTTP_RANGE_IGNORE;
+        /* For a zero-length representation a suffix range with a non-zero length is the one satisfiable
+         * form (RFC 9110 14.1.2), yet selects no byte a 206 could carry: the (empty) whole, 200. */
         if (n == 0)
-                return HTTP_RANGE_UNSATISFIABLE;
+                return empty_suffix ? HTTP_RANGE_IGNORE : HTTP_RANGE_UNSATISFIABLE;
 
         /* Parts go out in the order asked for (RFC 9110 14.6 says they SHOULD), unless two of them
          * overlap or touch: then sort (insertion: n <= 16) and coalesce, so a client cannot make us
@@ -118,7 +123,7 @@ bool http_if_range_allows(const char *value, size_t len, const char *etag, size_
                           time_t last_modified, time_t now)
 {
         if (len == 0)
-                return true;
+                return false; /* neither an entity-tag nor a date (RFC 9110 13.1.5): no match */
         if (value[0] == '"')
                 return etag && etag_len >= 2 && etag[0] == '"' && len == etag_len &&
                        memcmp(value, etag, len) == 0;
