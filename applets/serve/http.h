@@ -270,10 +270,13 @@ int http_date_parse(const char *s, size_t len, time_t *t);
 /* A strong ETag "INODE-SIZE-MTIMENS" in hex, quoted, NUL-terminated; returns its length. */
 size_t http_etag_format(uint64_t size, int64_t mtime_ns, uint64_t inode, char out[HTTP_MAX_ETAG]);
 /* If-None-Match semantics on one header value: "*", or a list of entity-tags compared weakly
- * (W/"x" matches "x"). Malformed members are skipped. */
+ * (W/"x" matches "x"). Malformed members (a '*' among tags too) are skipped. */
 bool http_etag_list_matches(const char *list, size_t len, const char *etag, size_t etag_len);
 /* If-Match semantics on one header value: "*", or a list compared strongly (a W/ tag never matches). */
 bool http_etag_list_matches_strong(const char *list, size_t len, const char *etag, size_t etag_len);
+/* last_modified of a representation that has none (a directory listing): the date conditions are
+ * ignored (RFC 9110 13.1.3, 13.1.4). */
+#define HTTP_NO_DATE ((time_t)INT64_MIN)
 /* RFC 9110 13.2.2 steps 1-2, for any method: If-Match (all its lines) when present, else
  * If-Unmodified-Since (a valid date earlier than last_modified fails). True: answer 412. */
 bool http_request_precondition_failed(const struct http_request *req, const char *etag, size_t etag_len,

@@ -58,9 +58,8 @@ static bool list_matches(const char *list, size_t len, const char *etag, size_t 
                 return true;
         if (!etag || !opaque_tag(etag, etag_len, &ours, &ours_len))
                 return false;
+        /* "*" / #entity-tag: a '*' in a list is malformed, skipped as other malformed members are. */
         while (http_list_next(&cursor, end, &member)) {
-                if (member.len == 1 && member.ptr[0] == '*')
-                        return true;
                 if (strong && member.len >= 2 && member.ptr[0] == 'W' && member.ptr[1] == '/')
                         continue;
                 if (opaque_tag(member.ptr, member.len, &theirs, &theirs_len) && theirs_len == ours_len &&
@@ -99,7 +98,7 @@ bool http_request_precondition_failed(const struct http_request *req, const char
         if (req->if_match_count > 0)
                 return !any_line_matches(req, "if-match", req->if_match_count, etag, etag_len, true);
         time_t since;
-        if (req->if_unmodified_since.ptr &&
+        if (req->if_unmodified_since.ptr && last_modified != HTTP_NO_DATE &&
             http_date_parse(req->if_unmodified_since.ptr, req->if_unmodified_since.len, &since) == 0)
                 return last_modified > since;
         return false;
@@ -114,7 +113,7 @@ bool http_request_not_modified(const struct http_request *req, const char *etag,
         if (req->if_none_match_count > 0)
                 return any_line_matches(req, "if-none-match", req->if_none_match_count, etag, etag_len, false);
         time_t since;
-        if (req->if_modified_since.ptr &&
+        if (req->if_modified_since.ptr && last_modified != HTTP_NO_DATE &&
             http_date_parse(req->if_modified_since.ptr, req->if_modified_since.len, &since) == 0)
                 return last_modified <= since;
         return false;

@@ -384,23 +384,29 @@ bool response_for_request(struct worker *w, struct conn *c, const struct http_re
                 simple_response(w, c, req, p, prefix, 403, NULL);
                 return true;
         }
+        /* A listing has neither ETag nor Last-Modified: only "*" can match (RFC 9110 13.1.1, 13.1.2). */
+        if (http_request_precondition_failed(req, NULL, 0, HTTP_NO_DATE)) {
+                simple_response(w, c, req, p, prefix, 412, NULL);
+                return true;
+        }
+        bool not_modified = http_request_not_modified(req, NULL, 0, HTTP_NO_DATE);
         if (server_listing_budget_spent())
                 goto busy;
         char *page = NULL;
         size_t page_length = 0;
-        rc = listing_render(w->path, info.len, &page, &page_length);
+        rc = not_modified ? 0 : listing_render(w->path, info.len, &page, &page_length);
         if (rc < 0) {
                 simple_response(w, c, req, p, prefix, errno_status(-rc), NULL);
                 return true;
         }
-        bool head_only = req->method == HTTP_METHOD_HEAD;
+        bool head_only = req->method == HTTP_METHOD_HEAD || not_modified;
         struct http_response_head h = {
-                .status = 200,
+                .status = not_modified ? 304 : 200,
                 .version_minor = req->version_minor,
                 .keep_alive = !c->close_after,
                 .date = w->date,
-                .content_type = "text/html; charset=utf-8",
-                .has_content_length = true,
+                .content_type = not_modified ? NULL : "text/html; charset=utf-8",
+                .has_content_length = !not_modified,
                 .content_length = page_length,
                 .extra = "Cache-Control: no-cache\r\n",
         };
@@ -429,7 +435,7 @@ bool response_for_request(struct worker *w, struct conn *c, const struct http_re
         const char *line;
         size_t line_length;
         request_line(req, &line, &line_length);
-        log_prepare(w, p, line, line_length, 200, prefix + (size_t)n);
+        log_prepare(w, p, line, line_length, h.status, prefix + (size_t)n);
         return true;
 busy:
         /* Listings waiting for slow readers hold the budget: try again soon. */

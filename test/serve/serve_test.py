@@ -767,6 +767,40 @@ def listing(root):
 
 
 @test
+def listing_conditionals(root):
+    # A listing has neither ETag nor Last-Modified: If-Match other than "*" fails (412), If-None-Match
+    # "*" is 304 for GET and HEAD, the date conditions are ignored (RFC 9110 13.1.1-13.1.4, 13.2.1).
+    cases = [({'If-Match': '"x"'}, 412), ({'If-Match': '*'}, 200), ({'If-None-Match': '*'}, 304),
+             ({'If-None-Match': '"x"'}, 200), ({'If-None-Match': '"x", *'}, 200),
+             ({'If-Modified-Since': 'Sun, 06 Nov 2094 08:49:37 GMT'}, 200),
+             ({'If-Unmodified-Since': 'Sun, 06 Nov 1994 08:49:37 GMT'}, 200)]
+    with Server(root) as s:
+        for headers, want in cases:
+            for method in ('GET', 'HEAD'):
+                r, body = get(s, '/listed/', headers, method)
+                check_eq(r.status, want, f'{method} {headers}')
+                if want == 304 or method == 'HEAD':
+                    check_eq(body, b'', f'{method} {headers}: body')
+                elif want == 200:
+                    check(b'a.txt' in body, f'{method} {headers}: the listing')
+        out = raw(s, b'GET /listed/ HTTP/1.1\r\nHost: x\r\nIf-None-Match: *\r\nConnection: close\r\n\r\n')
+        check(out.endswith(b'\r\n\r\n') and b'Content-Length' not in out, f'304 head only: {out!r}')
+
+
+@test
+def empty_if_range_and_empty_file_ranges(root):
+    # An empty If-Range is neither a tag nor a date: the Range is ignored (RFC 9110 13.1.5). On an empty
+    # file a suffix range is 200 with the empty whole (14.1.2), any other range 416.
+    open(os.path.join(root, 'empty.txt'), 'wb').close()
+    with Server(root) as s:
+        r, body = get(s, '/hello.txt', {'If-Range': '', 'Range': 'bytes=0-0'})
+        check_eq((r.status, body), (200, HELLO), 'empty If-Range')
+        r, body = get(s, '/empty.txt', {'Range': 'bytes=-5'})
+        check_eq((r.status, body), (200, b''), 'suffix range of an empty file')
+        check_eq(get(s, '/empty.txt', {'Range': 'bytes=0-'})[0].status, 416, 'bytes=0- of an empty file')
+
+
+@test
 def listing_long_path(root):
     # A directory whose path is longer than a name can be still gets its path in the title and
     # heading (both came out empty when the escaped path passed 1,536 bytes).

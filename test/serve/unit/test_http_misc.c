@@ -77,6 +77,9 @@ static void test_etags(void)
         CHECK(http_etag_list_matches("W/\"abc\"", 7, e, 5)); /* weak comparison */
         CHECK(http_etag_list_matches("\"x\", W/\"abc\" , \"y\"", 19, e, 5));
         CHECK(http_etag_list_matches("*", 1, e, 5));
+        CHECK(!http_etag_list_matches("\"other\", *", 10, e, 5)); /* '*' stands alone or not at all */
+        CHECK(http_etag_list_matches("*", 1, NULL, 0));           /* a representation without a tag */
+        CHECK(!http_etag_list_matches("\"x\"", 3, NULL, 0));
         CHECK(!http_etag_list_matches("\"abcd\"", 6, e, 5));
         CHECK(!http_etag_list_matches("abc", 3, e, 5));
         CHECK(!http_etag_list_matches("\"ab\"c\"", 6, e, 5));
