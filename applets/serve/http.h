@@ -193,6 +193,9 @@ enum http_path_result http_path_from_target(const char *target, size_t len, char
 
 /* The status code to answer for a result other than HTTP_PATH_OK. */
 int http_path_status(enum http_path_result result);
+/* Whether a file name may hold the byte `c` and be served: not a control byte (what "%00" or "%0a"
+ * decode to) nor '\\' (a separator elsewhere). The listing leaves out names it would refuse. */
+bool http_path_name_byte_ok(unsigned char c);
 
 /* The Location of the 301 that adds the missing slash to a directory: "/" + `path` (the output of
  * http_path_from_target) percent-encoded again + "/" + "?query" when there was one. Built from the

@@ -89,7 +89,7 @@ enum http_path_result http_path_from_target(const char *target, size_t len, char
                 }
                 /* The raw target is visible ASCII already (the parser checked); decoding can make NUL
                  * ("%00", which would cut the name short in the kernel) and other control bytes. */
-                if (c < 0x20 || c == 0x7f || c == '\\')
+                if (!http_path_name_byte_ok(c))
                         return HTTP_PATH_BAD_REQUEST;
                 if (olen + 1 >= out_size)
                         return HTTP_PATH_TOO_LONG;
@@ -104,6 +104,11 @@ enum http_path_result http_path_from_target(const char *target, size_t len, char
         out[olen] = '\0';
         info->len = olen;
         return HTTP_PATH_OK;
+}
+
+bool http_path_name_byte_ok(unsigned char c)
+{
+        return c >= 0x20 && c != 0x7f && c != '\\';
 }
 
 int http_path_status(enum http_path_result result)

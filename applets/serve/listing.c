@@ -47,6 +47,15 @@ static int compare_names(const void *a, const void *b)
         return strcmp(((const struct name *)a)->text, ((const struct name *)b)->text);
 }
 
+/* A link to a name the path layer refuses (a control byte, '\\') would only lead to a 400. */
+static bool name_servable(const char *name)
+{
+        for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+                if (!http_path_name_byte_ok(*p))
+                        return false;
+        return true;
+}
+
 int listing_render(const char *path, size_t path_length, char **out, size_t *out_length)
 {
         int fd = open_beneath(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -63,7 +72,7 @@ int listing_render(const char *path, size_t path_length, char **out, size_t *out
         int rc = 0;
         struct dirent *d;
         while ((d = readdir(dir)) != NULL) {
-                if (d->d_name[0] == '.')
+                if (d->d_name[0] == '.' || !name_servable(d->d_name))
                         continue;
                 bool is_dir = d->d_type == DT_DIR;
                 if (d->d_type == DT_UNKNOWN || d->d_type == DT_LNK) {

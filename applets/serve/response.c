@@ -172,7 +172,7 @@ static void respond_file(struct worker *w, struct conn *c, const struct http_req
         uint64_t body_offset = 0, body_length = 0;
         if (http_request_precondition_failed(req, file->etag, file->etag_length, file->mtime)) {
                 file_entry_put(file);
-                simple_response(w, c, req, p, prefix, 412, NULL);
+                simple_response(w, c, req, p, prefix, 412, vary ? "Vary: Accept-Encoding\r\n" : NULL);
                 return;
         }
         if (http_request_not_modified(req, file->etag, file->etag_length, file->mtime)) {

@@ -760,6 +760,15 @@ def listing(root):
         check_eq((r.status, body), (200, b'escape me\n'), 'the listed file')
         r, body = get(s, '/empty/')
         check_eq(r.status, 200, 'empty directory listing')
+        # Names the server refuses to serve (a control byte, a backslash) are not linked to a 400.
+        for name in ('tab\tx', 'nl\nx', 'back\\slash'):
+            with open(os.path.join(root, 'listed', name), 'wb') as f:
+                f.write(b'odd\n')
+        page = get(s, '/listed/')[1].decode()
+        for encoded in ('tab%09x', 'nl%0Ax', 'back%5Cslash'):
+            check(encoded not in page, f'{encoded} listed: {page}')
+            check_eq(get(s, '/listed/' + encoded)[0].status, 400, f'{encoded} refused')
+        check('href="a.txt"' in page, 'a.txt still listed')
     with Server(root, '--no-listing') as s:
         r, body = get(s, '/listed/')
         check(r.status in (403, 404), f'--no-listing: status {r.status}')
@@ -1240,6 +1249,8 @@ def precompressed_gzip(root):
         r, body = get(s, '/style.css')
         check_eq((r.getheader('Content-Encoding'), body), (None, CSS), 'without Accept-Encoding')
         check_eq(r.getheader('Vary'), 'Accept-Encoding', 'Vary on the identity response too')
+        r, _ = get(s, '/style.css', {'If-Match': '"x"'})
+        check_eq((r.status, r.getheader('Vary')), (412, 'Accept-Encoding'), 'Vary on a 412 too (RFC 9110 12.5.5)')
         r, body = get(s, '/style.css', {'Accept-Encoding': 'gzip;q=0'})
         check_eq(r.getheader('Content-Encoding'), None, 'gzip;q=0 refused')
         r, _ = get(s, '/hello.txt', {'Accept-Encoding': 'gzip'})
