@@ -31,6 +31,7 @@ struct alloc_bench_config {
         struct opt_list workloads;
         struct opt_list allocators;
         long long runs;
+        const char *ops_text; /* --ops as given: checked in plan() with a message that says why */
         uint64_t ops;
         uint64_t duration;
         long long seed;
@@ -47,7 +48,7 @@ struct alloc_bench_config {
 };
 
 /* "100000", "100k", "2M", "1g": decimal thousands, since these are counts, not bytes. */
-static int parse_ops(const char *arg, void *field)
+static int parse_ops(const char *arg, uint64_t *field)
 {
         char *end;
         errno = 0;
@@ -63,7 +64,7 @@ static int parse_ops(const char *arg, void *field)
                 scale = 1000000000, end++;
         if (errno || *end != '\0' || value == 0 || value > MAX_OPS / scale)
                 return -EINVAL;
-        *(uint64_t *)field = value * scale;
+        *field = value * scale;
         return 0;
 }
 
@@ -76,7 +77,7 @@ static const struct opt alloc_bench_options[] = {
           0, NULL, "builtin glibc jemalloc tcmalloc mimalloc, a .so" },
         { "runs", 'r', "R", OPT_INT, offsetof(struct alloc_bench_config, runs), 1, 1000, 0, 0, NULL,
           "interleaved runs; the median is shown (default 3)" },
-        { "ops", 'n', "N", OPT_CALLBACK, offsetof(struct alloc_bench_config, ops), 0, 0, 0, 0, parse_ops,
+        { "ops", 'n', "N", OPT_STRING, offsetof(struct alloc_bench_config, ops_text), 0, 0, 0, 0, NULL,
           "operations per thread and run, e.g. 100k" },
         { "duration", 'd', "TIME", OPT_DURATION, offsetof(struct alloc_bench_config, duration), MS_NS, HOUR_NS, 0, 0,
           NULL,
@@ -241,7 +242,7 @@ static void bench_free(struct bench *b)
 }
 
 /* Turn the parsed options into a plan; a usage error prints one line and returns OPT_ERROR. */
-static enum opt_result plan(const struct alloc_bench_config *c, struct bench *b)
+static enum opt_result plan(struct alloc_bench_config *c, struct bench *b)
 {
         struct plan_ctx ctx = { .bench = b };
         b->cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -250,6 +251,9 @@ static enum opt_result plan(const struct alloc_bench_config *c, struct bench *b)
         snprintf(b->glibc_version, sizeof(b->glibc_version), "%s", gnu_get_libc_version());
         if (c->json + c->csv + c->markdown > 1)
                 return opt_usage_error(&alloc_bench_applet, "--json, --csv and --markdown exclude each other");
+        if (c->ops_text && parse_ops(c->ops_text, &c->ops) < 0)
+                return opt_usage_error(&alloc_bench_applet, "--ops: invalid value '%s' (a count from 1 to 1000G: "
+                                       "digits, then k, M or G for thousands, millions or billions)", c->ops_text);
         bool have_duration = c->duration != DURATION_UNSET;
         if (c->ops && have_duration)
                 return opt_usage_error(&alloc_bench_applet, "--ops and --duration exclude each other");

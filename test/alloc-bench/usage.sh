@@ -30,6 +30,8 @@ usage_error "--runs 0" --runs 0
 usage_error "--ops 0" --ops 0
 usage_error "--ops junk" --ops 12x
 usage_error "--ops negative" --ops -5
+"$SYSPRIM" alloc-bench --ops 0 2>"$E2E_TMP/stderr"
+check "--ops 0 says what a count is" grep -q "(a count from 1 to 1000G: digits, then k, M or G" "$E2E_TMP/stderr"
 usage_error "--ops and --duration" --ops 100 --duration 1s
 usage_error "--duration 0" --duration 0
 usage_error "--duration over 1h" --duration 61m
