@@ -1,7 +1,8 @@
 /* Multi-threaded stress tests of the allocator (suite alloc-stress): cross-thread frees with
  * content checks, thread creation/exit churn, fork from a busy multi-threaded process.
- * Usage: test-alloc-stress prodcons|churn|fork|larson|lines|moves|cpus|cpus-norseq|consumer|regrow|order|arenas|lock|vmas|turns */
+ * Usage: test-alloc-stress prodcons|churn|fork|larson|lines|moves|cpus|cpus-norseq|consumer|regrow|order|arenas|lock|vmas|turns|turns-threads */
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -861,6 +862,78 @@ static void test_turns(void)
 	CHECK(after < before + TURN_BUFFERS * 160);
 }
 
+/* turns-threads: the turns pattern in four threads at once (blocks leaving the heap for mappings of
+ * their own, growing and moving there, while the other threads do the same), each thread taking
+ * over another's buffers half-way, and the main thread freeing them all: every byte written is read
+ * back unchanged. */
+#define TT_THREADS 4
+#define TT_BUFFERS 16
+#define TT_ROUNDS 240
+
+struct turns_lane {
+	char **b;    /* TT_THREADS * TT_BUFFERS buffers, shared */
+	size_t *mib; /* their sizes */
+	int index;
+	pthread_barrier_t *barrier;
+	size_t wrong;
+};
+
+static void turns_grow(struct turns_lane *lane, int owner, int from, int to)
+{
+	for (int r = from; r < to; r++)
+		for (int j = 0; j < TT_BUFFERS; j++) {
+			int i = owner * TT_BUFFERS + j;
+			size_t have = lane->mib[i];
+			char *q = realloc(lane->b[i], (have + 1) << 20);
+			if (q == NULL) {
+				lane->wrong++;
+				return;
+			}
+			for (size_t k = 0; k < have; k += 5)
+				lane->wrong += q[k << 20] != (char)(i * 31 + k);
+			q[have << 20] = (char)(i * 31 + have);
+			lane->b[i] = q;
+			lane->mib[i] = have + 1;
+		}
+}
+
+static void *turns_lane_run(void *arg)
+{
+	struct turns_lane *lane = arg;
+	turns_grow(lane, lane->index, 0, TT_ROUNDS / 2);
+	pthread_barrier_wait(lane->barrier);
+	turns_grow(lane, (lane->index + 1) % TT_THREADS, TT_ROUNDS / 2, TT_ROUNDS);
+	return NULL;
+}
+
+static void test_turns_threads(void)
+{
+	static char *b[TT_THREADS * TT_BUFFERS];
+	static size_t mib[TT_THREADS * TT_BUFFERS];
+	pthread_barrier_t barrier;
+	pthread_barrier_init(&barrier, NULL, TT_THREADS);
+	struct turns_lane lanes[TT_THREADS];
+	pthread_t threads[TT_THREADS];
+	for (int t = 0; t < TT_THREADS; t++) {
+		lanes[t] = (struct turns_lane){ .b = b, .mib = mib, .index = t, .barrier = &barrier };
+		CHECK_EQ_INT(pthread_create(&threads[t], NULL, turns_lane_run, &lanes[t]), 0);
+	}
+	size_t wrong = 0;
+	for (int t = 0; t < TT_THREADS; t++) {
+		pthread_join(threads[t], NULL);
+		wrong += lanes[t].wrong;
+	}
+	pthread_barrier_destroy(&barrier);
+	for (int i = 0; i < TT_THREADS * TT_BUFFERS; i++) {
+		CHECK_EQ_INT(mib[i], TT_ROUNDS);
+		for (size_t k = 0; k < mib[i]; k++)
+			wrong += b[i][k << 20] != (char)(i * 31 + k);
+		CHECK(malloc_usable_size(b[i]) >= mib[i] << 20);
+		free(b[i]);
+	}
+	CHECK_EQ_INT(wrong, 0);
+}
+
 static const struct {
 	const char *name;
 	void (*run)(void);
@@ -870,7 +943,7 @@ static const struct {
 	{ "cpus", test_cpus },         { "cpus-norseq", test_cpus_norseq },
 	{ "consumer", test_consumer }, { "regrow", test_regrow },   { "order", test_order },
 	{ "arenas", test_arenas },     { "lock", test_lock },       { "vmas", test_vmas },
-	{ "turns", test_turns },
+	{ "turns", test_turns },       { "turns-threads", test_turns_threads },
 };
 
 int main(int argc, char **argv)
