@@ -5,6 +5,8 @@ interleaved, several rounds; prints median throughput ratios to glibc and peak R
 
 usage: bench/alloc-quick.py LIBSYSPRIM_MALLOC_SO [--rounds N] [--workloads a,b] [--threads 1,4]
        bench/alloc-quick.py LIBSYSPRIM_MALLOC_SO --rss   (memory given back without a call)
+       bench/alloc-quick.py LIBSYSPRIM_MALLOC_SO --realloc [--rounds N] [--only PEER,...]   (large
+           buffers grown by realloc: alloc-realloc-turns.c's turns and regrow, against glibc)
 """
 import argparse, os, statistics, subprocess, sys, tempfile
 
@@ -41,6 +43,29 @@ def run(worker, lib, workload, threads, ops, seed):
     return float(kv["ops"]) / float(kv["seconds"]), int(kv["peak_rss_kib"])
 
 
+def realloc_turns(allocs, rounds):
+    with tempfile.TemporaryDirectory() as tmp:
+        prog = os.path.join(tmp, "turns")
+        subprocess.run(["gcc", "-O2", "-fno-builtin", os.path.join(ROOT, "bench", "alloc-realloc-turns.c"),
+                        "-o", prog], check=True)
+        for args in (["turns", "6400"], ["regrow", "400", "9"], ["regrow", "60", "64"], ["regrow", "30", "128"]):
+            lines = {k: [] for k in allocs}
+            for _ in range(rounds):
+                for k, lib in allocs.items():  # interleaved
+                    env = dict(os.environ)
+                    env.pop("LD_PRELOAD", None)
+                    if lib:
+                        env["LD_PRELOAD"] = lib
+                    out = subprocess.run([prog] + args, env=env, capture_output=True, text=True).stdout.strip()
+                    lines[k].append(out)
+            print(" ".join(args))
+            for k, outs in lines.items():
+                # The run with the median time, as printed.
+                print(f"  {k:<10} {sorted(outs, key=lambda o: float(o.split()[0]) if o else 1e9)[len(outs) // 2]}",
+                      flush=True)
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("lib")
@@ -49,9 +74,16 @@ def main():
     ap.add_argument("--threads", default="1,4")
     ap.add_argument("--only", default="")
     ap.add_argument("--rss", action="store_true")
+    ap.add_argument("--realloc", action="store_true")
     a = ap.parse_args()
     allocs = dict(PEERS)
     allocs["sysprim"] = os.path.abspath(a.lib)
+    if a.realloc:
+        # glibc and sysprim, and the peers named with --only: they copy the buffers on every
+        # growth (turns: 12 s jemalloc, 16 s tcmalloc, 156 s mimalloc here).
+        peers = a.only.split(",") if a.only else []
+        return realloc_turns({k: v for k, v in allocs.items() if k in ("glibc", "sysprim") or k in peers},
+                             a.rounds)
     if a.rss:
         with tempfile.TemporaryDirectory() as tmp:
             prog = os.path.join(tmp, "rss")

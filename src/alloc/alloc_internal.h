@@ -122,14 +122,17 @@ struct span {
 	uintptr_t start;
 	uint64_t start_mul;           /* small span: span_object_start's multiplier, */
 	uint64_t start_limit;         /* and its limit */
-	uintptr_t end;                /* small span: end of its objects */
+	uintptr_t end;                /* small span: end of its objects; own mapping: end of that */
 	size_t npages;
 	struct span *next, *prev;     /* page-heap free list or central non-empty list */
 	uint8_t state;
 	uint8_t size_class;
 	uint8_t released;             /* free span whose pages were returned to the OS */
 	uint8_t zeroed;               /* contents known to be zero (fresh or released pages) */
-	uint8_t arena;                /* the page-heap arena whose chunk holds the pages */
+	uint8_t arena;                /* the page-heap arena whose chunk holds the pages (own
+					 mapping: whose stats and lock count it) */
+	uint8_t own_mapping;          /* large block in a mapping of its own, not in a chunk */
+	uint8_t split;                /* own mapping: in several of the kernel's mappings */
 	uint32_t in_use;              /* small span: objects handed out */
 	uint32_t capacity;            /* small span: objects in total */
 	uint64_t *free_bits;          /* small span: objects given back, one bit each (metadata) */
@@ -138,6 +141,8 @@ struct span {
 	uintptr_t bump;               /* small span: never-used objects [bump, end) */
 	uint64_t free_time_ms;        /* free span: when it became free (dirty part) */
 	uint64_t *debug_bits;         /* debug mode: one bit per allocated object */
+	size_t moved_pages;           /* large block: pages realloc has moved (or copied) inside the
+					 page heap in its lifetime, all moves summed */
 };
 
 struct pagemap_leaf {
@@ -229,6 +234,12 @@ void page_heap_free_zeroed(struct span *span);
 bool page_heap_grow_in_place(struct span *span, size_t npages, size_t generous);
 void page_heap_shrink(struct span *span, size_t npages);
 size_t page_heap_scavenge(uint64_t now_ms, bool everything);
+/* Large blocks in mappings of their own (realloc): page_heap_own_from takes a large block out of
+ * the heap into one, grown to npages (NULL: it cannot, the block is as it was); page_heap_own_resize
+ * grows or shrinks one (false: it cannot grow, nothing changed); page_heap_free unmaps one. */
+bool page_heap_own_possible(void);
+struct span *page_heap_own_from(struct span *span, size_t npages);
+bool page_heap_own_resize(struct span *span, size_t npages);
 void page_heap_fork_lock(void);
 void page_heap_fork_unlock(bool child);
 struct page_heap_stats {
@@ -337,6 +348,9 @@ void os_release(void *p, size_t size);
 void os_zero(void *p, size_t size);
 enum os_move { OS_MOVED, OS_NOT_MOVED, OS_DESTINATION_LOST };
 enum os_move os_move_pages(void *from, void *to, size_t size);
+void *os_move_out(void *from, size_t size);
+bool os_resize_in_place(void *p, size_t size, size_t new_size);
+bool os_move_into(void *from, size_t size, void *to, size_t new_size);
 uint64_t os_now_ms(void);
 const char *os_getenv(const char *name);
 bool os_env_size(const char *name, size_t *out);

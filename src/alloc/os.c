@@ -162,6 +162,48 @@ enum os_move os_move_pages(void *from, void *to, size_t size)
 	return result;
 }
 
+/* Move the pages of [from, from+size) to where the kernel finds room, leaving the source mapped
+ * afresh (MREMAP_DONTUNMAP, then remap_fresh: no hole, as in os_move_pages): a block leaving the
+ * page heap for a mapping of its own. NULL when the kernel cannot (before Linux 5.7, out of
+ * mappings); nothing has changed then. */
+void *os_move_out(void *from, size_t size)
+{
+	int saved = errno;
+	/* new_address too, though MREMAP_FIXED is not given: the kernel checks it for
+	 * MREMAP_DONTUNMAP, and glibc 2.36 passes on whatever the register holds (EINVAL here). */
+	void *to = mremap(from, size, size, MREMAP_MAYMOVE | MREMAP_DONTUNMAP, NULL);
+	if (to == MAP_FAILED)
+		to = NULL;
+	else
+		(void)remap_fresh(from, size); /* best effort: the source is mapped either way */
+	errno = saved;
+	return to;
+}
+
+/* Grow or shrink the mapping [p, p+size) where it is (the address space behind it must be free). */
+bool os_resize_in_place(void *p, size_t size, size_t new_size)
+{
+	int saved = errno;
+	bool ok = mremap(p, size, new_size, 0) != MAP_FAILED;
+	errno = saved;
+	return ok;
+}
+
+/* Move the mapping [from, from+size) over [to, to+new_size), a mapping of the caller's own that it
+ * replaces (MREMAP_FIXED: in one step, under the kernel's lock, so no other thread's mmap can land
+ * in between), growing it to new_size: the kernel moves page tables, not bytes, and the result is
+ * one mapping. A source in several mappings moves only at its own size (Linux 6.17+), and stays
+ * several. The source's range is unmapped. False when the kernel cannot; `to` may then have lost
+ * part of its pages (the kernel unmaps the destination first): the caller must not touch it again,
+ * nor map over it, as another thread's mmap may have taken the hole since. */
+bool os_move_into(void *from, size_t size, void *to, size_t new_size)
+{
+	int saved = errno;
+	bool ok = mremap(from, size, new_size, MREMAP_MAYMOVE | MREMAP_FIXED, to) != MAP_FAILED;
+	errno = saved;
+	return ok;
+}
+
 uint64_t os_now_ms(void)
 {
 	struct timespec ts;

@@ -2,7 +2,8 @@
  * chunks, best-fit free lists, coalescing of neighbours through the page map, and the delayed
  * return of idle free spans to the OS. One arena per CPU (up to MAX_ARENAS), each with its own
  * chunks, lists and lock: a thread takes new spans from the arena of the CPU it runs on, and a span
- * goes back to the arena it came from. Every call here is off the fast path. */
+ * goes back to the arena it came from. Large blocks that realloc keeps moving leave the chunks for
+ * mappings of their own, with room to grow. Every call here is off the fast path. */
 #include <string.h>
 
 #include "alloc_internal.h"
@@ -552,6 +553,7 @@ struct span *page_heap_alloc_to_grow(size_t npages, size_t align_pages, uintptr_
 	if (s) {
 		s->state = SPAN_LARGE;
 		s->size_class = 0;
+		s->moved_pages = 0;
 		a->stats.large_count++;
 		a->stats.large_bytes += s->npages * PAGE_BYTES;
 	}
@@ -573,8 +575,235 @@ struct span *page_heap_alloc_small(size_t npages, unsigned size_class)
 	return s;
 }
 
+/* ---- large blocks in mappings of their own ----
+ * A block that realloc keeps having to move inside the page heap (the room behind it taken, each
+ * time, by other blocks' growth) goes to a mapping of its own, with room to double in address
+ * space: it then grows in that room with no system call, and past it by moving its page tables into
+ * a new reservation twice the size (mremap), so each byte moves a bounded number of times. In the
+ * heap, 16 buffers grown by 1 MiB in turns moved on nearly every other growth, each move costing a
+ * page-table walk of the whole buffer (2,890 moves in 6,400 growths to 400 MiB: 2.1 s; glibc, whose
+ * big blocks are such mappings, 0.08 s; now 0.14 s). Room never touched is address space, not
+ * memory. When a block leaves: malloc.c, OWN_MAPPING_MOVED.
+ * A block's span is counted in its arena's stats, under its lock; only the page map's entry for its
+ * first page is set (all that free, realloc and malloc_usable_size look at; the page heap never
+ * looks past its chunks' ends, and a chunk's last page is never handed out).
+ * A block whose pages lay in one mapping of the kernel's moves as one and stays one: mremap can
+ * resize it as it moves it. One that lay in several (its pages moved in earlier, then grown in
+ * place: the usual case) can only be moved as it is, a mapping at a time (Linux 6.17+), into the
+ * front of a new reservation whose rest is a mapping of its own: `split`, one more kernel mapping
+ * per move. Its pieces leave the heap with it, which the heap's range then has no longer. */
+
+/* Past this many, realloc moves blocks inside the page heap again. A split block is one of the
+ * kernel's mappings per move it made inside the heap (about 50 for a buffer that moved every other
+ * growth, and left at 96 MiB) and one more per doubling since: the kernel allows 65530 per process. */
+#define OWN_MAPPINGS_MAX 256
+/* Reservations start and grow at multiples of this: the kernel then moves whole page-table pages. */
+#define OWN_MAPPING_ALIGN ((size_t)2 << 20)
+
+static unsigned own_mappings;
+
+bool page_heap_own_possible(void)
+{
+	return __atomic_load_n(&own_mappings, __ATOMIC_RELAXED) < OWN_MAPPINGS_MAX;
+}
+
+/* Room for a block of npages to double, in whole OWN_MAPPING_ALIGN units; 0 if that overflows. */
+static size_t own_room(size_t npages)
+{
+	if (npages > (MAX_REQUEST >> PAGE_SHIFT))
+		return 0;
+	return (2 * npages * PAGE_BYTES + OWN_MAPPING_ALIGN - 1) & ~(OWN_MAPPING_ALIGN - 1);
+}
+
+/* The page map must cover a block's possible first pages before the block is there. */
+static bool own_pagemap_ensure(uintptr_t start, size_t bytes)
+{
+	alloc_lock_acquire(&grow_lock);
+	bool ok = pagemap_ensure(start & ~(PAGE_BYTES - 1), (bytes + PAGE_BYTES - 1) / PAGE_BYTES + 1);
+	alloc_lock_release(&grow_lock);
+	return ok;
+}
+
+/* A new reservation of `bytes`, the page map ready for it. */
+static void *own_reserve(size_t bytes)
+{
+	void *p = os_map(bytes, OWN_MAPPING_ALIGN);
+	if (p && !own_pagemap_ensure((uintptr_t)p, bytes)) {
+		os_unmap(p, bytes);
+		p = NULL;
+	}
+	return p;
+}
+
+/* s's block now covers npages from `start`, in a mapping ending at `end`. A moved block's new first
+ * page is mapped to s here; its old one was forgotten before the move (own_move). */
+static void own_update(struct span *s, uintptr_t start, size_t npages, uintptr_t end)
+{
+	struct arena *a = arena_lock(s->arena);
+	a->stats.mapped += (end - start) - (s->end - s->start);
+	a->stats.large_bytes += (npages - s->npages) * PAGE_BYTES;
+	if (start != s->start)
+		pagemap_set_span(start, s);
+	s->start = start;
+	s->npages = npages;
+	s->end = end;
+	arena_unlock(a);
+}
+
+/* Move s's block into a new reservation of `bytes` (ours, so MREMAP_FIXED replaces nothing of
+ * anyone else's), or grow its mapping to that where it is. */
+static bool own_move(struct span *s, size_t npages, size_t bytes)
+{
+	size_t old_bytes = s->end - s->start;
+	if (!s->split && own_pagemap_ensure(s->start, bytes) && os_resize_in_place((void *)s->start, old_bytes, bytes)) {
+		own_update(s, s->start, npages, s->start + bytes);
+		return true;
+	}
+	void *to = own_reserve(bytes);
+	if (!to)
+		return false;
+	/* The page map forgets the old place while it is still ours: once the kernel has let it go,
+	 * another thread's block may start there and set the entry under another arena's lock. */
+	pagemap_set_span(s->start, NULL);
+	/* A failed move may have unmapped part of the reservation, and another thread's mmap may have
+	 * landed there since: what is left of it stays as it is (address space, only when out of
+	 * mappings). */
+	if (!os_move_into((void *)s->start, old_bytes, to, s->split ? old_bytes : bytes)) {
+		pagemap_set_span(s->start, s);
+		return false;
+	}
+	own_update(s, (uintptr_t)to, npages, (uintptr_t)to + bytes);
+	return true;
+}
+
+/* Grow or shrink own-mapping block s to npages: in its room, else by moving it into more room (or
+ * just enough, where the kernel will not reserve that much: strict overcommit). False, s unchanged,
+ * when it cannot grow. */
+bool page_heap_own_resize(struct span *s, size_t npages)
+{
+	size_t bytes = npages * PAGE_BYTES;
+	if (bytes <= s->end - s->start) {
+		if (npages < s->npages) /* the rest stays reserved; its pages go back now */
+			os_release((void *)(s->start + bytes), (s->npages - npages) * PAGE_BYTES);
+		own_update(s, s->start, npages, s->end);
+		return true;
+	}
+	size_t room = own_room(npages);
+	return (room && own_move(s, npages, room)) || own_move(s, npages, bytes);
+}
+
+/* Make n the block of s's npages (before growth) at `start`, in a mapping ending at `end`. */
+static void own_adopt(struct span *n, uintptr_t start, size_t npages, uintptr_t end, bool split)
+{
+	n->start = start;
+	n->npages = npages;
+	n->end = end;
+	n->own_mapping = 1;
+	n->split = split;
+	n->size_class = 0;
+	n->state = SPAN_LARGE;
+	struct arena *a = arena_lock(n->arena);
+	pagemap_set_span(start, n);
+	a->stats.mapped += end - start;
+	a->stats.large_count++;
+	a->stats.large_bytes += npages * PAGE_BYTES;
+	arena_unlock(a);
+	__atomic_fetch_add(&own_mappings, 1, __ATOMIC_RELAXED);
+}
+
+static void own_span_drop(struct span *n)
+{
+	struct arena *a = arena_lock(n->arena);
+	span_delete(a, n);
+	arena_unlock(a);
+}
+
+/* s's pages, in one of the kernel's mappings, moved to `to` (os_move_out), then grown into a
+ * reservation. Where either fails, they are copied back into s (fresh zero pages now). */
+static struct span *own_from_whole(struct span *s, struct span *n, uintptr_t to, size_t npages)
+{
+	size_t old_bytes = s->npages * PAGE_BYTES;
+	if (!own_pagemap_ensure(to, old_bytes)) {
+		memcpy((void *)s->start, (void *)to, old_bytes);
+		os_unmap((void *)to, old_bytes);
+		own_span_drop(n);
+		return NULL;
+	}
+	own_adopt(n, to, s->npages, to + old_bytes, false);
+	if (!page_heap_own_resize(n, npages)) {
+		memcpy((void *)s->start, (void *)n->start, old_bytes);
+		page_heap_free(n);
+		return NULL;
+	}
+	return n;
+}
+
+/* s's pages, in several of the kernel's mappings, into the front of a reservation, mapping by
+ * mapping (os_move_pages: the source stays mapped). */
+static struct span *own_from_split(struct span *s, struct span *n, size_t npages)
+{
+	size_t old_bytes = s->npages * PAGE_BYTES, room = own_room(npages);
+	void *to = room ? own_reserve(room) : NULL;
+	if (!to) {
+		own_span_drop(n);
+		return NULL;
+	}
+	enum os_move moved = os_move_pages((void *)s->start, to, old_bytes);
+	if (moved != OS_MOVED) {
+		if (moved == OS_NOT_MOVED) /* mapped afresh, ours again */
+			os_unmap(to, room);
+		own_span_drop(n);
+		return NULL;
+	}
+	own_adopt(n, (uintptr_t)to, s->npages, (uintptr_t)to + room, true);
+	own_update(n, n->start, npages, n->end);
+	return n;
+}
+
+static void own_unmap(struct span *s)
+{
+	__atomic_fetch_sub(&own_mappings, 1, __ATOMIC_RELAXED);
+	os_unmap((void *)s->start, s->end - s->start);
+}
+
+static void own_free(struct span *s)
+{
+	struct arena *a = arena_lock(s->arena);
+	a->stats.large_count--;
+	a->stats.large_bytes -= s->npages * PAGE_BYTES;
+	a->stats.mapped -= s->end - s->start;
+	pagemap_set_span(s->start, NULL);
+	struct span gone = *s;
+	span_delete(a, s);
+	arena_unlock(a);
+	own_unmap(&gone);
+}
+
+/* Take s's block (not in place to grow, of at least 1 MiB) out of the page heap into a mapping of its
+ * own of npages or more, and give s's pages (fresh zero pages now) back to the heap. NULL when
+ * that cannot be done: the block is then where and as it was. */
+struct span *page_heap_own_from(struct span *s, size_t npages)
+{
+	struct arena *a = arena_lock(s->arena);
+	struct span *n = span_new(a);
+	arena_unlock(a);
+	if (!n)
+		return NULL;
+	/* Moving out where the kernel finds room fails (EFAULT) when the pages lie in several
+	 * mappings, and changes nothing then. */
+	void *to = os_move_out((void *)s->start, s->npages * PAGE_BYTES);
+	n = to ? own_from_whole(s, n, (uintptr_t)to, npages) : own_from_split(s, n, npages);
+	if (n)
+		page_heap_free_zeroed(s);
+	return n;
+}
+
 static void free_span(struct span *s, bool zeroed)
 {
+	if (s->own_mapping) {
+		own_free(s);
+		return;
+	}
 	uint64_t now = os_now_ms();
 	struct arena *a = arena_lock(s->arena);
 	if (s->state == SPAN_SMALL) {
