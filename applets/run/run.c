@@ -348,7 +348,8 @@ static enum opt_result parse_user(const struct applet *applet, char *spec, struc
 }
 
 /* The hostname also goes into /etc/hosts, where a space or a newline would add names or lines of
- * its own: letters, digits, '-', '.' and '_' only. */
+ * its own: letters, digits, '-', '.' and '_' only, and a letter or digit first (RFC 1123: a name
+ * starting with '-' reads as an option to the programs it is passed to). */
 static enum opt_result check_hostname(const struct applet *applet, const char *name)
 {
         size_t length = strlen(name);
@@ -360,6 +361,9 @@ static enum opt_result check_hostname(const struct applet *applet, const char *n
                         return opt_usage_error(applet, "--hostname: a hostname cannot have %s (letters, digits, "
                                                "'-', '.' and '_')",
                                                util_describe_character((unsigned char)name[i], ch, sizeof(ch)));
+        if (!isalnum((unsigned char)name[0]))
+                return opt_usage_error(applet, "--hostname: '%s' starts with '%c' (a hostname starts with a letter "
+                                       "or a digit)", name, name[0]);
         return OPT_OK;
 }
 

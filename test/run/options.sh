@@ -72,6 +72,8 @@ says_why "--hostname with a newline" "sysprim run: --hostname: a hostname cannot
 digits, '-', '.' and '_')" --hostname "$(printf 'a\n1.2.3.4 evil')"
 says_why "--hostname 'a b'" "sysprim run: --hostname: a hostname cannot have a space (letters, digits, '-', '.' and \
 '_')" --hostname "a b"
+says_why "--hostname starting with '-'" "sysprim run: --hostname: '-x' starts with '-' (a hostname starts with a \
+letter or a digit)" --hostname -x
 expect "--hostname with '-', '.' and '_'" 0 "web-1.example_x" spr --hostname web-1.example_x hostname
 expect "--help exits 0" 0 "" sh -c '"$SYSPRIM" run --help >/dev/null'
 "$SYSPRIM" run --help >"$E2E_TMP/help"
