@@ -104,16 +104,17 @@ static int openat2_beneath(const char *path, int flags)
         return -EAGAIN;
 }
 
-/* Where PATH stops opening: the end of its first prefix (at a component's end) that fails, with that
- * failure in *error, or strlen(PATH) with *error 0 if the whole opens. Prefixes open up to some
- * component and fail from there on, so a binary search finds it in a few calls however deep. */
-static size_t first_failing_prefix(char *path, int *error)
+/* Paths deeper than this are not searched for absolute links to follow (refused as openat2 refuses
+ * them): each replaced link costs a binary search whose every probe walks the path, and a client can
+ * make a server whose content has a deep loop of such links do that for every request. */
+#define LINK_PATH_MAX_COMPONENTS 64
+
+/* Where PATH, whose `count` component ends are `ends`, stops opening: the end of its first prefix that
+ * fails, with that failure in *error, or strlen(PATH) with *error 0 if the whole opens. Prefixes open
+ * up to some component and fail from there on: a binary search. */
+static size_t first_failing_prefix(char *path, size_t count, const uint16_t *ends, int *error)
 {
-        uint16_t ends[PATH_MAX / 2 + 1];
-        size_t length = strlen(path), count = 0;
-        for (size_t i = 0; i <= length && count < sizeof(ends) / sizeof(ends[0]); i++)
-                if (i == length || path[i] == '/')
-                        ends[count++] = (uint16_t)i;
+        size_t length = strlen(path);
         size_t low = 0, high = count; /* the prefixes before low open, the one at high fails */
         *error = 0;
         while (low < high) {
@@ -138,7 +139,8 @@ static size_t first_failing_prefix(char *path, int *error)
  * a symlink whose target is the root's real path or beneath it (or a relative one, which may lead to
  * such a link), put the target, made relative to the root, in its place and let openat2 try again.
  * The kernel still has the last word on what is beneath the root: every path tried is opened with
- * RESOLVE_BENEATH. At most 40 links replaced, as the kernel's own limit. */
+ * RESOLVE_BENEATH. At most 40 links replaced, as the kernel's own limit, in paths of at most
+ * LINK_PATH_MAX_COMPONENTS components. */
 static int open_beneath_through_links(const char *path, int flags)
 {
         char current[PATH_MAX], next[PATH_MAX], target[PATH_MAX];
@@ -147,8 +149,21 @@ static int open_beneath_through_links(const char *path, int flags)
                 return -ENAMETOOLONG;
         strcpy(current, path);
         for (int links = 0; links < 40; links++) {
+                /* The component ends, "//" collapsed first (a spliced target may have them). */
+                uint16_t ends[LINK_PATH_MAX_COMPONENTS];
+                size_t length = 0, count = 0;
+                for (size_t i = 0; current[i]; i++)
+                        if (current[i] != '/' || length == 0 || current[length - 1] != '/')
+                                current[length++] = current[i];
+                current[length] = '\0';
+                for (size_t i = 0; i <= length; i++)
+                        if (i == length || current[i] == '/') {
+                                if (count == LINK_PATH_MAX_COMPONENTS)
+                                        return -EXDEV;
+                                ends[count++] = (uint16_t)i;
+                        }
                 int error;
-                size_t length = strlen(current), end = first_failing_prefix(current, &error);
+                size_t end = first_failing_prefix(current, count, ends, &error);
                 if (error == 0) /* it opens now (a change between the calls): once more, whole */
                         return openat2_beneath(current, flags);
                 if (error != -EXDEV)

@@ -674,6 +674,18 @@ def absolute_symlinks_inside_root(root):
             check(r.status in (403, 404), f'{path}: status {r.status}')
             check(b'root:' not in body and b'outside' not in body, f'{path} leaked')
         check_eq(get(s, '/hello.txt')[1], HELLO, 'still serving after the loop')
+        # A relative link whose target has runs of slashes, to an absolute one: the kernel's reading.
+        os.symlink('sub' + '/' * 3000 + 'abs-up.txt', os.path.join(root, 'many-slashes.txt'))
+        os.symlink(real + '/hello.txt', os.path.join(root, 'sub', 'abs-up.txt'))
+        check_eq(get(s, '/many-slashes.txt')[1], HELLO, 'a target with 3000 slashes')
+        # Deeper than 64 components, absolute links are not searched for (each costs a search whose
+        # every probe walks the path): refused, as openat2 refuses them.
+        deep = '/'.join(['d'] * 70)
+        os.makedirs(os.path.join(root, deep))
+        os.symlink(real + '/hello.txt', os.path.join(root, deep, 'abs.txt'))
+        os.symlink(real + '/hello.txt', os.path.join(root, 'd', 'd', 'abs.txt'))
+        check_eq(get(s, '/d/d/abs.txt')[1], HELLO, 'an absolute link 3 deep')
+        check_eq(get(s, '/' + deep + '/abs.txt')[0].status, 403, 'an absolute link 71 deep')
 
 
 @test
