@@ -10,6 +10,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,7 @@ int listing_render(const char *path, size_t path_length, char **out, size_t *out
                 close(fd);
                 return -saved;
         }
+        bool root = strcmp(path, ".") == 0;
         struct name *names = NULL;
         size_t count = 0, capacity = 0;
         int rc = 0;
@@ -76,10 +78,23 @@ int listing_render(const char *path, size_t path_length, char **out, size_t *out
                         continue;
                 bool is_dir = d->d_type == DT_DIR;
                 if (d->d_type == DT_UNKNOWN || d->d_type == DT_LNK) {
+                        /* Followed as a request would be (beneath the root): a link out of it is left
+                         * out, and whether its target exists or is a directory is not told. */
+                        char entry_path[PATH_MAX];
+                        int n = root ? snprintf(entry_path, sizeof(entry_path), "%s", d->d_name)
+                                     : snprintf(entry_path, sizeof(entry_path), "%s/%s", path, d->d_name);
+                        if (n < 0 || (size_t)n >= sizeof(entry_path))
+                                continue;
+                        int entry_fd = open_beneath(entry_path, O_PATH | O_CLOEXEC);
                         struct stat st;
-                        if (fstatat(dirfd(dir), d->d_name, &st, 0) < 0)
+                        bool described = entry_fd >= 0 && fstat(entry_fd, &st) == 0;
+                        if (entry_fd >= 0)
+                                close(entry_fd);
+                        if (!described || !(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode)))
                                 continue;
                         is_dir = S_ISDIR(st.st_mode);
+                } else if (d->d_type != DT_REG && d->d_type != DT_DIR) {
+                        continue; /* FIFOs, sockets, devices are not served */
                 }
                 if (count == capacity) {
                         size_t grown = capacity ? capacity * 2 : 64;
@@ -103,7 +118,6 @@ int listing_render(const char *path, size_t path_length, char **out, size_t *out
         if (rc == 0) {
                 if (count > 1)
                         qsort(names, count, sizeof(*names), compare_names);
-                bool root = strcmp(path, ".") == 0;
                 char title[8];
                 strcpy(title, "/");
                 page_text(&page, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Index of ");

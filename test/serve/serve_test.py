@@ -781,6 +781,20 @@ def listing(root):
             check(encoded not in page, f'{encoded} listed: {page}')
             check_eq(get(s, '/listed/' + encoded)[0].status, 400, f'{encoded} refused')
         check('href="a.txt"' in page, 'a.txt still listed')
+        # Only what a request would get: no FIFO, no link out of the root (nor whether its target
+        # exists or is a directory); links inside it are listed as what they lead to.
+        listed = os.path.join(root, 'listed')
+        os.mkfifo(os.path.join(listed, 'fifo'))
+        os.symlink('/etc/passwd', os.path.join(listed, 'out-file'))
+        os.symlink('/etc', os.path.join(listed, 'out-dir'))
+        os.symlink('../../outside.txt', os.path.join(listed, 'out-rel'))
+        os.symlink('../sub', os.path.join(listed, 'in-dir'))
+        os.symlink(os.path.realpath(root) + '/hello.txt', os.path.join(listed, 'in-abs.txt'))
+        page = get(s, '/listed/')[1].decode()
+        for name in ('fifo', 'out-file', 'out-dir', 'out-rel'):
+            check(name not in page, f'{name} listed: {page}')
+        check('href="in-dir/"' in page and 'href="in-abs.txt"' in page, f'links inside not listed: {page}')
+        check_eq(get(s, '/listed/in-abs.txt')[1], HELLO, 'the listed absolute link')
     with Server(root, '--no-listing') as s:
         r, body = get(s, '/listed/')
         check(r.status in (403, 404), f'--no-listing: status {r.status}')
