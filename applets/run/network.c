@@ -68,24 +68,36 @@ static int sync_nat(struct bridge_record *st, const char *bridge, struct err *e)
         return 0;
 }
 
-/* A bridge without NAT takes no routed traffic. With the host forwarding (ip_forward on, for another
- * bridge's --nat or by its admin), a neighbour routing the subnet through the host, or a container of
- * another bridge, would reach every port of its containers. Two policy-routing rules keep that out:
- * the host's own traffic to the subnet (iif lo) looks up the main table as before, anything else to
- * it is dropped. A NAT bridge has its nft forward chain instead, which lets the answers to its
+/* A bridge without NAT takes no routed traffic, and sends none. With the host forwarding (ip_forward
+ * on, for another bridge's --nat or by its admin), a neighbour routing the subnet through the host,
+ * or a container of another bridge, would reach every port of its containers, and their packets
+ * would go out unmasqueraded. Three policy-routing rules keep both out: the host's own traffic to the
+ * subnet (iif lo) looks up the main table as before, anything else to it is dropped, and so is
+ * anything coming in on the bridge that is not for the host itself (the local table, at priority 0,
+ * answers that first). A NAT bridge has its nft forward chain instead, which lets the answers to its
  * containers' own connections in. The rules exist while the bridge has containers and no NAT. */
 #define ISOLATION_PRIORITY 31000
 
-static int sync_isolation(const struct bridge_record *st, struct netlink *nl, struct err *e)
+static int sync_isolation(const struct bridge_record *st, struct netlink *nl, const char *bridge, struct err *e)
 {
         if (st->subnet.prefix_length == 0)
                 return 0;
+        const struct {
+                struct in_addr to;
+                unsigned prefix_length;
+                const char *iif;
+                bool drop;
+        } rules[] = {
+                { st->subnet.network, st->subnet.prefix_length, "lo", false },
+                { st->subnet.network, st->subnet.prefix_length, NULL, true },
+                { { 0 }, 0, bridge, true },
+        };
         bool add = st->count > 0 && !st->nat_active;
-        /* Added host rule first, removed drop rule first: the host's traffic never meets the drop alone. */
-        for (int i = 0; i < 2; i++) {
-                bool drop = add ? i == 1 : i == 0;
-                int r = netlink_rule_ipv4(nl, add, ISOLATION_PRIORITY + drop, st->subnet.network,
-                                          st->subnet.prefix_length, drop ? NULL : "lo", drop, e);
+        /* Added in order, removed in reverse: the host's traffic never meets a drop alone. */
+        for (int k = 0; k < 3; k++) {
+                int i = add ? k : 2 - k;
+                int r = netlink_rule_ipv4(nl, add, ISOLATION_PRIORITY + (uint32_t)i, rules[i].to,
+                                          rules[i].prefix_length, rules[i].iif, rules[i].drop, e);
                 if (r < 0 && r != (add ? -EEXIST : -ENOENT))
                         return r;
         }
@@ -141,13 +153,13 @@ int network_prepare(struct network *net, const struct network_options *options, 
                         bridge_record_add(st, net->address, options->nat);
                         r = sync_nat(st, net->bridge, e);
                         if (r == 0)
-                                r = sync_isolation(st, &nl, e);
+                                r = sync_isolation(st, &nl, net->bridge, e);
                         if (r < 0) {
                                 /* Take back a NAT rule or isolation added before the failure. */
                                 struct err ignored = {0};
                                 st->count--;
                                 (void)sync_nat(st, net->bridge, &ignored);
-                                (void)sync_isolation(st, &nl, &ignored);
+                                (void)sync_isolation(st, &nl, net->bridge, &ignored);
                         }
                 }
                 if (r == 0) {
@@ -233,7 +245,7 @@ static void record_release(struct netlink *nl, const char *bridge, struct in_add
                 bridge_record_prune(st, nl);
                 if (sync_nat(st, bridge, &e) < 0)
                         log_warn("release network: %s", e.msg);
-                if (sync_isolation(st, nl, &e) < 0)
+                if (sync_isolation(st, nl, bridge, &e) < 0)
                         log_warn("release network: %s", e.msg);
                 bridge_delete_unused(st, nl, bridge);
                 if (bridge_record_write(st, &e) < 0)

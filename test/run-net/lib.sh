@@ -35,7 +35,8 @@ net_clean_check() {
                 iptables -w -t nat -S POSTROUTING 2>/dev/null | grep -q "sysprim $bridge" && left+=" iptables rule;"
                 iptables -w -S FORWARD 2>/dev/null | grep -q "sysprim $bridge" && left+=" iptables forward rule;"
         fi
-        ip rule show | grep -q "to $prefix\." && left+=" rule $(ip rule show | grep "to $prefix\.");"
+        ip rule show | grep -q -e "to $prefix\." -e "iif $bridge " && \
+                left+=" rule $(ip rule show | grep -e "to $prefix\." -e "iif $bridge ");"
         [ -e "$STATE_DIR/$bridge.state" ] && left+=" state $(cat "$STATE_DIR/$bridge.state");"
         [ -e "$STATE_DIR/$bridge.lock" ] && left+=" lock file;"
         if [ -z "$left" ]; then pass "$name"; else fail "$name" "left behind:$left"; fi

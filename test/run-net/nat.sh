@@ -94,6 +94,27 @@ testing "nor can a container of a NAT bridge" \
         "'$SYSPRIM' run ${NET[*]} -- busybox sh -c 'busybox nc -w 2 10.233.0.77 9100 </dev/null && echo connected || echo blocked'" \
         "blocked"
 testing "the host reaches it" "busybox nc -w 5 10.233.0.77 9100 </dev/null && echo connected" "connected"
+# ...and nothing it sends is routed out: a datagram to the outside never arrives (a NAT container's does).
+udp_probe() { # NAME RUN-ARGS...: a container sends a datagram to a listener in the outside, which
+        local name=$1 port # prints it, or "nothing" after 3 s
+        shift
+        port=$($TCP freeport)
+        nsenter -t "$outside" -n python3 -c "import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('10.216.0.2', $port)); s.settimeout(3)
+print('ready', flush=True)
+try: print(s.recvfrom(64)[0].decode())
+except socket.timeout: print('nothing')" >"$E2E_TMP/$name.out" 2>&1 &
+        local listener=$!
+        wait_for_line ready "$E2E_TMP/$name.out"
+        "$SYSPRIM" run "$@" -- python3 -c "import socket
+socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'hi', ('10.216.0.2', $port))"
+        wait $listener
+        sed -n 2p "$E2E_TMP/$name.out"
+}
+got=$(udp_probe u1 --net bridge --bridge spiso --subnet 10.233.0.0/24)
+check "nothing a container of a bridge without NAT sends is routed out (got $got)" [ "$got" = nothing ]
+got=$(udp_probe u2 "${NET[@]}")
+check "...while a NAT container's datagram arrives (got $got)" [ "$got" = hi ]
 kill -TERM $isolated
 wait $isolated
 kill -TERM $forwarding
