@@ -160,11 +160,17 @@ int bridge_ensure(struct bridge_record *st, struct netlink *nl, const char *brid
         r = check_subnet_free(nl, want, subnet_given, e);
         if (r < 0)
                 return r;
-        r = netlink_bridge_create(nl, bridge, mac, e);
-        if (r < 0)
-                return r;
+        /* Recorded before it is made: a run killed while making it leaves a record with which the
+         * next run (on any bridge) deletes it (bridge_record_is_stale). */
         st->bridge_created = 1;
         st->subnet = want;
+        r = bridge_record_write(st, e);
+        if (r == 0)
+                r = netlink_bridge_create(nl, bridge, mac, e);
+        if (r < 0) {
+                st->bridge_created = 0;
+                return r;
+        }
         /* IPv4 only: without IPv6 the bridge takes no router advertisement, so a container cannot
          * give the host IPv6 routes (CVE-2020-13401's kind), nor another container through it. */
         r = netlink_ipv6_disable(-1, bridge, e);

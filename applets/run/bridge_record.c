@@ -83,8 +83,12 @@ int bridge_record_peek(struct bridge_record *st, const char *bridge, struct err 
         return bridge_record_read(st, e);
 }
 
-bool bridge_record_has_gone_owner(const struct bridge_record *st)
+bool bridge_record_is_stale(const struct bridge_record *st)
 {
+        /* No entry yet a bridge or NAT: a run killed while setting up, after it recorded what it was
+         * about to make (a live one holds the lock, so its releaser waits and then finds its entry). */
+        if (st->count == 0 && (st->bridge_created || st->nat_active))
+                return true;
         for (size_t i = 0; i < st->count; i++)
                 if (!process_exists(st->entries[i].owner))
                         return true;
@@ -93,18 +97,20 @@ bool bridge_record_has_gone_owner(const struct bridge_record *st)
 
 int bridge_record_write(struct bridge_record *st, struct err *e)
 {
+        char tmp[PATH_MAX + 8];
+        snprintf(tmp, sizeof(tmp), "%s.new", st->state_path);
         if (st->count == 0 && !st->nat_active && !st->bridge_created) {
-                /* Nothing left on this bridge: leave no files either (see state_lock_take). */
+                /* Nothing left on this bridge: leave no files either (see state_lock_take), nor a
+                 * killed writer's new record. */
                 if (unlink(st->state_path) < 0 && errno != ENOENT)
                         return err_set(e, errno, "remove %s", st->state_path);
+                (void)unlink(tmp);
                 (void)unlink(st->lock_path);
                 (void)rmdir(network_state_dir());
                 (void)rmdir(NETWORK_STATE_ROOT); /* these only when empty: others may use them */
                 (void)rmdir("/run/sysprim");
                 return 0;
         }
-        char tmp[PATH_MAX + 8];
-        snprintf(tmp, sizeof(tmp), "%s.new", st->state_path);
         _cleanup_fclose_ FILE *f = fopen(tmp, "we");
         if (f == NULL)
                 return err_set(e, errno, "create %s", tmp);

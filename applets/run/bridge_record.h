@@ -46,8 +46,9 @@ int bridge_record_read(struct bridge_record *st, struct err *e);
 /* Read `bridge`'s record without its lock: a snapshot (the file is only ever replaced whole), to see
  * whether anything needs the lock at all. 0 or -errno. */
 int bridge_record_peek(struct bridge_record *st, const char *bridge, struct err *e);
-/* Whether an entry's owner is certainly gone: no process has its pid (cheap: no /proc read). */
-bool bridge_record_has_gone_owner(const struct bridge_record *st);
+/* Whether the record holds what a killed run left: an entry whose owner is certainly gone (no process
+ * has its pid; cheap: no /proc read), or no entry but a bridge or NAT recorded. */
+bool bridge_record_is_stale(const struct bridge_record *st);
 /* Write it back atomically; an empty record removes its files (and the lock file) instead. */
 int bridge_record_write(struct bridge_record *st, struct err *e);
 /* Add an entry owned by this process. The caller checks that there is room. */

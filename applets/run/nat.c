@@ -206,9 +206,10 @@ static void ip_forward_write(const struct ip_forward_state *fs)
         char path[PATH_MAX], new_path[PATH_MAX];
         ip_forward_path(path, ".state");
         if (fs->count == 0) {
-                char lock_path[PATH_MAX];
+                char other[PATH_MAX];
                 (void)unlink(path);
-                (void)unlink(ip_forward_path(lock_path, ".lock"));
+                (void)unlink(ip_forward_path(other, ".state.new")); /* a killed writer's */
+                (void)unlink(ip_forward_path(other, ".lock"));
                 return;
         }
         _cleanup_fclose_ FILE *f = fopen(ip_forward_path(new_path, ".state.new"), "we");
@@ -242,15 +243,23 @@ int nat_ip_forward_update(const char *bridge, bool needed, struct err *e)
         }
         int r = 0;
         if (needed) {
-                if (fs.count == 0 && ip_forward_get() == 0) {
-                        r = util_write_file("/proc/sys/net/ipv4/ip_forward", "1");
-                        if (r < 0)
-                                r = err_set(e, r, "enable /proc/sys/net/ipv4/ip_forward for --nat");
-                        else
-                                fs.restore = 1;
-                }
-                if (r == 0 && fs.count < IP_FORWARD_MAX_BRIDGES)
+                bool turn_on = fs.count == 0 && ip_forward_get() == 0;
+                bool listed = fs.count < IP_FORWARD_MAX_BRIDGES;
+                if (listed)
                         snprintf(fs.bridges[fs.count++], 16, "%s", bridge);
+                if (turn_on) {
+                        /* Recorded before it is done: a run killed in between leaves a record with
+                         * which the next run puts ip_forward back. */
+                        fs.restore = 1;
+                        ip_forward_write(&fs);
+                        r = util_write_file("/proc/sys/net/ipv4/ip_forward", "1");
+                        if (r < 0) {
+                                r = err_set(e, r, "enable /proc/sys/net/ipv4/ip_forward for --nat");
+                                if (listed)
+                                        fs.count--;
+                                fs.restore = 0;
+                        }
+                }
         } else if (fs.count == 0 && fs.restore) {
                 (void)util_write_file("/proc/sys/net/ipv4/ip_forward", "0");
                 fs.restore = 0;

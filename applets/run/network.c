@@ -50,10 +50,18 @@ static int sync_nat(struct bridge_record *st, const char *bridge, struct err *e)
 {
         int users = bridge_record_nat_users(st);
         if (users > 0 && !st->nat_active) {
-                int r = nat_rule(true, bridge, st->subnet, e);
-                if (r < 0)
-                        return err_wrap(e, "add NAT for %s", bridge);
+                /* Recorded before it is made: a run killed while making it leaves a record with which
+                 * the next run removes it (a removal that works whether or not it got made). */
                 st->nat_active = 1;
+                int r = bridge_record_write(st, e);
+                if (r == 0)
+                        r = nat_rule(true, bridge, st->subnet, e);
+                if (r < 0) {
+                        struct err ignored = {0};
+                        (void)nat_rule(false, bridge, st->subnet, &ignored);
+                        st->nat_active = 0;
+                        return err_wrap(e, "add NAT for %s", bridge);
+                }
                 r = nat_ip_forward_update(bridge, true, e);
                 if (r < 0)
                         return r;
@@ -151,7 +159,11 @@ int network_prepare(struct network *net, const struct network_options *options, 
                         r = bridge_record_allocate(st, options->ip, &net->address, e);
                 if (r == 0) {
                         bridge_record_add(st, net->address, options->nat);
-                        r = sync_nat(st, net->bridge, e);
+                        /* Written before NAT and the isolation rules change: a run killed from here
+                         * on leaves a record with which the next run releases what it made. */
+                        r = bridge_record_write(st, e);
+                        if (r == 0)
+                                r = sync_nat(st, net->bridge, e);
                         if (r == 0)
                                 r = sync_isolation(st, &nl, net->bridge, e);
                         if (r < 0) {
@@ -268,11 +280,21 @@ void network_release_stale(void)
         struct netlink nl = {.fd = -1};
         struct dirent *entry;
         while ((entry = readdir(dir)) != NULL) {
-                /* BRIDGE.state; nat.c's ip-forward.state has a name no bridge can have. */
-                const char *suffix = strrchr(entry->d_name, '.');
-                size_t length = suffix ? (size_t)(suffix - entry->d_name) : 0;
+                /* BRIDGE.state; or BRIDGE.lock or BRIDGE.state.new without BRIDGE.state: a run killed
+                 * before its first record was in place. nat.c's ip-forward files have a name no bridge
+                 * can have. */
+                static const char *const suffixes[] = { ".state", ".state.new", ".lock" };
+                size_t name_length = strlen(entry->d_name), length = 0, kind;
+                for (kind = 0; kind < ARRAY_SIZE(suffixes); kind++) {
+                        size_t n = strlen(suffixes[kind]);
+                        if (name_length > n && strcmp(entry->d_name + name_length - n, suffixes[kind]) == 0) {
+                                length = name_length - n;
+                                break;
+                        }
+                }
+                bool first_write = kind > 0;
                 char bridge[IFNAMSIZ];
-                if (suffix == NULL || strcmp(suffix, ".state") != 0 || length == 0 || length >= sizeof(bridge))
+                if (length == 0 || length >= sizeof(bridge))
                         continue;
                 memcpy(bridge, entry->d_name, length);
                 bridge[length] = '\0';
@@ -281,7 +303,9 @@ void network_release_stale(void)
                 struct err ignored = {0};
                 if (st == NULL && (st = malloc(sizeof(*st))) == NULL)
                         break;
-                if (bridge_record_peek(st, bridge, &ignored) < 0 || !bridge_record_has_gone_owner(st))
+                int found = bridge_record_peek(st, bridge, &ignored);
+                if (first_write ? found == 0 && (st->count > 0 || st->bridge_created || st->nat_active)
+                                : found < 0 || !bridge_record_is_stale(st))
                         continue;
                 if (nl.fd < 0 && netlink_open(&nl, &ignored) < 0)
                         break;
