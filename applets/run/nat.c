@@ -97,12 +97,31 @@ static int run_tool(char *const argv[], const char *input, struct err *e)
 
 /* Outbound NAT for one bridge's subnet: an nft table of our own (one delete removes it all), or
  * one iptables rule tagged with a comment when nft is not installed. */
-int nat_rule(bool add, const char *bridge, struct network_subnet s, struct err *e)
+enum nat_tool nat_tool_find(struct err *e)
+{
+        char path[PATH_MAX];
+        if (find_program("nft", path, sizeof(path)))
+                return NAT_NFT;
+        if (find_program("iptables", path, sizeof(path)))
+                return NAT_IPTABLES;
+        err_plain(e, ENOENT, "--nat needs nftables or iptables: install one (apt-get install nftables)");
+        return NAT_NONE;
+}
+
+int nat_rule(bool add, enum nat_tool which, const char *bridge, struct network_subnet s, struct err *e)
 {
         char subnet[32], net_text[INET_ADDRSTRLEN], tool[PATH_MAX];
         inet_ntop(AF_INET, &s.network, net_text, sizeof(net_text));
         snprintf(subnet, sizeof(subnet), "%s/%u", net_text, s.prefix_length);
-        if (find_program("nft", tool, sizeof(tool))) {
+        const char *program = which == NAT_IPTABLES ? "iptables" : "nft";
+        if (!find_program(program, tool, sizeof(tool))) {
+                if (add)
+                        return err_plain(e, ENOENT, "--nat needs nftables or iptables: install one (apt-get "
+                                         "install nftables)");
+                return err_plain(e, ENOENT, "the NAT of bridge %s was made with %s, which is no longer "
+                                 "installed: reinstall it to remove the NAT", bridge, program);
+        }
+        if (which != NAT_IPTABLES) {
                 /* Whatever a run killed half-way left (a table without a record, a record without a
                  * table): "add" then "delete" in one atomic batch removes the table whether or not it
                  * exists, so adding always starts from nothing and removing never fails for its absence
@@ -131,31 +150,28 @@ int nat_rule(bool add, const char *bridge, struct network_subnet s, struct err *
                 char *argv[] = {tool, "-f", "-", NULL};
                 return run_tool(argv, script, e);
         }
-        if (find_program("iptables", tool, sizeof(tool))) {
-                /* The same two rules as the nft table's, each present once when adding and absent when
-                 * removing, whatever a killed run left (checked with -C first). */
-                char comment[48], operation[3] = "-C";
-                snprintf(comment, sizeof(comment), "sysprim %s", bridge);
-                char *masquerade[] = {tool, "-w", "-t", "nat", operation, "POSTROUTING", "-s", subnet, "!", "-d",
-                                      subnet, "-m", "comment", "--comment", comment, "-j", "MASQUERADE", NULL};
-                char *forward[] = {tool, "-w", "-t", "filter", operation, "FORWARD", "-o", (char *)bridge, "!",
-                                   "-i", (char *)bridge, "-m", "conntrack", "!", "--ctstate", "ESTABLISHED,RELATED",
-                                   "-m", "comment", "--comment", comment, "-j", "DROP", NULL};
-                char **rules[] = {masquerade, forward};
-                for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
-                        operation[1] = 'C';
-                        struct err absent = {0};
-                        if ((run_tool(rules[i], NULL, &absent) == 0) == add)
-                                continue;
-                        /* The drop goes first in FORWARD, ahead of any rule that accepts everything. */
-                        operation[1] = !add ? 'D' : rules[i] == forward ? 'I' : 'A';
-                        int r = run_tool(rules[i], NULL, e);
-                        if (r < 0)
-                                return r;
-                }
-                return 0;
+        /* The same two rules as the nft table's, each present once when adding and absent when
+         * removing, whatever a killed run left (checked with -C first). */
+        char comment[48], operation[3] = "-C";
+        snprintf(comment, sizeof(comment), "sysprim %s", bridge);
+        char *masquerade[] = {tool, "-w", "-t", "nat", operation, "POSTROUTING", "-s", subnet, "!", "-d",
+                              subnet, "-m", "comment", "--comment", comment, "-j", "MASQUERADE", NULL};
+        char *forward[] = {tool, "-w", "-t", "filter", operation, "FORWARD", "-o", (char *)bridge, "!",
+                           "-i", (char *)bridge, "-m", "conntrack", "!", "--ctstate", "ESTABLISHED,RELATED",
+                           "-m", "comment", "--comment", comment, "-j", "DROP", NULL};
+        char **rules[] = {masquerade, forward};
+        for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+                operation[1] = 'C';
+                struct err absent = {0};
+                if ((run_tool(rules[i], NULL, &absent) == 0) == add)
+                        continue;
+                /* The drop goes first in FORWARD, ahead of any rule that accepts everything. */
+                operation[1] = !add ? 'D' : rules[i] == forward ? 'I' : 'A';
+                int r = run_tool(rules[i], NULL, e);
+                if (r < 0)
+                        return r;
         }
-        return err_plain(e, ENOENT, "--nat needs nftables or iptables: install one (apt-get install nftables)");
+        return 0;
 }
 
 static int ip_forward_get(void)

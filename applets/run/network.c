@@ -52,13 +52,16 @@ static int sync_nat(struct bridge_record *st, const char *bridge, struct err *e)
         if (users > 0 && !st->nat_active) {
                 /* Recorded before it is made: a run killed while making it leaves a record with which
                  * the next run removes it (a removal that works whether or not it got made). */
-                st->nat_active = 1;
+                enum nat_tool tool = nat_tool_find(e);
+                if (tool == NAT_NONE)
+                        return -ENOENT;
+                st->nat_active = (int)tool; /* removed with the same tool, whatever is installed then */
                 int r = bridge_record_write(st, e);
                 if (r == 0)
-                        r = nat_rule(true, bridge, st->subnet, e);
+                        r = nat_rule(true, tool, bridge, st->subnet, e);
                 if (r < 0) {
                         struct err ignored = {0};
-                        (void)nat_rule(false, bridge, st->subnet, &ignored);
+                        (void)nat_rule(false, tool, bridge, st->subnet, &ignored);
                         st->nat_active = 0;
                         return err_wrap(e, "add NAT for %s", bridge);
                 }
@@ -66,7 +69,7 @@ static int sync_nat(struct bridge_record *st, const char *bridge, struct err *e)
                 if (r < 0)
                         return r;
         } else if (users == 0 && st->nat_active) {
-                int r = nat_rule(false, bridge, st->subnet, e);
+                int r = nat_rule(false, (enum nat_tool)st->nat_active, bridge, st->subnet, e);
                 if (r < 0)
                         return err_wrap(e, "remove NAT for %s", bridge);
                 st->nat_active = 0;

@@ -163,6 +163,13 @@ if command -v iptables >/dev/null; then
         testing "the iptables rule is there while it runs" \
                 "iptables -w -t nat -S POSTROUTING | grep -c 'sysprim $BR'" "1"
         testing "...and the forward filter's" "iptables -w -S FORWARD | grep -c 'sysprim $BR'" "1"
+        ipt=$pid
+        # A run that sees nft joins, and is the last to leave: the NAT goes with the tool it was made
+        # with (the record keeps it), not the one that run would use.
+        start_bg ipt2 "${NET[@]}" -- busybox sh -c "$UP_AND_WAIT"
+        check "a container that sees nft joins" wait_for_line up "$E2E_TMP/ipt2.out"
+        kill -TERM $ipt
+        wait $ipt
         kill -TERM $pid
         wait $pid
         net_clean_check "nothing left after iptables NAT" $BR 10.215.0
