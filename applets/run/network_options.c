@@ -174,8 +174,11 @@ int network_check_container_address(struct network_subnet subnet, struct in_addr
 int network_options_check(const struct network_options *o, struct err *e)
 {
         bool bridge = o->mode == NETWORK_MODE_BRIDGE;
-        if (!bridge && (o->ip.s_addr || o->subnet.prefix_length || o->nat || o->publish.count || o->bridge))
-                return err_plain(e, EINVAL, "--ip, --subnet, --bridge, --nat and --publish need --net bridge");
+        const char *given = o->ip.s_addr ? "--ip" : o->subnet.prefix_length ? "--subnet" : o->nat ? "--nat"
+                            : o->publish.count ? "--publish" : o->bridge ? "--bridge" : NULL;
+        if (!bridge && given)
+                return err_plain(e, EINVAL, "%s needs --net bridge (here the network is %s)", given,
+                                 o->mode == NETWORK_MODE_HOST ? "the host's, --net host" : "none, the default");
         /* Without --subnet the bridge's subnet is known only once its record is read (an existing
          * bridge may have been made with another --subnet): bridge_record_allocate checks then. */
         if (o->ip.s_addr && o->subnet.prefix_length)

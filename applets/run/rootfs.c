@@ -307,8 +307,17 @@ static int mount_volumes(const struct container *c, const int *source_fds, struc
                 /* A target that is a symlink (/var/run -> /run) is followed: after pivot_root it can
                  * only lead to somewhere in the container's root. */
                 if (move_mount(source_fds[i], "", AT_FDCWD, m->target,
-                               MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_SYMLINKS) < 0)
-                        return err_set(e, errno, "mount volume %s on %s", m->source, m->target);
+                               MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_SYMLINKS) < 0) {
+                        int saved = errno;
+                        struct stat target;
+                        /* The kernel's EINVAL for a directory over a file, or a file over a directory. */
+                        if (stat(m->target, &target) == 0 && S_ISDIR(target.st_mode) != S_ISDIR(st.st_mode))
+                                return err_plain(e, saved, "volume %s is a %s, and %s in the container is %s: a "
+                                                 "volume goes only over its own kind", m->source,
+                                                 S_ISDIR(st.st_mode) ? "directory" : "file", m->target,
+                                                 S_ISDIR(target.st_mode) ? "a directory" : "not a directory");
+                        return err_set(e, saved, "mount volume %s on %s", m->source, m->target);
+                }
         }
         return 0;
 }

@@ -141,7 +141,10 @@ static void test_parsing(void)
         struct container_network c = {.mode = "none", .address = "10.88.0.5"};
         struct network_options o;
         CHECK_EQ_INT(network_options_parse(&c, &o, &e), -EINVAL);
-        CHECK(strstr(e.msg, "need --net bridge") != NULL);
+        CHECK_STREQ(e.msg, "--ip needs --net bridge (here the network is none, the default)");
+        c = (struct container_network){.mode = "host", .nat = 1};
+        CHECK_EQ_INT(network_options_parse(&c, &o, &e), -EINVAL);
+        CHECK_STREQ(e.msg, "--nat needs --net bridge (here the network is the host's, --net host)");
         c = (struct container_network){.mode = "bridge", .subnet = "10.88.0.0/16", .address = "10.88.0.1"};
         CHECK_EQ_INT(network_options_parse(&c, &o, &e), -EINVAL); /* the bridge's own */
         c = (struct container_network){.mode = "bridge", .subnet = "10.88.0.0/16", .address = "10.89.0.9"};

@@ -15,6 +15,8 @@ expect "a single file can be a volume" 0 "file" spr -v "$E2E_TMP/single:/etc/sin
 expect "a volume target is created inside" 0 "from-host" spr -v "$vol:/a/b/c" cat /a/b/c/in
 expect "a missing volume source is refused" 125 "" spr -v "$E2E_TMP/missing:/x" true
 expect_stderr "the message names the source" "volume source $E2E_TMP/missing"
+expect "a directory volume over a file is refused" 125 "" spr -v "$vol:/etc/passwd" true
+expect_stderr "...saying why" "volume $vol is a directory, and /etc/passwd in the container is not a directory"
 # A target that is a symlink in the root (Debian's /var/run -> /run) is followed, inside the root.
 linked=$E2E_TMP/linked
 make_rootfs "$linked"
