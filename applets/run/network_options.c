@@ -118,6 +118,8 @@ int network_parse_publish(const char *arg, struct network_publish_list *list)
         strcpy(spec, arg);
         char *proto = strchr(spec, '/');
         if (proto != NULL) {
+                if (proto[1] == '\0')
+                        return -EINVAL; /* "80/": no protocol after the slash */
                 if (strcmp(proto, "/tcp") != 0)
                         return -EPROTONOSUPPORT; /* only TCP is forwarded */
                 *proto = '\0';

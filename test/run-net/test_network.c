@@ -85,6 +85,7 @@ static void test_parsing(void)
         CHECK_EQ_INT(p.items[1].host_address.s_addr, htonl(INADDR_LOOPBACK));
         CHECK_EQ_INT(network_parse_publish("8080:90", &p), -EADDRINUSE); /* host port twice */
         CHECK_EQ_INT(network_parse_publish("8082:80/udp", &p), -EPROTONOSUPPORT);
+        CHECK_EQ_INT(network_parse_publish("8082:80/", &p), -EINVAL); /* no protocol after the slash */
         CHECK_EQ_INT(network_parse_publish("0:80", &p), -ERANGE);
         CHECK_EQ_INT(network_parse_publish("8082:65536", &p), -ERANGE);
         CHECK_EQ_INT(network_parse_publish("8082:99999999999999999999999", &p), -ERANGE);
