@@ -3,14 +3,11 @@
 # bridge, does not release: no bridge, NAT table, rule, record or lock file, and ip_forward as it was.
 # strace kills it at each of its record writes (rename) and netlink requests (sendto) in turn, and at
 # its wait for nft. In a network namespace of its own, as net-nat (ip_forward is per namespace).
-if [ "$(id -u)" = 0 ] && [ -z "${KILLED_SETUP_NETNS:-}" ] && command -v unshare >/dev/null; then
-        KILLED_SETUP_NETNS=1 exec unshare --net "$BASH" "$0" "$@"
-fi
+. "$SYSPRIM_SOURCE_ROOT/test/run-net/own-netns.sh"
 . "$SYSPRIM_SOURCE_ROOT/test/e2e/lib.sh"
 . "$SYSPRIM_SOURCE_ROOT/test/run-net/lib.sh"
 net_need killedsetup
 need_cmd strace nft
-[ -n "${KILLED_SETUP_NETNS:-}" ] && ip link set lo up
 forward_before=$(cat /proc/sys/net/ipv4/ip_forward)
 points=()
 for n in 1 2 3 4 5 6; do points+=("rename:$n"); done

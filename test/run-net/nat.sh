@@ -6,9 +6,7 @@
 # the same run, and say so too).
 # It runs in a network namespace of its own: ip_forward is per namespace, and other tests beside this
 # one (net-leftover) turn it on in the host's while their NAT containers run.
-if [ "$(id -u)" = 0 ] && [ -z "${NAT_OWN_NETNS:-}" ] && command -v unshare >/dev/null; then
-        NAT_OWN_NETNS=1 exec unshare --net "$BASH" "$0" "$@"
-fi
+. "$SYSPRIM_SOURCE_ROOT/test/run-net/own-netns.sh"
 . "$SYSPRIM_SOURCE_ROOT/test/e2e/lib.sh"
 . "$SYSPRIM_SOURCE_ROOT/test/run-net/lib.sh"
 net_need nat
@@ -16,7 +14,6 @@ need_cmd nft unshare
 BR=spnat
 NET=(--net bridge --bridge $BR --subnet 10.215.0.0/24 --nat)
 pids=()
-[ -n "${NAT_OWN_NETNS:-}" ] && ip link set lo up
 forward_before=$(cat /proc/sys/net/ipv4/ip_forward)
 on_exit 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait; ip link del spt-out0 2>/dev/null'
 
