@@ -295,7 +295,6 @@ void network_release_stale(void)
                                 break;
                         }
                 }
-                bool first_write = kind > 0;
                 char bridge[IFNAMSIZ];
                 if (length == 0 || length >= sizeof(bridge))
                         continue;
@@ -304,12 +303,18 @@ void network_release_stale(void)
                 if (network_check_bridge_name(bridge, NULL) < 0)
                         continue;
                 struct err ignored = {0};
-                if (st == NULL && (st = malloc(sizeof(*st))) == NULL)
-                        break;
-                int found = bridge_record_peek(st, bridge, &ignored);
-                if (first_write ? found == 0 && (st->count > 0 || st->bridge_created || st->nat_active)
-                                : found < 0 || !bridge_record_is_stale(st))
-                        continue;
+                if (kind > 0) {
+                        /* Beside a record, the record's own entry decides; without one, release. */
+                        char record[IFNAMSIZ + 8];
+                        snprintf(record, sizeof(record), "%s.state", bridge);
+                        if (faccessat(dirfd(dir), record, F_OK, 0) == 0)
+                                continue;
+                } else {
+                        if (st == NULL && (st = malloc(sizeof(*st))) == NULL)
+                                break;
+                        if (bridge_record_peek(st, bridge, &ignored) < 0 || !bridge_record_is_stale(st))
+                                continue;
+                }
                 if (nl.fd < 0 && netlink_open(&nl, &ignored) < 0)
                         break;
                 log_info("bridge %s: releasing what a killed sysprim run left", bridge);
