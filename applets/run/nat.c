@@ -114,13 +114,11 @@ int nat_rule(bool add, enum nat_tool which, const char *bridge, struct network_s
         inet_ntop(AF_INET, &s.network, net_text, sizeof(net_text));
         snprintf(subnet, sizeof(subnet), "%s/%u", net_text, s.prefix_length);
         const char *program = which == NAT_IPTABLES ? "iptables" : "nft";
-        if (!find_program(program, tool, sizeof(tool))) {
-                if (add)
-                        return err_plain(e, ENOENT, "--nat needs nftables or iptables: install one (apt-get "
-                                         "install nftables)");
-                return err_plain(e, ENOENT, "the NAT of bridge %s was made with %s, which is no longer "
-                                 "installed: reinstall it to remove the NAT", bridge, program);
-        }
+        /* nat_tool_find chose it when adding; gone since, or when removing what it made. */
+        if (!find_program(program, tool, sizeof(tool)))
+                return err_plain(e, ENOENT, "the NAT of bridge %s %s made with %s, which is not installed%s",
+                                 bridge, add ? "is to be" : "was", program,
+                                 add ? "" : ": reinstall it to remove the NAT");
         if (which != NAT_IPTABLES) {
                 /* Whatever a run killed half-way left (a table without a record, a record without a
                  * table): "add" then "delete" in one atomic batch removes the table whether or not it
