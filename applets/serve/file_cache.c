@@ -109,12 +109,11 @@ static int openat2_beneath(const char *path, int flags)
  * make a server whose content has a deep loop of such links do that for every request. */
 #define LINK_PATH_MAX_COMPONENTS 64
 
-/* Where PATH, whose `count` component ends are `ends`, stops opening: the end of its first prefix that
- * fails, with that failure in *error, or strlen(PATH) with *error 0 if the whole opens. Prefixes open
- * up to some component and fail from there on: a binary search. */
+/* Where PATH, whose `count` component ends are `ends` (the last its length), stops opening: the end
+ * of its first prefix that fails, with that failure in *error, or its length with *error 0 if the
+ * whole opens. Prefixes open up to some component and fail from there on: a binary search. */
 static size_t first_failing_prefix(char *path, size_t count, const uint16_t *ends, int *error)
 {
-        size_t length = strlen(path);
         size_t low = 0, high = count; /* the prefixes before low open, the one at high fails */
         *error = 0;
         while (low < high) {
@@ -131,7 +130,7 @@ static size_t first_failing_prefix(char *path, size_t count, const uint16_t *end
                         *error = fd;
                 }
         }
-        return low < count ? ends[low] : length;
+        return ends[low < count ? low : count - 1];
 }
 
 /* RESOLVE_BENEATH refuses every absolute symlink, also one naming a place inside the root (nginx
